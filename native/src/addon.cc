@@ -1,0 +1,51 @@
+// Module entry of the virtbus libvirt addon. Order matters: libvirt's event
+// implementation must be registered before the first connection is opened.
+#include "common.h"
+
+namespace vb {
+
+static void SilenceDefaultErrorPrinter(void*, virErrorPtr) {}
+
+static Napi::Value SetErrorClassFn(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "argument 0 must be a constructor");
+  SetErrorClass(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetThreadPoolSize(const Napi::CallbackInfo& info) {
+  SetPoolSize(static_cast<size_t>(ArgNumber(info, 0)));
+  return info.Env().Undefined();
+}
+
+static Napi::Value GetThreadPoolSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(PoolSize()));
+}
+
+static Napi::Value GetVersion(const Napi::CallbackInfo& info) {
+  unsigned long lib = 0;
+  virGetVersion(&lib, nullptr, nullptr);
+  return Napi::Number::New(info.Env(), static_cast<double>(lib));
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (virInitialize() < 0) throw Napi::Error::New(env, "virInitialize failed");
+  // libvirt prints every error to stderr by default; we report them as
+  // LibvirtError instead.
+  virSetErrorFunc(nullptr, SilenceDefaultErrorPrinter);
+  InitCompletions(env);
+  InitEvents(env, exports);  // registers the event implementation first
+  InitConnect(env, exports);
+  InitDomain(env, exports);
+  InitStorage(env, exports);
+  InitNetwork(env, exports);
+  VB_EXPORT(exports, "setErrorClass", SetErrorClassFn);
+  VB_EXPORT(exports, "setThreadPoolSize", SetThreadPoolSize);
+  VB_EXPORT(exports, "getThreadPoolSize", GetThreadPoolSize);
+  VB_EXPORT(exports, "getVersion", GetVersion);
+  return exports;
+}
+
+}  // namespace vb
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return vb::Init(env, exports); }
+NODE_API_MODULE(virtbus_libvirt, InitModule)
