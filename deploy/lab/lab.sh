@@ -37,8 +37,14 @@ log() { printf '[lab] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # --- pid helpers -------------------------------------------------------------------
-# alive PID COMM: the pid exists and runs COMM (guards against stale/reused pids).
-alive() { [[ -n ${1:-} && -r /proc/$1/comm && $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]; }
+# alive PID COMM: the pid exists, runs COMM (guards against stale/reused pids) and is
+# not a zombie (our daemons are reparented to PID 1, which may reap them only lazily).
+alive() {
+  local st
+  [[ -n ${1:-} && $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]] || return 1
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }; [[ ${st%% *} != Z ]]
+}
 # pid_of FILE COMM: print the pid in FILE if that process is alive as COMM.
 pid_of() { local p; p=$(cat "$1" 2>/dev/null || true); p=${p//[^0-9]/}; alive "$p" "$2" && echo "$p"; }
 record() { echo "$2" >"$PIDS/$1.pid"; }
@@ -83,12 +89,10 @@ set_block() {
 }
 # Both nodes run guests as root with no MAC driver: the lab's kernel/initrd/disks live
 # under the state dir, and the Debian defaults (libvirt-qemu user, AppArmor) get in the
-# way. No cgroups either: node 2's machine cgroups would be named like node 1's
-# (qemu-<id>-<name>) and the two daemons would fight over them during a migration.
+# way.
 QEMU_COMMON='user = "root"
 group = "root"
-security_driver = "none"
-cgroup_controllers = [ ]'
+security_driver = "none"'
 uuid_valid() { [[ $1 =~ ^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$ ]]; }
 # libvirt falls back to a random UUID per start without SMBIOS (as in most VMs and
 # containers); migration refuses identical source/destination UUIDs, and virtbus may
@@ -127,7 +131,11 @@ auth_tcp = \"none\"" || true
   # Without migration_host the destination tells the source to connect to its host
   # name (virtbus-node2), which does not resolve.
   cp "$ETC1/qemu.conf" "$tmp"
+  # No cgroups on node 2: its machine cgroups would be named like node 1's
+  # (machine/qemu-<id>-<name>) on the same cgroupfs, and the two daemons would fight
+  # over one cgroup while a migration has the guest on both nodes.
   set_block "$tmp" "$QEMU_COMMON
+cgroup_controllers = [ ]
 migration_address = \"$N2_ADDR\"
 migration_host = \"$N2_ADDR\"" || true
   cmp -s "$tmp" "$N2/etc/qemu.conf" || { cat "$tmp" >"$N2/etc/qemu.conf"; changed=0; }

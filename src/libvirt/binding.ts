@@ -1,0 +1,178 @@
+// The only module that finds and loads the native addon (one binary loader,
+// as better-sqlite3's lib/binding.js). Everything else imports `native`.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LibvirtError } from './error';
+
+declare const handleBrand: unique symbol;
+/** Opaque native handles; the addon checks their type tags. */
+export type Handle<K extends string> = { readonly [handleBrand]: K };
+export type ConnectionHandle = Handle<'Connection'>;
+export type DomainHandle = Handle<'Domain'>;
+export type StoragePoolHandle = Handle<'StoragePool'>;
+export type StorageVolumeHandle = Handle<'StorageVolume'>;
+export type NetworkHandle = Handle<'Network'>;
+export type SnapshotHandle = Handle<'Snapshot'>;
+
+export type TypedParams = Record<string, number | string | boolean>;
+export interface NativeTypedParam { name: string; type: number; value: number | string | boolean }
+
+/** A record as libvirt's event thread saw it; src/libvirt/events.ts types it. */
+export interface NativeEventRecord {
+  type: string;
+  domain?: { name: string; uuid: string; id: number };
+  pool?: { name: string; uuid: string };
+  network?: { name: string; uuid: string };
+  [field: string]: unknown;
+}
+
+type P<T> = Promise<T>;
+type C = ConnectionHandle;
+type D = DomainHandle;
+type SP = StoragePoolHandle;
+type SV = StorageVolumeHandle;
+type N = NetworkHandle;
+type S = SnapshotHandle;
+
+export interface NativeBinding {
+  setErrorClass(ctor: typeof LibvirtError): void;
+  setThreadPoolSize(n: number): void;
+  getThreadPoolSize(): number;
+  getVersion(): number;
+
+  connectOpen(uri: string | null, flags: number, onClose: ((r: NativeEventRecord) => void) | undefined,
+    keepaliveInterval: number, keepaliveCount: number): P<C>;
+  connectClose(c: C): P<null>;
+  connectIsAlive(c: C): P<boolean>;
+  connectGetHostname(c: C): P<string>;
+  connectGetURI(c: C): P<string>;
+  connectGetCapabilities(c: C): P<string>;
+  connectGetType(c: C): P<string>;
+  connectGetLibVersion(c: C): P<number>;
+  connectGetVersion(c: C): P<number>;
+  nodeGetInfo(c: C): P<{ model: string; memoryKiB: number; cpus: number; mhz: number; nodes: number; sockets: number; cores: number; threads: number }>;
+  nodeGetFreeMemory(c: C): P<number>;
+  nodeGetCPUStats(c: C): P<Record<string, number>>;
+  nodeGetMemoryStats(c: C): P<Record<string, number>>;
+  connectListAllDomains(c: C, flags: number): P<D[]>;
+  connectListAllStoragePools(c: C, flags: number): P<SP[]>;
+  connectListAllNetworks(c: C, flags: number): P<N[]>;
+  connectGetAllDomainStats(c: C, stats: number, flags: number): P<Array<{ domain: D; params: TypedParams }>>;
+  connectEventsRegister(c: C, fn: (r: NativeEventRecord) => void): P<{ registered: string[]; unsupported: Array<{ event: string; message: string; code: number }> }>;
+  connectEventsDeregister(c: C): P<null>;
+
+  domainGetIdentity(d: D): { name: string; uuid: string; id: number };
+  domainLookupByName(c: C, name: string): P<D>;
+  domainLookupByUUIDString(c: C, uuid: string): P<D>;
+  domainLookupByID(c: C, id: number): P<D>;
+  domainDefineXML(c: C, xml: string, flags: number): P<D>;
+  domainCreateXML(c: C, xml: string, flags: number): P<D>;
+  domainUndefine(d: D, flags: number): P<null>;
+  domainCreate(d: D, flags: number): P<null>;
+  domainShutdown(d: D, flags: number): P<null>;
+  domainReboot(d: D, flags: number): P<null>;
+  domainReset(d: D, flags: number): P<null>;
+  domainDestroy(d: D, flags: number): P<null>;
+  domainSuspend(d: D): P<null>;
+  domainResume(d: D): P<null>;
+  domainSave(d: D, path: string, xml: string | null, flags: number): P<null>;
+  domainRestore(c: C, path: string, xml: string | null, flags: number): P<null>;
+  domainManagedSave(d: D, flags: number): P<null>;
+  domainManagedSaveRemove(d: D, flags: number): P<null>;
+  domainHasManagedSaveImage(d: D, flags: number): P<boolean>;
+  domainGetXMLDesc(d: D, flags: number): P<string>;
+  domainGetInfo(d: D): P<{ state: number; maxMemoryKiB: number; memoryKiB: number; vcpus: number; cpuTimeNs: number }>;
+  domainGetState(d: D): P<{ state: number; reason: number }>;
+  domainIsActive(d: D): P<boolean>;
+  domainIsPersistent(d: D): P<boolean>;
+  domainGetAutostart(d: D): P<boolean>;
+  domainSetAutostart(d: D, on: boolean): P<null>;
+  domainAttachDevice(d: D, xml: string, flags: number): P<null>;
+  domainDetachDevice(d: D, xml: string, flags: number): P<null>;
+  domainDetachDeviceAlias(d: D, alias: string, flags: number): P<null>;
+  domainUpdateDevice(d: D, xml: string, flags: number): P<null>;
+  domainSetVcpus(d: D, n: number, flags: number): P<null>;
+  domainSetMemory(d: D, kib: number, flags: number): P<null>;
+  domainMigrateToURI3(d: D, dconnuri: string | null, params: NativeTypedParam[], flags: number): P<null>;
+  domainMigrateSetMaxDowntime(d: D, ms: number): P<null>;
+  domainMigrateSetMaxSpeed(d: D, mibs: number, flags: number): P<null>;
+  domainMigrateStartPostCopy(d: D, flags: number): P<null>;
+  domainGetJobStats(d: D, flags: number): P<{ type: number; params: TypedParams }>;
+  domainAbortJob(d: D, flags: number): P<null>;
+  domainListGetStats(ds: D[], stats: number, flags: number): P<Array<{ domain: { name: string; uuid: string; id: number }; params: TypedParams }>>;
+  domainSnapshotCreateXML(d: D, xml: string, flags: number): P<S>;
+  domainSnapshotLookupByName(d: D, name: string, flags: number): P<S>;
+  domainListAllSnapshots(d: D, flags: number): P<S[]>;
+  snapshotGetName(s: S): string;
+  snapshotGetXMLDesc(s: S, flags: number): P<string>;
+  snapshotRevert(s: S, flags: number): P<null>;
+  snapshotDelete(s: S, flags: number): P<null>;
+
+  storagePoolGetIdentity(p: SP): { name: string; uuid: string };
+  storagePoolLookupByName(c: C, name: string): P<SP>;
+  storagePoolLookupByUUIDString(c: C, uuid: string): P<SP>;
+  storagePoolLookupByVolume(v: SV): P<SP>;
+  storagePoolDefineXML(c: C, xml: string, flags: number): P<SP>;
+  storagePoolCreateXML(c: C, xml: string, flags: number): P<SP>;
+  storagePoolCreate(p: SP, flags: number): P<null>;
+  storagePoolBuild(p: SP, flags: number): P<null>;
+  storagePoolRefresh(p: SP, flags: number): P<null>;
+  storagePoolDelete(p: SP, flags: number): P<null>;
+  storagePoolDestroy(p: SP): P<null>;
+  storagePoolUndefine(p: SP): P<null>;
+  storagePoolIsActive(p: SP): P<boolean>;
+  storagePoolIsPersistent(p: SP): P<boolean>;
+  storagePoolGetAutostart(p: SP): P<boolean>;
+  storagePoolSetAutostart(p: SP, on: boolean): P<null>;
+  storagePoolGetInfo(p: SP): P<{ state: number; capacity: number; allocation: number; available: number }>;
+  storagePoolGetXMLDesc(p: SP, flags: number): P<string>;
+  storagePoolListAllVolumes(p: SP, flags: number): P<SV[]>;
+  storageVolGetIdentity(v: SV): { name: string; key: string };
+  storageVolLookupByName(p: SP, name: string): P<SV>;
+  storageVolLookupByPath(c: C, path: string): P<SV>;
+  storageVolLookupByKey(c: C, key: string): P<SV>;
+  storageVolCreateXML(p: SP, xml: string, flags: number): P<SV>;
+  storageVolCreateXMLFrom(p: SP, xml: string, src: SV, flags: number): P<SV>;
+  storageVolDelete(v: SV, flags: number): P<null>;
+  storageVolWipe(v: SV, flags: number): P<null>;
+  storageVolResize(v: SV, bytes: number, flags: number): P<null>;
+  storageVolGetInfo(v: SV): P<{ type: number; capacity: number; allocation: number }>;
+  storageVolGetPath(v: SV): P<string>;
+  storageVolGetXMLDesc(v: SV, flags: number): P<string>;
+
+  networkGetIdentity(n: N): { name: string; uuid: string };
+  networkLookupByName(c: C, name: string): P<N>;
+  networkLookupByUUIDString(c: C, uuid: string): P<N>;
+  networkDefineXML(c: C, xml: string, flags: number): P<N>;
+  networkCreateXML(c: C, xml: string, flags: number): P<N>;
+  networkCreate(n: N): P<null>;
+  networkDestroy(n: N): P<null>;
+  networkUndefine(n: N): P<null>;
+  networkIsActive(n: N): P<boolean>;
+  networkIsPersistent(n: N): P<boolean>;
+  networkGetAutostart(n: N): P<boolean>;
+  networkSetAutostart(n: N, on: boolean): P<null>;
+  networkGetXMLDesc(n: N, flags: number): P<string>;
+  networkGetBridgeName(n: N): P<string>;
+}
+
+function load(): NativeBinding {
+  const name = 'virtbus_libvirt.node';
+  // src/libvirt (ts-jest, ts-node) and dist/src/libvirt (compiled) both work.
+  const candidates = [
+    process.env.VIRTBUS_NATIVE_BINDING,
+    join(__dirname, '..', '..', 'build', 'Release', name),
+    join(__dirname, '..', '..', '..', 'build', 'Release', name),
+  ].filter((p): p is string => !!p);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(`virtbus: native libvirt addon not built (looked in ${candidates.join(', ')}); ` +
+      'install libvirt-dev and run `npm run build:native`');
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const b = require(found) as NativeBinding;
+  b.setErrorClass(LibvirtError);
+  return b;
+}
+
+export const native: NativeBinding = load();

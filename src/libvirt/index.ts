@@ -1,0 +1,13 @@
+export { Connection, setLibvirtThreadPoolSize, libvirtThreadPoolSize, splitVersion } from './connection';
+export type { ConnectionEvents, OpenOptions, NodeInfo, EventSubscription } from './connection';
+export { Domain, DomainSnapshot } from './domain';
+export type { DomainInfo, JobStats } from './domain';
+export { StoragePool, StorageVolume } from './storage';
+export type { StoragePoolInfo, StorageVolumeInfo } from './storage';
+export { Network } from './network';
+export { LibvirtError, isLibvirtError } from './error';
+export { ReconnectingConnection, NotConnectedError } from './reconnecting';
+export type { ReconnectingConnectionEvents, ReconnectingOptions } from './reconnecting';
+export type * from './events';
+export type { MigrateOptions } from './migration';
+export * as names from './names';

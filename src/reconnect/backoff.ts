@@ -1,0 +1,69 @@
+// Exponential backoff with jitter, shared by every reconnecting client
+// (libvirt, AMQP, MQTT, Redis). Jitter matters for a fleet: agents that lost
+// the same broker at the same moment must not come back in lockstep.
+
+export interface BackoffOptions {
+  /** first delay, ms (default 250) */
+  initialMs?: number;
+  /** ceiling, ms (default 30000) */
+  maxMs?: number;
+  /** growth per attempt (default 2) */
+  factor?: number;
+  /** 0..1: share of each delay that is random (default 0.5, "equal jitter") */
+  jitter?: number;
+  /** injectable for tests */
+  random?: () => number;
+}
+
+export class Backoff {
+  private attempt = 0;
+  private readonly o: Required<BackoffOptions>;
+
+  constructor(o: BackoffOptions = {}) {
+    this.o = { initialMs: 250, maxMs: 30000, factor: 2, jitter: 0.5, random: Math.random, ...o };
+    if (this.o.jitter < 0 || this.o.jitter > 1) throw new RangeError('jitter must be within 0..1');
+  }
+
+  /** The delay before the next attempt; grows until maxMs. */
+  next(): number {
+    const base = Math.min(this.o.maxMs, this.o.initialMs * this.o.factor ** this.attempt);
+    this.attempt++;
+    const fixed = base * (1 - this.o.jitter);
+    return Math.round(fixed + this.o.random() * base * this.o.jitter);
+  }
+
+  get attempts(): number { return this.attempt; }
+
+  reset(): void { this.attempt = 0; }
+}
+
+/** Resolves after ms, or rejects with the signal's reason when it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Calls fn until it resolves, waiting a backoff delay between failures.
+ * onFailure sees each error and the delay before the next try.
+ */
+export async function retry<T>(fn: () => Promise<T>, o: BackoffOptions & {
+  signal?: AbortSignal;
+  onFailure?: (err: unknown, delayMs: number, attempt: number) => void;
+} = {}): Promise<T> {
+  const backoff = new Backoff(o);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      const delay = backoff.next();
+      o.onFailure?.(err, delay, backoff.attempts);
+      await sleep(delay, o.signal);
+    }
+  }
+}
