@@ -24,6 +24,7 @@ cleanup() {
 trap cleanup EXIT
 # wait_for SECS CMD...: poll CMD every 0.2 s
 wait_for() { local end=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS < end)) || return 1; sleep 0.2; done; }
+has_disk() { [[ $(virsh -c "$1" dumpxml "$vm" 2>/dev/null) == *"$disk"* ]]; } # no grep -q: SIGPIPE+pipefail
 state_is() { [[ $(virsh -c "$1" domstate "$vm" 2>/dev/null | head -n1) == "$2" ]]; }
 gone_from() { ! virsh -c "$1" domstate "$vm" >/dev/null 2>&1; }
 ready_count() { grep -c VIRTBUS-GUEST-READY "$clog" 2>/dev/null || true; }
@@ -52,10 +53,10 @@ shutdown_on "$N1"
 boot
 qemu-img create -q -f qcow2 "$disk" 64M
 virsh -q -c "$N1" attach-disk "$vm" "$disk" vdb --targetbus virtio --subdriver qcow2 --cache none --live >/dev/null
-virsh -c "$N1" dumpxml "$vm" | grep -q "$disk" || fail "disk not attached"
+has_disk "$N1" || fail "disk not attached"
 step "disk attached"
 virsh -q -c "$N1" detach-disk "$vm" vdb --live >/dev/null
-wait_for 20 eval "! virsh -c '$N1' dumpxml '$vm' | grep -q '$disk'" || fail "disk still in dumpxml"
+wait_for 20 eval '! has_disk "$N1"' || fail "disk still in dumpxml"
 step "disk detached (gone from dumpxml)"
 
 step "p2p live migration to $N2"

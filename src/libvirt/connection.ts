@@ -98,27 +98,27 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   }
 
   /** Deregisters events and the close callback, then closes. Idempotent. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.closing ??= native.connectClose(this.handle).then(() => undefined);
     return this.closing;
   }
 
   get closed(): boolean { return this.closing !== undefined; }
 
-  isAlive(): Promise<boolean> { return native.connectIsAlive(this.handle); }
-  hostname(): Promise<string> { return native.connectGetHostname(this.handle); }
+  async isAlive(): Promise<boolean> { return native.connectIsAlive(this.handle); }
+  async hostname(): Promise<string> { return native.connectGetHostname(this.handle); }
   /** the canonical URI libvirt reports for this connection */
-  canonicalUri(): Promise<string> { return native.connectGetURI(this.handle); }
-  capabilities(): Promise<string> { return native.connectGetCapabilities(this.handle); }
+  async canonicalUri(): Promise<string> { return native.connectGetURI(this.handle); }
+  async capabilities(): Promise<string> { return native.connectGetCapabilities(this.handle); }
   /** hypervisor driver name, e.g. QEMU or TEST */
-  hypervisorType(): Promise<string> { return native.connectGetType(this.handle); }
+  async hypervisorType(): Promise<string> { return native.connectGetType(this.handle); }
   async libVersion(): Promise<ReturnType<typeof splitVersion>> { return splitVersion(await native.connectGetLibVersion(this.handle)); }
   async hypervisorVersion(): Promise<ReturnType<typeof splitVersion>> { return splitVersion(await native.connectGetVersion(this.handle)); }
-  nodeInfo(): Promise<NodeInfo> { return native.nodeGetInfo(this.handle); }
+  async nodeInfo(): Promise<NodeInfo> { return native.nodeGetInfo(this.handle); }
   /** free memory of the host, bytes */
-  freeMemory(): Promise<number> { return native.nodeGetFreeMemory(this.handle); }
-  nodeCpuStats(): Promise<Record<string, number>> { return native.nodeGetCPUStats(this.handle); }
-  nodeMemoryStats(): Promise<Record<string, number>> { return native.nodeGetMemoryStats(this.handle); }
+  async freeMemory(): Promise<number> { return native.nodeGetFreeMemory(this.handle); }
+  async nodeCpuStats(): Promise<Record<string, number>> { return native.nodeGetCPUStats(this.handle); }
+  async nodeMemoryStats(): Promise<Record<string, number>> { return native.nodeGetMemoryStats(this.handle); }
 
   async listDomains(filter: DomainListFilter = 'all'): Promise<Domain[]> {
     return (await native.connectListAllDomains(this.handle, domainListFlags(filter))).map((h) => new Domain(h));

@@ -44,10 +44,10 @@ export class Domain {
   }
   async managedSave(o: SaveOptions = {}): Promise<void> { await native.domainManagedSave(this.handle, saveFlags(o)); }
   async managedSaveRemove(): Promise<void> { await native.domainManagedSaveRemove(this.handle, 0); }
-  hasManagedSaveImage(): Promise<boolean> { return native.domainHasManagedSaveImage(this.handle, 0); }
+  async hasManagedSaveImage(): Promise<boolean> { return native.domainHasManagedSaveImage(this.handle, 0); }
 
   /** The domain XML; secure (passwords) is off unless asked for. */
-  xml(o: DomainXmlOptions = {}): Promise<string> { return native.domainGetXMLDesc(this.handle, domainXmlFlags(o)); }
+  async xml(o: DomainXmlOptions = {}): Promise<string> { return native.domainGetXMLDesc(this.handle, domainXmlFlags(o)); }
 
   async info(): Promise<DomainInfo> {
     const i = await native.domainGetInfo(this.handle);
@@ -57,9 +57,9 @@ export class Domain {
     const s = await native.domainGetState(this.handle);
     return { state: domainState(s.state), reason: domainStateReason(s.state, s.reason) };
   }
-  isActive(): Promise<boolean> { return native.domainIsActive(this.handle); }
-  isPersistent(): Promise<boolean> { return native.domainIsPersistent(this.handle); }
-  autostart(): Promise<boolean> { return native.domainGetAutostart(this.handle); }
+  async isActive(): Promise<boolean> { return native.domainIsActive(this.handle); }
+  async isPersistent(): Promise<boolean> { return native.domainIsPersistent(this.handle); }
+  async autostart(): Promise<boolean> { return native.domainGetAutostart(this.handle); }
   async setAutostart(on: boolean): Promise<void> { await native.domainSetAutostart(this.handle, on); }
 
   async attachDevice(xml: string, o: AffectOptions = {}): Promise<void> { await native.domainAttachDevice(this.handle, xml, affectFlags(o)); }
@@ -115,7 +115,7 @@ export class Domain {
 export class DomainSnapshot {
   constructor(readonly handle: SnapshotHandle) {}
   get name(): string { return native.snapshotGetName(this.handle); }
-  xml(): Promise<string> { return native.snapshotGetXMLDesc(this.handle, 0); }
+  async xml(): Promise<string> { return native.snapshotGetXMLDesc(this.handle, 0); }
   async revert(o: { running?: boolean; paused?: boolean; force?: boolean } = {}): Promise<void> {
     const f = enums.virDomainSnapshotRevertFlags;
     await native.snapshotRevert(this.handle, (o.running ? f.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING : 0) |

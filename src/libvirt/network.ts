@@ -10,12 +10,12 @@ export class Network {
   async start(): Promise<void> { await native.networkCreate(this.handle); }
   async destroy(): Promise<void> { await native.networkDestroy(this.handle); }
   async undefine(): Promise<void> { await native.networkUndefine(this.handle); }
-  xml(o: { inactive?: boolean } = {}): Promise<string> {
+  async xml(o: { inactive?: boolean } = {}): Promise<string> {
     return native.networkGetXMLDesc(this.handle, o.inactive ? enums.virNetworkXMLFlags.VIR_NETWORK_XML_INACTIVE : 0);
   }
-  isActive(): Promise<boolean> { return native.networkIsActive(this.handle); }
-  isPersistent(): Promise<boolean> { return native.networkIsPersistent(this.handle); }
-  autostart(): Promise<boolean> { return native.networkGetAutostart(this.handle); }
+  async isActive(): Promise<boolean> { return native.networkIsActive(this.handle); }
+  async isPersistent(): Promise<boolean> { return native.networkIsPersistent(this.handle); }
+  async autostart(): Promise<boolean> { return native.networkGetAutostart(this.handle); }
   async setAutostart(on: boolean): Promise<void> { await native.networkSetAutostart(this.handle, on); }
-  bridgeName(): Promise<string> { return native.networkGetBridgeName(this.handle); }
+  async bridgeName(): Promise<string> { return native.networkGetBridgeName(this.handle); }
 }

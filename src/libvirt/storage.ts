@@ -25,12 +25,12 @@ export class StoragePool {
     const i = await native.storagePoolGetInfo(this.handle);
     return { ...i, state: poolState(i.state) };
   }
-  xml(o: { inactive?: boolean } = {}): Promise<string> {
+  async xml(o: { inactive?: boolean } = {}): Promise<string> {
     return native.storagePoolGetXMLDesc(this.handle, o.inactive ? enums.virStorageXMLFlags.VIR_STORAGE_XML_INACTIVE : 0);
   }
-  isActive(): Promise<boolean> { return native.storagePoolIsActive(this.handle); }
-  isPersistent(): Promise<boolean> { return native.storagePoolIsPersistent(this.handle); }
-  autostart(): Promise<boolean> { return native.storagePoolGetAutostart(this.handle); }
+  async isActive(): Promise<boolean> { return native.storagePoolIsActive(this.handle); }
+  async isPersistent(): Promise<boolean> { return native.storagePoolIsPersistent(this.handle); }
+  async autostart(): Promise<boolean> { return native.storagePoolGetAutostart(this.handle); }
   async setAutostart(on: boolean): Promise<void> { await native.storagePoolSetAutostart(this.handle, on); }
 
   async volumes(): Promise<StorageVolume[]> {
@@ -66,7 +66,7 @@ export class StorageVolume {
     const i = await native.storageVolGetInfo(this.handle);
     return { ...i, type: volumeType(i.type) };
   }
-  path(): Promise<string> { return native.storageVolGetPath(this.handle); }
-  xml(): Promise<string> { return native.storageVolGetXMLDesc(this.handle, 0); }
+  async path(): Promise<string> { return native.storageVolGetPath(this.handle); }
+  async xml(): Promise<string> { return native.storageVolGetXMLDesc(this.handle, 0); }
   async pool(): Promise<StoragePool> { return new StoragePool(await native.storagePoolLookupByVolume(this.handle)); }
 }

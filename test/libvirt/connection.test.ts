@@ -1,0 +1,156 @@
+// The binding against libvirt's in-process test driver (no daemon needed).
+import { Connection, LibvirtError, type LibvirtEvent, type LifecycleEvent } from '../../src/libvirt';
+import { EventLog } from '../helpers/events';
+
+const URI = 'test:///default';
+const uniq = (p: string) => `${p}-${process.pid}-${Date.now().toString(36)}`;
+const domainXml = (name: string) =>
+  `<domain type='test'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
+
+describe('Connection on test:///default', () => {
+  let conn: Connection;
+  let log: EventLog<LibvirtEvent>;
+
+  beforeAll(async () => {
+    conn = await Connection.open(URI);
+    log = new EventLog<LibvirtEvent>(conn);
+    const sub = await conn.subscribeEvents();
+    expect(sub.registered).toEqual(expect.arrayContaining(['lifecycle', 'device-removed', 'job-completed',
+      'migration-iteration', 'pool-lifecycle', 'pool-refresh', 'network-lifecycle']));
+  });
+  afterAll(async () => { await conn.close(); });
+
+  test('node and connection information', async () => {
+    expect(await conn.isAlive()).toBe(true);
+    expect(typeof (await conn.hostname())).toBe('string');
+    expect(await conn.canonicalUri()).toBe(URI);
+    expect(await conn.hypervisorType()).toBe('TEST');
+    const v = await conn.libVersion();
+    expect(v.major).toBeGreaterThanOrEqual(9);
+    const info = await conn.nodeInfo();
+    expect(info.cpus).toBeGreaterThan(0);
+    expect(info.memoryKiB).toBeGreaterThan(0);
+    expect(await conn.capabilities()).toContain('<capabilities>');
+    expect((await conn.listDomains()).map((d) => d.name)).toContain('test');
+  });
+
+  test('a defined domain goes through its lifecycle with events in order', async () => {
+    const name = uniq('life');
+    const from = log.mark();
+    const dom = await conn.defineDomain(domainXml(name));
+    expect(dom.name).toBe(name);
+    expect(await dom.isPersistent()).toBe(true);
+    expect((await dom.state()).state).toBe('shutoff');
+    await dom.start();
+    expect((await dom.info()).state).toBe('running');
+    await dom.suspend();
+    expect(await dom.state()).toEqual({ state: 'paused', reason: 'user' });
+    await dom.resume();
+    await dom.destroy();
+    await dom.undefine();
+    await log.waitFor((e) => e.type === 'lifecycle' && e.domain.name === name && e.event === 'undefined', 'undefined event', 5000, from);
+    const seen = log.all.slice(from)
+      .filter((e): e is LifecycleEvent => e.type === 'lifecycle' && e.domain.name === name)
+      .map((e) => `${e.event}/${e.detail}`);
+    expect(seen).toEqual(['defined/added', 'started/booted', 'suspended/paused', 'resumed/unpaused',
+      'stopped/destroyed', 'undefined/removed']);
+    const first = log.all.slice(from).find((e) => e.type === 'lifecycle' && e.domain.name === name)!;
+    expect((first as LifecycleEvent).domain.uuid).toBe(dom.uuid);
+  });
+
+  test('a transient domain vanishes when it stops', async () => {
+    const name = uniq('transient');
+    const dom = await conn.createDomain(domainXml(name));
+    expect(await dom.isPersistent()).toBe(false);
+    expect(await dom.isActive()).toBe(true);
+    await dom.destroy();
+    await expect(conn.domain(name)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
+  });
+
+  test('lookup by UUID and by name, XML, device and vCPU changes', async () => {
+    const name = uniq('xml');
+    const dom = await conn.defineDomain(domainXml(name));
+    try {
+      expect((await conn.domain(dom.uuid)).name).toBe(name);
+      expect((await conn.domain(name)).uuid).toBe(dom.uuid);
+      expect(await dom.xml()).toContain(`<name>${name}</name>`);
+      await dom.setAutostart(true);
+      expect(await dom.autostart()).toBe(true);
+      await dom.setMemory(32 * 1024, { config: true });
+      expect((await dom.info()).memoryKiB).toBe(32 * 1024);
+    } finally {
+      await dom.undefine();
+    }
+  });
+
+  test('an unknown domain is VIR_ERR_NO_DOMAIN', async () => {
+    const err = await conn.domain('no-such-domain').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LibvirtError);
+    expect(err).toMatchObject({ code: 42, codeName: 'VIR_ERR_NO_DOMAIN', domainName: expect.stringMatching(/^VIR_FROM_/) });
+    expect((err as LibvirtError).toJSON()).toMatchObject({ code: 42, name: 'VIR_ERR_NO_DOMAIN' });
+  });
+
+  test('storage pool and volume create/delete', async () => {
+    const name = uniq('pool');
+    const from = log.mark();
+    const pool = await conn.defineStoragePool(`<pool type='dir'><name>${name}</name><target><path>/tmp/${name}</path></target></pool>`);
+    await pool.start();
+    expect((await pool.info()).state).toBe('running');
+    const vol = await pool.createVolume(`<volume><name>v1.img</name><capacity unit='MiB'>10</capacity></volume>`);
+    expect(vol.name).toBe('v1.img');
+    expect((await vol.info()).capacity).toBe(10 * 1024 * 1024);
+    expect((await pool.volumes()).map((v) => v.name)).toEqual(['v1.img']);
+    const clone = await pool.cloneVolume(`<volume><name>v2.img</name><capacity unit='MiB'>10</capacity></volume>`, vol);
+    expect(await clone.path()).toContain('v2.img');
+    await clone.delete();
+    await vol.delete();
+    expect(await pool.volumes()).toEqual([]);
+    await pool.destroy();
+    await pool.undefine();
+    await log.waitFor((e) => e.type === 'pool-lifecycle' && e.pool.name === name && e.event === 'undefined', 'pool undefined', 5000, from);
+    const kinds = log.all.slice(from).filter((e) => e.type === 'pool-lifecycle' && e.pool.name === name)
+      .map((e) => (e as { event: string }).event);
+    expect(kinds).toEqual(['defined', 'started', 'stopped', 'undefined']);
+  });
+
+  test('network define/start/destroy with events', async () => {
+    const name = uniq('net').slice(0, 15);
+    const from = log.mark();
+    const net = await conn.defineNetwork(`<network><name>${name}</name><bridge name='vb${process.pid % 10000}'/></network>`);
+    await net.start();
+    expect(await net.isActive()).toBe(true);
+    await net.destroy();
+    expect(await net.isActive()).toBe(false);
+    await net.undefine();
+    await log.waitFor((e) => e.type === 'network-lifecycle' && e.network.name === name && e.event === 'undefined', 'network undefined', 5000, from);
+    const kinds = log.all.slice(from).filter((e) => e.type === 'network-lifecycle' && e.network.name === name)
+      .map((e) => (e as { event: string }).event);
+    expect(kinds).toEqual(['defined', 'started', 'stopped', 'undefined']);
+  });
+
+  test('close is idempotent and a closed connection refuses calls', async () => {
+    const c = await Connection.open(URI);
+    await c.subscribeEvents();
+    await c.close();
+    await c.close();
+    await expect(c.hostname()).rejects.toThrow(/closed/);
+  });
+});
+
+describe('read-only connection', () => {
+  test('reads work, every write is refused with VIR_ERR_OPERATION_DENIED', async () => {
+    const ro = await Connection.openReadOnly(URI);
+    try {
+      expect(ro.readOnly).toBe(true);
+      expect((await ro.listDomains()).length).toBeGreaterThan(0);
+      await expect(ro.defineDomain(domainXml(uniq('ro')))).rejects.toMatchObject({ codeName: 'VIR_ERR_OPERATION_DENIED' });
+      const dom = await ro.domain('test');
+      await expect(dom.suspend()).rejects.toMatchObject({ codeName: 'VIR_ERR_OPERATION_DENIED' });
+      await expect(ro.defineStoragePool(`<pool type='dir'><name>x</name><target><path>/tmp/x</path></target></pool>`))
+        .rejects.toMatchObject({ codeName: 'VIR_ERR_OPERATION_DENIED' });
+      expect((await dom.state()).state).toBe('running');
+    } finally {
+      await ro.close();
+    }
+  });
+});
