@@ -9,8 +9,8 @@
 # Usage: lab.sh up|down|status|restart-node1|restart-node2|env|assets
 # Env (all optional): VIRTBUS_LAB_DIR (state dir, default /var/tmp/virtbus-lab),
 #   VIRTBUS_LAB_ETC (node 1 config dir, /etc/libvirt), VIRTBUS_LAB_NODE2_ADDR (127.0.0.2),
-#   VIRTBUS_LAB_NODE2_HOSTNAME (virtbus-node2), VIRTBUS_LAB_KERNEL_VERSION (newest in /boot),
-#   VIRTBUS_LAB_GUEST_MODULES, VIRTBUS_LAB_EMULATOR, VIRTBUS_LAB_WAIT_SECS (60),
+#   VIRTBUS_LAB_NODE2_HOSTNAME (virtbus-node2), VIRTBUS_LAB_EMULATOR,
+#   VIRTBUS_LAB_WAIT_SECS (60),
 #   VIRTBUS_LAB_RESTART_SIGNAL (KILL), VIRTBUS_LAB_SKIP_INSTALL=1, VIRTBUS_LAB_LOG_LEVEL (3)
 set -euo pipefail
 
@@ -25,7 +25,6 @@ EMULATOR=${VIRTBUS_LAB_EMULATOR:-/usr/bin/qemu-system-x86_64}
 WAIT=${VIRTBUS_LAB_WAIT_SECS:-60}
 SIG=${VIRTBUS_LAB_RESTART_SIGNAL:-KILL}
 LOGLVL=${VIRTBUS_LAB_LOG_LEVEL:-3}
-MODULES=${VIRTBUS_LAB_GUEST_MODULES:-"button evdev virtio_pci virtio_blk"}
 LIBVIRTD=/usr/sbin/libvirtd VIRTLOGD=/usr/sbin/virtlogd
 # Daemon-owned pid files (root defaults for node 1; node 2's must differ because /run
 # itself is shared between the namespaces - only /run/libvirt is private).
@@ -74,8 +73,8 @@ stop_pid() { # stop_pid PID COMM SIGNAL: signal, wait, escalate to KILL after 15
 
 # --- config ------------------------------------------------------------------------
 # set_block FILE BODY: idempotently put BODY (key = value lines) into a marked block at
-# the end of FILE, commenting out active settings of the same keys elsewhere (libvirt
-# takes the first occurrence, not the last). Returns 0 if FILE changed.
+# the end of FILE, commenting out active settings of the same keys elsewhere (so ours
+# is the only one; libvirt reads the first of duplicates). Returns 0 if FILE changed.
 set_block() {
   local f=$1 body=$2 tmp keys
   tmp=$(mktemp)
@@ -99,7 +98,7 @@ uuid_valid() { [[ $1 =~ ^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$ ]];
 # use the UUID as a host identity, so both nodes get a fixed one.
 node1_uuid() {
   local u
-  u=$(sed -n 's/^[ \t]*host_uuid[ \t]*=[ \t]*"\(.*\)".*/\1/p' "$ETC1/libvirtd.conf" | head -n1)
+  u=$(sed -n '/^[ \t]*host_uuid[ \t]*=/{s/.*=[ \t]*"\(.*\)".*/\1/p;q}' "$ETC1/libvirtd.conf")
   [[ -n $u ]] || u=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null || true)
   uuid_valid "$u" && echo "$u"
 }
@@ -190,6 +189,10 @@ ns_pid() { local p; p=$(cat "$PIDS/node2-ns.pid" 2>/dev/null || true); alive "$p
 start_ns2() {
   local p i binds="" b
   if p=$(ns_pid); then echo "$p"; return 0; fi
+  # Node 2 daemons without a namespace holder live in an orphaned namespace: stop them.
+  for p in "$N2_LIBVIRTD_PF:libvirtd" "$N2_VIRTLOGD_PF:virtlogd"; do
+    i=$(pid_of "${p%%:*}" "${p#*:}") && { log "stopping orphaned node 2 ${p#*:} $i"; stop_pid "$i" "${p#*:}" TERM; }
+  done
   log "creating node 2 namespace (hostname $N2_HOST)"
   # Fresh namespace = fresh boot of node 2: its /run/libvirt starts empty (no stale
   # sockets/pid/status files from a killed previous session).
@@ -239,53 +242,6 @@ up_node2() {
   wait_uri "$N2_URI" "$LOGS/node2-libvirtd.log"
 }
 
-# --- guest assets --------------------------------------------------------------------
-kernel_version() {
-  local v=${VIRTBUS_LAB_KERNEL_VERSION:-}
-  [[ -n $v ]] || v=$(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n1)
-  [[ -n $v && -r /boot/vmlinuz-$v && -d /lib/modules/$v ]] || die "no kernel+modules found in /boot, /lib/modules (linux-image-amd64)"
-  echo "$v"
-}
-build_assets() {
-  local kv stamp mdir stage m rel deps
-  kv=$(kernel_version); mdir=/lib/modules/$kv
-  stamp=$(cat "$HERE/guest-init.sh" /bin/busybox "/boot/vmlinuz-$kv" <(echo "$kv $MODULES") | sha256sum | cut -c1-16)
-  if [[ -s $S/vmlinuz && -s $S/initrd.img && $(cat "$S/assets.stamp" 2>/dev/null) == "$stamp" ]]; then return 0; fi
-  log "building guest assets (kernel $kv)"
-  stage=$(mktemp -d)
-  mkdir -p "$stage"/{bin,dev,proc,sys,tmp,etc,lib/modules}
-  cp /bin/busybox "$stage/bin/busybox"
-  install -m 0755 "$HERE/guest-init.sh" "$stage/init"
-  mknod -m 600 "$stage/dev/console" c 5 1 # the kernel opens it before /init runs
-  # Resolve module dependencies with modules.dep (deps load first), like modprobe.
-  declare -A seen=(); local order=()
-  add_mod() {
-    [[ -z ${seen[$1]:-} ]] || return 0
-    seen[$1]=1
-    local d i; read -r -a d <<<"$(awk -F': *' -v k="$1" '$1 == k { print $2 }' "$mdir/modules.dep")"
-    for ((i = ${#d[@]} - 1; i >= 0; i--)); do add_mod "${d[i]}"; done
-    order+=("$1")
-  }
-  for m in $MODULES; do
-    rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.(xz|zst|gz))?$/, "", n); gsub("-", "_", n)
-      if (n == m) { print $1; exit } }' "$mdir/modules.dep")
-    [[ -n $rel ]] || die "module $m not found for kernel $kv"
-    add_mod "$rel"
-  done
-  for rel in "${order[@]}"; do
-    m=${rel##*/}; m=${m%.xz}; m=${m%.zst}; m=${m%.gz}
-    case $rel in
-      *.xz) xz -dc "$mdir/$rel" ;; *.zst) zstd -qdc "$mdir/$rel" ;; *.gz) gzip -dc "$mdir/$rel" ;; *) cat "$mdir/$rel" ;;
-    esac >"$stage/lib/modules/$m"
-    echo "$m" >>"$stage/etc/modules"
-  done
-  (cd "$stage" && find . -print0 | cpio -0 -o -H newc -R 0:0 --quiet) | gzip -9 >"$S/initrd.img.tmp"
-  cp "/boot/vmlinuz-$kv" "$S/vmlinuz.tmp"
-  mv "$S/initrd.img.tmp" "$S/initrd.img"; mv "$S/vmlinuz.tmp" "$S/vmlinuz"
-  echo "$stamp" >"$S/assets.stamp"; rm -rf "$stage"
-  log "guest assets: $S/vmlinuz $S/initrd.img (modules: $(echo "${order[@]##*/}"))"
-}
-
 # --- commands ------------------------------------------------------------------------
 cmd_env() {
   cat <<EOF
@@ -333,7 +289,7 @@ cmd_up() {
   local c1=0 c2=0
   [[ ${VIRTBUS_LAB_SKIP_INSTALL:-0} == 1 ]] || "$HERE/install.sh"
   mkdir -p "$S/console" && chmod 1777 "$S/console"
-  build_assets
+  "$HERE/guest-assets.sh"
   prepare_node2_dirs
   configure_node1 && c1=1
   configure_node2 && c2=1
@@ -351,7 +307,7 @@ exec 9>"$S/lock"; flock 9
 case ${1:-} in
   up) cmd_up ;;
   down) cmd_down ;;
-  assets) build_assets ;;
+  assets) "$HERE/guest-assets.sh" ;;
   restart-node1) restart_node 1 ;;
   restart-node2) restart_node 2 ;;
   *) echo "usage: $0 up|down|status|restart-node1|restart-node2|env|assets" >&2; exit 2 ;;

@@ -170,7 +170,11 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return new StoragePool(await native.storagePoolLookupByName(this.handle, ref));
   }
   async defineStoragePool(xml: string): Promise<StoragePool> { return new StoragePool(await native.storagePoolDefineXML(this.handle, xml, 0)); }
-  async createStoragePool(xml: string): Promise<StoragePool> { return new StoragePool(await native.storagePoolCreateXML(this.handle, xml, 0)); }
+  /** A transient pool, started at once; `build` creates its directory/storage first. */
+  async createStoragePool(xml: string, o: { build?: boolean } = {}): Promise<StoragePool> {
+    const f = o.build ? enums.virStoragePoolCreateFlags.VIR_STORAGE_POOL_CREATE_WITH_BUILD : 0;
+    return new StoragePool(await native.storagePoolCreateXML(this.handle, xml, f));
+  }
   async volumeByPath(path: string): Promise<StorageVolume> { return new StorageVolume(await native.storageVolLookupByPath(this.handle, path)); }
   async volumeByKey(key: string): Promise<StorageVolume> { return new StorageVolume(await native.storageVolLookupByKey(this.handle, key)); }
 

@@ -1,0 +1,73 @@
+// A libvirt call that hangs must not hold up other calls, events or the JS
+// thread: the guest's QEMU is SIGSTOPped, so suspending it blocks in libvirt
+// until the process is continued.
+import { Connection, libvirtThreadPoolSize, type LibvirtEvent } from '../../src/libvirt';
+import { EventLog } from '../helpers/events';
+import { NODE1_URI, guestXml, labUniq, openNode, qemuPid, removeDomain, waitGuestReady } from '../helpers/lab';
+
+describe('concurrency with a blocked call', () => {
+  let conn: Connection;
+  let log: EventLog<LibvirtEvent>;
+  const name = labUniq('hang');
+  let pid = 0;
+
+  beforeAll(async () => {
+    conn = await openNode(NODE1_URI);
+    log = new EventLog<LibvirtEvent>(conn);
+    await conn.subscribeEvents();
+  });
+
+  afterAll(async () => {
+    if (pid) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+    await removeDomain(conn, name);
+    await conn?.close();
+  });
+
+  test('64 calls and events proceed while one call is stuck in libvirt', async () => {
+    const dom = await conn.createDomain(guestXml(name));
+    await waitGuestReady(name);
+    pid = qemuPid(name);
+    process.kill(pid, 'SIGSTOP');
+
+    let blockedSettled = false;
+    const blocked = dom.suspend().finally(() => { blockedSettled = true; });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(blockedSettled).toBe(false); // honestly stuck: QEMU does not answer its monitor
+
+    let ticks = 0;
+    const timer = setInterval(() => { ticks++; }, 10);
+    const started = Date.now();
+    const calls = Array.from({ length: 64 }, (_, i) => {
+      switch (i % 4) {
+        case 0: return conn.hostname();
+        case 1: return conn.nodeInfo();
+        case 2: return conn.listDomains();
+        default: return conn.freeMemory();
+      }
+    });
+    const results = await Promise.all(calls);
+
+    const elapsed = Date.now() - started;
+    expect(results).toHaveLength(64);
+    expect(results.every((r) => r !== undefined)).toBe(true);
+
+    // events keep flowing: define and undefine another domain meanwhile
+    const other = labUniq('evt');
+    const from = log.mark();
+    const d2 = await conn.defineDomain(guestXml(other));
+    await d2.undefine();
+    await log.waitFor((e) => e.type === 'lifecycle' && e.domain.name === other && e.event === 'undefined', 'undefined event while blocked', 10000, from);
+    clearInterval(timer);
+
+    expect(blockedSettled).toBe(false);
+    // the JS thread kept running its timers while native threads waited
+    expect(ticks).toBeGreaterThan(Math.min(elapsed, 1000) / 10 / 4);
+    expect(libvirtThreadPoolSize()).toBeGreaterThan(1);
+
+    process.kill(pid, 'SIGCONT');
+    pid = 0;
+    await blocked;
+    expect((await dom.state()).state).toBe('paused');
+    await dom.destroy();
+  });
+});
