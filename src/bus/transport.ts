@@ -1,0 +1,82 @@
+// The broker-neutral face of a transport (AMQP now, MQTT next). Command
+// execution and event mapping talk only to this interface.
+import type { TypedEmitter } from '../typed-emitter';
+
+/** A command as it arrived, before any parsing. */
+export interface InboundMessage {
+  body: Buffer;
+  /** e.g. application/cloudevents+json */
+  contentType?: string;
+  /** AMQP message_id */
+  messageId?: string;
+  /** AMQP correlation_id / MQTT 5 Correlation Data (as string) */
+  correlationId?: string;
+  /** AMQP reply_to / MQTT 5 Response Topic */
+  replyTo?: string;
+  /** transport headers / user properties */
+  headers: Record<string, unknown>;
+  /** the broker says it delivered this before (AMQP redelivered flag) */
+  redelivered: boolean;
+  /** which subscription it came from */
+  origin: 'node' | 'broadcast';
+}
+
+/** One delivery; exactly one of ack/reject must be called. */
+export interface Delivery {
+  message: InboundMessage;
+  /** done with it: the broker may forget it */
+  ack(): void;
+  /** drop it (dead-lettered where the broker has a DLX); never requeued */
+  reject(): void;
+}
+
+export interface OutboundReply {
+  /** reply address (AMQP reply_to queue / MQTT response topic) */
+  to: string;
+  correlationId: string;
+  body: Buffer;
+  contentType: string;
+}
+
+export interface OutboundEvent {
+  /** contract address parts: v1.<node>.<object>.<id>.<event> / virtbus/v1/<node>/<object>/<id>/<event> */
+  object: string;
+  id: string;
+  event: string;
+  body: Buffer;
+  contentType: string;
+  /** CloudEvents id, used as message_id */
+  messageId: string;
+}
+
+export type TransportEvents = {
+  /** connected (first time or again) and topology declared */
+  connected: (info: { reconnect: boolean }) => void;
+  /** lost the broker; publishing waits, consuming stopped */
+  disconnected: (info: { reason: string }) => void;
+  /** a (re)connect attempt failed; next try after delayMs */
+  'connect-failed': (err: unknown, info: { attempt: number; delayMs: number }) => void;
+  /** a non-fatal problem worth logging */
+  warning: (msg: string, detail?: unknown) => void;
+};
+
+export interface TransportStartOptions {
+  /** runs after every (re)connect and topology declaration, before consuming (re)starts: the snapshot goes here */
+  beforeConsume: () => Promise<void>;
+  /** called for every command delivery */
+  onDelivery: (d: Delivery) => void;
+}
+
+export interface Transport extends TypedEmitter<TransportEvents> {
+  readonly kind: 'amqp' | 'mqtt';
+  /** Connects (retrying with backoff), declares topology, runs beforeConsume, then consumes. Resolves once consuming. */
+  start(o: TransportStartOptions): Promise<void>;
+  /** Stops taking new commands (in-flight deliveries can still be acked). */
+  stopConsuming(): Promise<void>;
+  /** Publishes an event; resolves when the broker confirmed it (waits through reconnects). */
+  publishEvent(e: OutboundEvent): Promise<void>;
+  /** Publishes a reply; resolves when the broker confirmed it. */
+  publishReply(r: OutboundReply): Promise<void>;
+  /** Closes everything; pending confirms are awaited first. Idempotent. */
+  close(): Promise<void>;
+}
