@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// virtbus-agent: the daemon entry. Exit codes: 0 clean stop, 1 bad
+// configuration, 2 could not start, 3 crashed while running, 130 second
+// signal while stopping.
+import { Agent } from '../src/agent/agent';
+import { ConfigError, USAGE, loadConfig } from '../src/agent/config';
+import { createTransport } from '../src/bus/factory';
+import { createLogger } from '../src/log';
+
+async function main(): Promise<number> {
+  let cfg: ReturnType<typeof loadConfig>;
+  try {
+    cfg = loadConfig(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`virtbus-agent: ${e.message}\n\n${USAGE}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if ((cfg as { help?: boolean }).help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const log = createLogger(cfg.logLevel, { node: cfg.nodeId });
+  let transport;
+  try {
+    transport = createTransport(cfg);
+  } catch (e) {
+    log.fatal({ err: e }, 'invalid bus configuration');
+    return 1;
+  }
+  const agent = new Agent({
+    nodeId: cfg.nodeId, libvirtUri: cfg.libvirtUri, readOnly: cfg.readOnly, advertiseUri: cfg.advertiseUri,
+    transport, log, heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, drainMs: cfg.drainS * 1000,
+    dispatcher: { timeoutMs: cfg.commandTimeoutS * 1000, maxConcurrent: cfg.maxConcurrent, idempotency: { windowMs: cfg.idempotencyWindowS * 1000 } },
+  });
+
+  let signals = 0;
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn({ sig }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      log.info({ sig }, 'signal: shutting down');
+      agent.close().then(() => resolve(0), () => resolve(3));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    process.exit(3);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err }, 'unhandled rejection');
+    process.exit(3);
+  });
+
+  try {
+    await agent.start();
+  } catch (err) {
+    log.fatal({ err }, 'could not start');
+    await agent.close();
+    return 2;
+  }
+  return stopped;
+}
+
+main().then((code) => {
+  // Let pino flush stdout before leaving.
+  setImmediate(() => process.exit(code));
+}, (err) => {
+  process.stderr.write(`virtbus-agent: ${String((err as Error)?.stack ?? err)}\n`);
+  process.exit(3);
+});

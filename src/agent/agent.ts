@@ -1,0 +1,158 @@
+// The per-node agent: libvirt events out, commands in, over one transport.
+// Start: libvirt (events subscribed) → transport connects, declares topology,
+// publishes online + snapshot → consumes. Close runs in order: stop consuming
+// → finish in-flight commands → flush events → offline → libvirt → transport.
+import { randomUUID } from 'node:crypto';
+import type { Transport } from '../bus/transport';
+import { jsonCodec, type MessageCodec } from '../codec/codec';
+import { CommandDispatcher, type DispatcherOptions } from '../commands/dispatcher';
+import { EventPublisher } from '../events/publisher';
+import { ReconnectingConnection, type Connection } from '../libvirt';
+import type { Logger } from '../log';
+import { TypedEmitter } from '../typed-emitter';
+import { CommandIntake } from './intake';
+import { AGENT_VERSION } from './version';
+
+export interface AgentOptions {
+  nodeId: string;
+  libvirtUri: string;
+  readOnly?: boolean;
+  /** libvirt URI other nodes use to reach this one (presence); default libvirtUri */
+  advertiseUri?: string;
+  transport: Transport;
+  log: Logger;
+  codec?: MessageCodec;
+  heartbeatS?: number;
+  maxMessageBytes?: number;
+  /** how long close() waits for in-flight commands (ms, default 30000) */
+  drainMs?: number;
+  dispatcher?: DispatcherOptions;
+}
+
+export type AgentEvents = {
+  /** consuming commands; snapshot published */
+  ready: () => void;
+  /** close() finished */
+  closed: () => void;
+};
+
+export class Agent extends TypedEmitter<AgentEvents> {
+  readonly bootId = randomUUID();
+  readonly libvirt: ReconnectingConnection;
+  readonly dispatcher: CommandDispatcher;
+  readonly publisher: EventPublisher;
+  private readonly intake: CommandIntake;
+  private readonly startedAt = Date.now();
+  private heartbeat?: NodeJS.Timeout;
+  private closing?: Promise<void>;
+  private online = false;
+
+  constructor(private readonly o: AgentOptions) {
+    super();
+    const log = o.log;
+    this.libvirt = new ReconnectingConnection(o.libvirtUri, { readOnly: o.readOnly });
+    const current = (): Connection | undefined => (this.libvirt.connected ? this.libvirt.connection : undefined);
+    this.publisher = new EventPublisher({
+      node: o.nodeId, bootId: this.bootId, transport: o.transport, codec: o.codec ?? jsonCodec, connection: current,
+      onError: (err, e) => log.error({ err, event: `${e.object}.${e.event}` }, 'event not published'),
+    });
+    this.dispatcher = new CommandDispatcher({
+      connection: () => this.libvirt.connection,
+      agent: { node: o.nodeId, bootId: this.bootId, version: AGENT_VERSION, status: () => this.status() },
+    }, { readOnly: o.readOnly, ...o.dispatcher });
+    this.intake = new CommandIntake({
+      node: o.nodeId, transport: o.transport, dispatcher: this.dispatcher, publisher: this.publisher, log,
+      maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
+    });
+
+    this.libvirt.on('event', (e) => this.publisher.enqueueLibvirt(e));
+    this.libvirt.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i, uri: o.libvirtUri }, 'libvirt connect failed'));
+    this.libvirt.on('disconnected', (i) => log.warn({ ...i, uri: o.libvirtUri }, 'libvirt connection lost'));
+    this.libvirt.on('reconnected', (_c, i) => {
+      log.info({ ...i, uri: o.libvirtUri }, 'libvirt reconnected');
+      this.publisher.snapshot('libvirt-reconnect').catch((err) => log.error({ err }, 'snapshot failed'));
+    });
+    o.transport.on('connected', (i) => log.info({ ...i, transport: o.transport.kind }, 'bus connected'));
+    o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));
+    o.transport.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i }, 'bus connect failed'));
+    o.transport.on('warning', (msg, detail) => log.warn({ detail }, msg));
+  }
+
+  get nodeId(): string { return this.o.nodeId; }
+
+  async start(): Promise<void> {
+    const log = this.o.log;
+    log.info({ node: this.o.nodeId, libvirt: this.o.libvirtUri, readOnly: !!this.o.readOnly, bootId: this.bootId, version: AGENT_VERSION }, 'starting');
+    await this.libvirt.start();
+    let first = true;
+    await this.o.transport.start({
+      beforeConsume: async () => {
+        if (!this.online) {
+          await this.publisher.enqueue(this.presence('online'));
+          this.online = true;
+        }
+        await this.publisher.snapshot(first ? 'start' : 'broker-reconnect');
+        first = false;
+      },
+      onDelivery: (d) => this.intake.accept(d),
+    });
+    const every = this.o.heartbeatS ?? 30;
+    if (every > 0) {
+      this.heartbeat = setInterval(() => {
+        this.publisher.enqueue(this.presence('heartbeat')).catch(() => undefined);
+      }, every * 1000);
+      this.heartbeat.unref();
+    }
+    log.info({ node: this.o.nodeId }, 'ready: consuming commands');
+    this.emit('ready');
+  }
+
+  private presence(event: 'online' | 'heartbeat' | 'offline') {
+    return {
+      object: 'agent' as const, id: this.o.nodeId, event,
+      data: {
+        node: this.o.nodeId, status: event === 'offline' ? 'offline' : 'online', bootId: this.bootId, version: AGENT_VERSION,
+        libvirtUri: this.o.advertiseUri ?? this.o.libvirtUri, transport: this.o.transport.kind,
+        at: new Date().toISOString(), heartbeatS: this.o.heartbeatS ?? 30,
+      },
+    };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      node: this.o.nodeId, bootId: this.bootId, version: AGENT_VERSION, uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+      readOnly: !!this.o.readOnly,
+      libvirt: { uri: this.o.libvirtUri, connected: this.libvirt.connected },
+      bus: { kind: this.o.transport.kind, connected: true },
+      commands: { ...this.dispatcher.counters },
+      events: { published: this.publisher.published },
+    };
+  }
+
+  /** Graceful, ordered, idempotent; step errors are logged, not thrown. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const log = this.o.log;
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      try { await fn(); } catch (err) { log.error({ err, step: name }, 'shutdown step failed'); }
+    };
+    log.info('stopping: no new commands');
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await step('stop consuming', () => this.o.transport.stopConsuming());
+    await step('finish in-flight commands', async () => {
+      const left = await this.intake.drain(this.o.drainMs ?? 30_000);
+      if (left) log.warn({ left }, 'commands still running at shutdown; the broker will redeliver them');
+      this.dispatcher.stop();
+    });
+    await step('flush events', () => this.publisher.flush());
+    if (this.online) await step('publish offline', () => this.publisher.enqueue(this.presence('offline')));
+    await step('close libvirt', () => this.libvirt.close());
+    await step('close transport', () => this.o.transport.close());
+    log.info('stopped');
+    this.emit('closed');
+  }
+}

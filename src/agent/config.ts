@@ -1,0 +1,125 @@
+// Agent configuration: defaults < file (YAML or JSON) < environment < flags.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+
+export interface AgentConfig {
+  /** [A-Za-z0-9_-]{1,64}; default: the host name */
+  nodeId: string;
+  /** default test:///default (in-process); production: qemu:///system */
+  libvirtUri: string;
+  /** amqp://user:pass@host:port/vhost */
+  bus: string;
+  readOnly: boolean;
+  logLevel: string;
+  /** libvirt URI other nodes use for migration to this node (presence); default libvirtUri */
+  advertiseUri?: string;
+  heartbeatS: number;
+  commandTimeoutS: number;
+  maxConcurrent: number;
+  maxMessageBytes: number;
+  prefetch: number;
+  idempotencyWindowS: number;
+  drainS: number;
+}
+
+export const DEFAULTS: AgentConfig = {
+  nodeId: hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node',
+  libvirtUri: 'test:///default',
+  bus: 'amqp://guest:guest@127.0.0.1:5672',
+  readOnly: false,
+  logLevel: 'info',
+  heartbeatS: 30,
+  commandTimeoutS: 60,
+  maxConcurrent: 16,
+  maxMessageBytes: 1024 * 1024,
+  prefetch: 8,
+  idempotencyWindowS: 600,
+  drainS: 30,
+};
+
+/** flag name, env var, config key */
+const KEYS: Array<[string, string, keyof AgentConfig]> = [
+  ['node-id', 'VIRTBUS_NODE_ID', 'nodeId'],
+  ['libvirt-uri', 'VIRTBUS_LIBVIRT_URI', 'libvirtUri'],
+  ['bus', 'VIRTBUS_BUS', 'bus'],
+  ['read-only', 'VIRTBUS_READ_ONLY', 'readOnly'],
+  ['log-level', 'VIRTBUS_LOG_LEVEL', 'logLevel'],
+  ['advertise-uri', 'VIRTBUS_ADVERTISE_URI', 'advertiseUri'],
+  ['heartbeat', 'VIRTBUS_HEARTBEAT_S', 'heartbeatS'],
+  ['command-timeout', 'VIRTBUS_COMMAND_TIMEOUT_S', 'commandTimeoutS'],
+  ['max-concurrent', 'VIRTBUS_MAX_CONCURRENT', 'maxConcurrent'],
+  ['max-message-bytes', 'VIRTBUS_MAX_MESSAGE_BYTES', 'maxMessageBytes'],
+  ['prefetch', 'VIRTBUS_PREFETCH', 'prefetch'],
+  ['idempotency-window', 'VIRTBUS_IDEMPOTENCY_WINDOW_S', 'idempotencyWindowS'],
+  ['drain', 'VIRTBUS_DRAIN_S', 'drainS'],
+];
+
+export class ConfigError extends Error {}
+
+function coerce(key: keyof AgentConfig, v: unknown, from: string): unknown {
+  const kind = typeof DEFAULTS[key];
+  if (kind === 'number') {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${from}: '${String(v)}' is not a non-negative number`);
+    return n;
+  }
+  if (kind === 'boolean') {
+    if (typeof v === 'boolean') return v;
+    if (/^(1|true|yes|on)$/i.test(String(v))) return true;
+    if (/^(0|false|no|off)$/i.test(String(v))) return false;
+    throw new ConfigError(`${from}: '${String(v)}' is not a boolean`);
+  }
+  return String(v);
+}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig & { configFile?: string } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' }, help: { type: 'boolean' } };
+  for (const [flag, , key] of KEYS) options[flag] = { type: typeof DEFAULTS[key] === 'boolean' ? 'boolean' : 'string' };
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const cfg: Record<string, unknown> = { ...DEFAULTS };
+  const file = (values.config as string | undefined) ?? env.VIRTBUS_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8')); // YAML is a superset of JSON
+    } catch (e) {
+      throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
+    }
+    if (parsed && typeof parsed === 'object') {
+      for (const [k, v] of Object.entries(parsed)) {
+        if (!(k in DEFAULTS) && k !== 'advertiseUri') throw new ConfigError(`config file ${file}: unknown key '${k}'`);
+        cfg[k] = coerce(k as keyof AgentConfig, v, `config file ${file}, ${k}`);
+      }
+    }
+  }
+  for (const [, name, key] of KEYS) if (env[name] !== undefined && env[name] !== '') cfg[key] = coerce(key, env[name], name);
+  for (const [flag, , key] of KEYS) if (values[flag] !== undefined) cfg[key] = coerce(key, values[flag], `--${flag}`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(String(cfg.nodeId))) {
+    throw new ConfigError(`node id '${String(cfg.nodeId)}' must match [A-Za-z0-9_-]{1,64}`);
+  }
+  return { ...(cfg as unknown as AgentConfig), ...(file && { configFile: file }), ...(values.help ? { help: true } : {}) };
+}
+
+export const USAGE = `virtbus-agent [options]
+  --config FILE            YAML or JSON file with the keys below (camelCase)
+  --node-id ID             node id [A-Za-z0-9_-]{1,64} (default: host name)
+  --libvirt-uri URI        libvirt connection (default test:///default; production qemu:///system)
+  --bus URL                amqp://user:pass@host:5672 (default amqp://guest:guest@127.0.0.1:5672)
+  --read-only              open libvirt read-only; mutating commands get FORBIDDEN
+  --log-level LEVEL        trace|debug|info|warn|error (default info)
+  --advertise-uri URI      libvirt URI peers use to reach this node (migration)
+  --heartbeat S            presence heartbeat interval (default 30)
+  --command-timeout S      per-command time limit (default 60)
+  --max-concurrent N       commands running at once (default 16)
+  --max-message-bytes N    larger commands are refused with BAD_REQUEST (default 1048576)
+  --prefetch N             unacknowledged deliveries at once (default 8)
+  --idempotency-window S   how long command outcomes are remembered (default 600)
+  --drain S                how long shutdown waits for running commands (default 30)
+Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, … (flags win over environment, environment over file).`;

@@ -1,0 +1,28 @@
+// CloudEvents structured JSON mode: bytes <-> envelope.
+import { randomUUID } from 'node:crypto';
+import { CE_JSON, CloudEvent } from '../contract/envelope';
+import { CommandError } from '../errors';
+import { validator } from '../contract/validate';
+
+const checkEnvelope = validator(CloudEvent);
+
+/** Parses and validates a structured-mode CloudEvent; throws BAD_REQUEST with the reason. */
+export function decodeJsonEnvelope(body: Buffer): CloudEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new CommandError('BAD_REQUEST', `message is not valid JSON: ${(e as Error).message}`);
+  }
+  const errors = checkEnvelope(parsed);
+  if (errors) throw new CommandError('BAD_REQUEST', `message is not a CloudEvents 1.0 envelope: ${errors}`);
+  return parsed as CloudEvent;
+}
+
+export function encodeJsonEnvelope(e: CloudEvent): { body: Buffer; contentType: string } {
+  return { body: Buffer.from(JSON.stringify(e)), contentType: CE_JSON };
+}
+
+export function newEnvelope(type: string, source: string, data: unknown, extra: Partial<CloudEvent> = {}): CloudEvent {
+  return { specversion: '1.0', id: randomUUID(), source, type, time: new Date().toISOString(), datacontenttype: 'application/json', data, ...extra };
+}

@@ -1,0 +1,132 @@
+import type { CommandResult } from '../contract/commands';
+import { CommandError } from '../errors';
+import { isLibvirtError, type Connection, type Domain } from '../libvirt';
+import type { HandlerTable } from './context';
+import { diskXml, findDisk, findInterface, interfaceXml, randomMac } from './xml';
+
+type StateResult = CommandResult<'domain.start'>;
+
+/** The domain's state after an operation; a domain that vanished (transient, undefined) is shutoff. */
+async function stateAfter(dom: Domain, conn: Connection): Promise<StateResult> {
+  const { uuid, name } = dom;
+  try {
+    const d = await conn.domain(uuid);
+    return { uuid, name, state: (await d.state()).state };
+  } catch (e) {
+    if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return { uuid, name, state: 'shutoff' };
+    throw e;
+  }
+}
+
+function simple(op: (dom: Domain, data: never) => Promise<void>) {
+  return async (data: { domain: string }, { conn }: { conn: Connection }): Promise<StateResult> => {
+    const dom = await conn.domain(data.domain);
+    await op(dom, data as never);
+    return stateAfter(dom, conn);
+  };
+}
+
+export const domainHandlers: HandlerTable = {
+  'domain.list': async (data, { conn }) => {
+    const doms = await conn.listDomains(data.state ?? 'all');
+    const domains = await Promise.all(doms.map(async (d) => {
+      const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
+      return { uuid: d.uuid, name: d.name, id: d.id, state: s.state, persistent };
+    }));
+    return { domains };
+  },
+  'domain.get': async (data, { conn }) => {
+    const d = await conn.domain(data.domain);
+    const [info, s, persistent, autostart] = await Promise.all([d.info(), d.state(), d.isPersistent(),
+      d.autostart().catch(() => false)]);
+    const fresh = await conn.domain(d.uuid); // the id of a handle is cached at lookup
+    return {
+      uuid: d.uuid, name: d.name, id: fresh.id, state: s.state, reason: s.reason, memoryKiB: info.memoryKiB,
+      maxMemoryKiB: info.maxMemoryKiB, vcpus: info.vcpus, cpuTimeNs: info.cpuTimeNs, persistent, autostart,
+    };
+  },
+  'domain.xml': async (data, { conn }) => ({ xml: await (await conn.domain(data.domain)).xml({ inactive: data.inactive }) }),
+  'domain.define': async (data, { conn }) => {
+    const d = await conn.defineDomain(data.xml, { validate: true });
+    return { uuid: d.uuid, name: d.name };
+  },
+  'domain.create': async (data, { conn }) => {
+    const d = await conn.createDomain(data.xml, { paused: data.paused });
+    return { uuid: d.uuid, name: d.name };
+  },
+  'domain.undefine': simple((d, o: { managedSave?: boolean; snapshotsMetadata?: boolean; nvram?: boolean }) => d.undefine(o)),
+  'domain.start': simple((d, o: { paused?: boolean }) => d.start({ paused: o.paused })),
+  'domain.shutdown': simple((d, o: { mode?: 'default' | 'acpi' | 'agent' }) => d.shutdown(o.mode)),
+  'domain.reboot': simple((d, o: { mode?: 'default' | 'acpi' | 'agent' }) => d.reboot(o.mode)),
+  'domain.destroy': simple((d, o: { graceful?: boolean }) => d.destroy({ graceful: o.graceful })),
+  'domain.suspend': simple((d) => d.suspend()),
+  'domain.resume': simple((d) => d.resume()),
+
+  'domain.attachDisk': async (data, { conn }) => {
+    const dom = await conn.domain(data.domain);
+    let path: string;
+    let format = data.format;
+    let kind: 'file' | 'block' = 'file';
+    if ('path' in data.source) {
+      path = data.source.path;
+    } else {
+      const vol = await (await conn.storagePool(data.source.pool)).volume(data.source.volume);
+      path = await vol.path();
+      const info = await vol.info();
+      if (info.type === 'block') kind = 'block';
+      format ??= (await vol.xml()).match(/<format type=['"]([^'"]+)['"]/)?.[1] as 'raw' | 'qcow2' | undefined;
+    }
+    const active = await dom.isActive();
+    const live = data.live ?? active;
+    const config = data.config ?? !active;
+    if (!live && !config) throw new CommandError('BAD_REQUEST', 'live and config are both false: nothing to change');
+    await dom.attachDevice(diskXml({ path, target: data.target, bus: data.bus ?? 'virtio', format: format ?? 'raw', readonly: !!data.readonly, kind }),
+      { live, config });
+    return { target: data.target };
+  },
+  'domain.detachDisk': async (data, { conn }) => {
+    const dom = await conn.domain(data.domain);
+    const active = await dom.isActive();
+    const live = data.live ?? active;
+    const config = data.config ?? !active;
+    const current = await dom.xml({ inactive: !live });
+    const disk = findDisk(current, data.target);
+    if (!disk) throw new CommandError('NOT_FOUND', `domain '${data.domain}' has no disk '${data.target}'`);
+    await dom.detachDevice(disk, { live, config });
+    // Live detach is asynchronous in the guest: completion is device-removed.
+    const pending = live ? !!findDisk(await dom.xml(), data.target) : false;
+    return { target: data.target, pending };
+  },
+  'domain.attachInterface': async (data, { conn }) => {
+    const dom = await conn.domain(data.domain);
+    const active = await dom.isActive();
+    const mac = data.mac ?? randomMac();
+    await dom.attachDevice(interfaceXml({ network: data.network, bridge: data.bridge, mac, model: data.model ?? 'virtio' }),
+      { live: data.live ?? active, config: data.config ?? !active });
+    return { mac };
+  },
+  'domain.detachInterface': async (data, { conn }) => {
+    const dom = await conn.domain(data.domain);
+    const active = await dom.isActive();
+    const live = data.live ?? active;
+    const iface = findInterface(await dom.xml({ inactive: !live }), data.mac);
+    if (!iface) throw new CommandError('NOT_FOUND', `domain '${data.domain}' has no interface with MAC ${data.mac}`);
+    await dom.detachDevice(iface, { live, config: data.config ?? !active });
+    const pending = live ? !!findInterface(await dom.xml(), data.mac) : false;
+    return { mac: data.mac, pending };
+  },
+  'domain.setVcpus': async (data, { conn }) => {
+    const dom = await conn.domain(data.domain);
+    await dom.setVcpus(data.vcpus, { live: data.live, config: data.config, maximum: data.maximum });
+    return { vcpus: data.vcpus };
+  },
+  'domain.setMemory': async (data, { conn }) => {
+    const dom = await conn.domain(data.domain);
+    await dom.setMemory(data.memoryKiB, { live: data.live, config: data.config, maximum: data.maximum });
+    return { memoryKiB: data.memoryKiB };
+  },
+  'domain.stats': async (data, { conn }) => {
+    const dom = await conn.domain(data.domain);
+    return { uuid: dom.uuid, name: dom.name, stats: await dom.stats() };
+  },
+};

@@ -1,0 +1,21 @@
+// Every implemented command's handler, by name.
+import { COMMANDS, type CommandName } from '../contract/commands';
+import { agentHandlers } from './agent';
+import type { Handler, HandlerTable } from './context';
+import { domainHandlers } from './domain';
+import { networkHandlers } from './network';
+import { nodeHandlers } from './node';
+import { storageHandlers } from './storage';
+
+export const HANDLERS: HandlerTable = {
+  ...agentHandlers, ...nodeHandlers, ...domainHandlers, ...storageHandlers, ...networkHandlers,
+};
+
+export function handlerFor(name: CommandName): Handler<CommandName> | undefined {
+  return HANDLERS[name] as Handler<CommandName> | undefined;
+}
+
+/** Commands the contract lists that are neither implemented nor marked planned (must be empty). */
+export function missingHandlers(): string[] {
+  return (Object.keys(COMMANDS) as CommandName[]).filter((n) => !COMMANDS[n].planned && !HANDLERS[n]);
+}
