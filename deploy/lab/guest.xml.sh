@@ -41,8 +41,9 @@ esc() { local s=$1; s=${s//&/&amp;}; s=${s//</&lt;}; s=${s//>/&gt;}; s=${s//\'/&
 
 disk_xml=""
 if [[ -n $disk ]]; then
-  # cache='none': libvirt refuses live migration of disks with other cache modes
-  # unless --unsafe (the file is "shared storage": both nodes see the same path).
+  # Both nodes see the same file, but libvirt 9 calls a local filesystem "not shared"
+  # and refuses live migration with this disk unless VIR_MIGRATE_UNSAFE (--unsafe).
+  # cache='none' is what it requires on real shared storage.
   disk_xml="
     <disk type='file' device='disk'>
       <driver name='qemu' type='$(esc "$fmt")' cache='none'/>

@@ -9,9 +9,10 @@
 # Usage: lab.sh up|down|status|restart-node1|restart-node2|env|assets
 # Env (all optional): VIRTBUS_LAB_DIR (state dir, default /var/tmp/virtbus-lab),
 #   VIRTBUS_LAB_ETC (node 1 config dir, /etc/libvirt), VIRTBUS_LAB_NODE2_ADDR (127.0.0.2),
-#   VIRTBUS_LAB_NODE2_HOSTNAME (virtbus-node2), VIRTBUS_LAB_EMULATOR,
-#   VIRTBUS_LAB_WAIT_SECS (60),
-#   VIRTBUS_LAB_RESTART_SIGNAL (KILL), VIRTBUS_LAB_SKIP_INSTALL=1, VIRTBUS_LAB_LOG_LEVEL (3)
+#   VIRTBUS_LAB_NODE2_HOSTNAME (virtbus-node2), VIRTBUS_LAB_EMULATOR, VIRTBUS_LAB_WAIT_SECS
+#   (60), VIRTBUS_LAB_RESTART_SIGNAL (KILL), VIRTBUS_LAB_SKIP_INSTALL=1, VIRTBUS_LAB_LOG_LEVEL
+#   (3, daemon logs in $VIRTBUS_LAB_DIR/logs), plus those of install.sh, guest-assets.sh.
+# Only `up`/`down`/`restart-*` change anything; `env` and `status` are read-only.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

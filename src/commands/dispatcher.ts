@@ -100,11 +100,12 @@ export class CommandDispatcher {
     if (spec.planned || !handlerFor(cmd.name)) {
       return new CommandError('UNSUPPORTED', `command '${cmd.name}' is not implemented by this agent version`);
     }
-    const problem = checkData(cmd.name, cmd.data);
-    if (problem) return new CommandError('BAD_REQUEST', `invalid data for ${cmd.name}: ${problem}`);
+    // Read-only first: a mutating command is refused whatever its arguments.
     if (this.o.readOnly && spec.mutating) {
       return new CommandError('FORBIDDEN', `the agent is read-only; '${cmd.name}' changes state`);
     }
+    const problem = checkData(cmd.name, cmd.data);
+    if (problem) return new CommandError('BAD_REQUEST', `invalid data for ${cmd.name}: ${problem}`);
     if (cmd.deadline !== undefined) {
       const at = Date.parse(cmd.deadline);
       if (Number.isNaN(at)) return new CommandError('BAD_REQUEST', `deadline '${cmd.deadline}' is not an RFC 3339 time`);

@@ -1,0 +1,292 @@
+// The AMQP transport: keeps one session (connection + channels + topology)
+// alive across broker restarts and network loss, feeds deliveries to the
+// agent, and publishes events and replies through the confirm window.
+import type { ConsumeMessage } from 'amqplib';
+import type { BackoffOptions } from '../../reconnect/backoff';
+import { TypedEmitter } from '../../typed-emitter';
+import type {
+  InboundMessage, OutboundEvent, OutboundReply, Transport, TransportEvents, TransportStartOptions,
+} from '../transport';
+import { redactUrl, retryUntilUp } from './connection';
+import { toDelivery } from './delivery';
+import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from './names';
+import { ConfirmPublisher, type PublishRequest } from './publisher';
+import { AmqpSession } from './session';
+import { TopologyMismatchError } from './topology';
+
+export interface AmqpTransportOptions {
+  /** amqp://user:pass@host:port/vhost (amqps:// for TLS) */
+  url: string;
+  nodeId: string;
+  /** unacked deliveries per queue (basic.qos), default 4 */
+  prefetch?: number;
+  /** published-but-unconfirmed messages, default 256 */
+  maxInFlightPublishes?: number;
+  /** x-delivery-limit of the node's command queue, default 5 */
+  deliveryLimit?: number;
+  /** AMQP heartbeat in seconds, default 10 (overrides a heartbeat in the URL) */
+  heartbeatS?: number;
+  backoff?: BackoffOptions;
+  /** largest body published, default 128 MiB (RabbitMQ's default max_message_size); keep it ≤ the broker's */
+  maxMessageBytes?: number;
+  /** publishes waiting for a window slot or a reconnect, default 10000; more are refused at once */
+  maxQueuedPublishes?: number;
+  /** how long close() waits for outstanding confirms, default 10000 ms */
+  closeTimeoutMs?: number;
+  /** TCP connect + AMQP handshake, default 10000 ms */
+  connectTimeoutMs?: number;
+}
+
+const DEFAULTS = {
+  prefetch: 4,
+  maxInFlightPublishes: 256,
+  deliveryLimit: 5,
+  heartbeatS: 10,
+  maxMessageBytes: 128 * 1024 * 1024,
+  maxQueuedPublishes: 10000,
+  closeTimeoutMs: 10000,
+  connectTimeoutMs: 10000,
+};
+
+type Resolved = typeof DEFAULTS & Pick<AmqpTransportOptions, 'url' | 'nodeId' | 'backoff'>;
+
+function resolveOptions(o: AmqpTransportOptions): Resolved {
+  assertNodeId(o.nodeId);
+  const protocol = (() => { try { return new URL(o.url).protocol; } catch { return undefined; } })();
+  if (protocol !== 'amqp:' && protocol !== 'amqps:') throw new RangeError(`AMQP url must be amqp:// or amqps://, got ${redactUrl(o.url)}`);
+  const r: Resolved = { ...DEFAULTS, url: o.url, nodeId: o.nodeId, backoff: o.backoff };
+  for (const k of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`AMQP option ${k} must be a positive integer, got ${v}`);
+    r[k] = v;
+  }
+  return r;
+}
+
+/** Everything waiting on the transport after close() rejects with this. */
+export class TransportClosedError extends Error {
+  constructor() {
+    super('AMQP transport closed');
+    this.name = 'TransportClosedError';
+  }
+}
+
+export class AmqpTransport extends TypedEmitter<TransportEvents> implements Transport {
+  readonly kind = 'amqp' as const;
+  private readonly o: Resolved;
+  private readonly publisher: ConfirmPublisher;
+  /** aborted by close(): ends retry loops and setup steps in progress */
+  private readonly abort = new AbortController();
+  /** the established session (consuming, 'connected' emitted) */
+  private session?: AmqpSession;
+  private handlers?: TransportStartOptions;
+  private wantConsuming = false;
+  private started?: Promise<void>;
+  private recovering?: Promise<void>;
+  private closing?: Promise<void>;
+
+  constructor(options: AmqpTransportOptions) {
+    super();
+    this.o = resolveOptions(options);
+    this.publisher = new ConfirmPublisher({
+      maxInFlight: this.o.maxInFlightPublishes, maxQueued: this.o.maxQueuedPublishes, maxMessageBytes: this.o.maxMessageBytes,
+    });
+  }
+
+  get nodeId(): string { return this.o.nodeId; }
+  /** connected, topology declared, beforeConsume done */
+  get connected(): boolean { return this.session !== undefined; }
+  /** published, broker confirm pending (≤ maxInFlightPublishes) */
+  get inFlight(): number { return this.publisher.inFlight; }
+  /** highest inFlight so far */
+  get peakInFlight(): number { return this.publisher.peakInFlight; }
+  /** waiting for a window slot or a reconnect */
+  get queuedPublishes(): number { return this.publisher.queued; }
+
+  start(handlers: TransportStartOptions): Promise<void> {
+    if (this.closing) return Promise.reject(new TransportClosedError());
+    if (!this.started) {
+      this.handlers = handlers;
+      this.wantConsuming = true;
+      this.started = this.establish(false);
+    }
+    return this.started;
+  }
+
+  async stopConsuming(): Promise<void> {
+    this.wantConsuming = false;
+    const s = this.session;
+    if (!s) return;
+    try {
+      await withTimeout(s.cancelConsumers(), this.o.closeTimeoutMs, 'basic.cancel');
+    } catch (err) {
+      // The connection is going or gone; its deliveries return to the queue anyway.
+      this.emit('warning', 'AMQP: cancelling consumers failed', err);
+    }
+  }
+
+  publishEvent(e: OutboundEvent): Promise<void> {
+    let routingKey: string;
+    try {
+      routingKey = eventRoutingKey(this.o.nodeId, e.object, e.id, e.event);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.publish({
+      exchange: EVENTS_EXCHANGE,
+      routingKey,
+      body: e.body,
+      // persistent: a durable consumer queue keeps events over a broker restart.
+      // timestamp: AMQP's is whole seconds.
+      options: { persistent: true, messageId: e.messageId, contentType: e.contentType, timestamp: Math.floor(Date.now() / 1000) },
+    });
+  }
+
+  publishReply(r: OutboundReply): Promise<void> {
+    // An empty key on the default exchange routes nowhere and would still be confirmed.
+    if (!r.to) return Promise.reject(new RangeError('reply address (to) is empty'));
+    return this.publish({
+      exchange: '',
+      routingKey: r.to,
+      body: r.body,
+      // Not persistent: a reply is only useful to a caller that is waiting now.
+      options: { correlationId: r.correlationId, contentType: r.contentType, persistent: false },
+    });
+  }
+
+  /** Idempotent; never rejects: problems along the way are 'warning's. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private publish(r: PublishRequest): Promise<void> {
+    if (this.closing) return Promise.reject(new TransportClosedError());
+    return this.publisher.publish(r);
+  }
+
+  private async shutdown(): Promise<void> {
+    this.abort.abort(new TransportClosedError());
+    await this.stopConsuming();
+    if (!(await this.publisher.flush(this.o.closeTimeoutMs)) && (this.publisher.inFlight || this.publisher.queued)) {
+      this.emit('warning', `AMQP: closing with ${this.publisher.inFlight} unconfirmed and ${this.publisher.queued} unsent publishes; they are rejected`);
+    }
+    this.publisher.close(new TransportClosedError());
+    const s = this.session;
+    this.session = undefined;
+    await s?.close();
+    // A (re)connect attempt in progress sees the abort and closes its own
+    // session; wait for that so no connection outlives close().
+    await Promise.allSettled([this.started, this.recovering].filter(Boolean));
+  }
+
+  /** Connects with retries until a session is consuming; emits 'connected'. */
+  private async establish(reconnect: boolean): Promise<void> {
+    let s: AmqpSession;
+    try {
+      s = await retryUntilUp(() => this.openReadySession(), {
+        backoff: this.o.backoff,
+        signal: this.abort.signal,
+        delayFirst: reconnect,
+        isFatal: (err) => err instanceof TopologyMismatchError,
+        onFailure: (err, info) => this.emit('connect-failed', err, info),
+      });
+    } catch (err) {
+      if (err instanceof TopologyMismatchError) this.giveUp(err);
+      throw err;
+    }
+    // close() may have come while the last step finished; it no longer sees this session.
+    if (this.abort.signal.aborted) {
+      await s.close();
+      throw this.abort.signal.reason;
+    }
+    this.session = s;
+    void s.lost.then((reason) => this.onLost(s, reason));
+    this.emit('connected', { reconnect });
+  }
+
+  /** One attempt: session with topology → publisher attached → beforeConsume → consumers. */
+  private async openReadySession(): Promise<AmqpSession> {
+    const s = await AmqpSession.open({
+      url: this.o.url, nodeId: this.o.nodeId, heartbeatS: this.o.heartbeatS, connectTimeoutMs: this.o.connectTimeoutMs,
+      prefetch: this.o.prefetch, deliveryLimit: this.o.deliveryLimit,
+    });
+    try {
+      this.abort.signal.throwIfAborted();
+      // Before beforeConsume: the snapshot it publishes needs a channel.
+      this.publisher.attach(s.publishChannel, s.model, (err) => {
+        this.emit('warning', 'AMQP: publish failed mid-frame; replacing the connection', err);
+        s.abandon(`publish channel unusable: ${err.message}`);
+      });
+      await this.unlessLost(s, this.handlers!.beforeConsume(), 'beforeConsume');
+      if (this.wantConsuming) {
+        await this.unlessLost(s, s.consume((msg, origin) => this.deliver(s, msg, origin)), 'consume');
+        // stopConsuming() ran while consume was on its way.
+        if (!this.wantConsuming) await s.cancelConsumers();
+      }
+      return s;
+    } catch (err) {
+      // Not waiting for the channel's 'close': a silently dead socket may take a heartbeat timeout to report it.
+      this.publisher.detach(s.publishChannel);
+      await s.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Awaits a setup step unless the session dies or close() is called first.
+   * Without this, a beforeConsume whose publishes wait for a reconnect would
+   * wait forever: the reconnect is waiting for it.
+   */
+  private unlessLost<T>(s: AmqpSession, step: Promise<T>, what: string): Promise<T> {
+    const signal = this.abort.signal;
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const lost = s.lost.then((reason): never => { throw new Error(`AMQP connection lost during ${what}: ${reason}`); });
+    // Losing the race leaves these promises rejected with no reader.
+    aborted.catch(() => undefined);
+    lost.catch(() => undefined);
+    return Promise.race([step, lost, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  private deliver(s: AmqpSession, msg: ConsumeMessage, origin: InboundMessage['origin']): void {
+    const d = toDelivery(msg, origin, s.consumeChannel, () => s.canSettle, (m, detail) => this.emit('warning', m, detail));
+    try {
+      this.handlers!.onDelivery(d);
+    } catch (err) {
+      // A handler that throws will not settle it either; dead-letter it
+      // rather than let it hold a prefetch slot until the connection dies.
+      this.emit('warning', 'AMQP: onDelivery threw; the delivery is rejected', err);
+      d.reject();
+    }
+  }
+
+  private onLost(s: AmqpSession, reason: string): void {
+    this.publisher.detach(s.publishChannel);
+    if (this.session !== s) return;
+    this.session = undefined;
+    if (this.closing) return;
+    this.emit('disconnected', { reason });
+    this.recovering = this.establish(true).catch((err) => {
+      if (!this.abort.signal.aborted && !(err instanceof TopologyMismatchError)) {
+        this.emit('warning', 'AMQP: reconnecting stopped', err);
+      }
+    });
+  }
+
+  /** Retrying cannot help: refuse publishes from now on, with the reason. */
+  private giveUp(err: Error): void {
+    this.emit('warning', `AMQP transport stopped: ${err.message}`, err);
+    this.publisher.close(err);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t!: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}

@@ -1,0 +1,80 @@
+// A plain amqplib client, written for the tests (not the agent's code):
+// what an orchestrator in any language would do with contract v1.
+import { randomUUID } from 'node:crypto';
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+
+export const AMQP_URL = process.env.VIRTBUS_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface Received { routingKey: string; exchange: string; properties: ConsumeMessage['properties']; body: any }
+
+export class TestClient {
+  private constructor(readonly conn: ChannelModel, readonly ch: Channel, readonly replyQueue: string) {}
+  readonly received: Received[] = [];
+  private waiters: Array<{ pred: (m: Received) => boolean; resolve: (m: Received) => void }> = [];
+
+  static async connect(): Promise<TestClient> {
+    let conn: ChannelModel;
+    try {
+      conn = await amqp.connect(AMQP_URL, { noDelay: true });
+    } catch (e) {
+      throw new Error(`RabbitMQ is not reachable at ${AMQP_URL} (${(e as Error).message}); start it: rabbitmq-server -detached`);
+    }
+    const ch = await conn.createChannel();
+    const q = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    const c = new TestClient(conn, ch, q.queue);
+    await ch.consume(q.queue, (m) => m && c.onMessage(m), { noAck: true });
+    return c;
+  }
+
+  private onMessage(m: ConsumeMessage): void {
+    let body: unknown = m.content.toString();
+    try { body = JSON.parse(body as string); } catch { /* keep text */ }
+    const r = { routingKey: m.fields.routingKey, exchange: m.fields.exchange, properties: m.properties, body };
+    this.received.push(r);
+    this.waiters = this.waiters.filter((w) => (w.pred(r) ? (w.resolve(r), false) : true));
+  }
+
+  /** Also receive events matching an events-exchange binding key on the reply queue. */
+  async bindEvents(key: string): Promise<void> {
+    await this.ch.bindQueue(this.replyQueue, 'virtbus.events', key);
+  }
+
+  waitFor(pred: (m: Received) => boolean, what: string, timeoutMs = 15000): Promise<Received> {
+    const seen = this.received.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; received ${this.received.length}: ` +
+        JSON.stringify(this.received.slice(-5).map((r) => [r.routingKey, r.body?.type ?? r.body])))), timeoutMs);
+      this.waiters.push({ pred, resolve: (m) => { clearTimeout(t); resolve(m); } });
+    });
+  }
+
+  /** Publishes raw bytes as a command to a node. */
+  send(node: string, body: Buffer | string, props: Partial<amqp.Options.Publish> = {}): void {
+    this.ch.publish('virtbus.commands', node, Buffer.isBuffer(body) ? body : Buffer.from(body),
+      { contentType: 'application/cloudevents+json', ...props });
+  }
+
+  /** Sends a command and resolves with the reply's CloudEvent. */
+  async call(node: string, command: string, data: unknown = {}, o: { id?: string; deadline?: string; timeoutMs?: number } = {}): Promise<any> {
+    const id = o.id ?? randomUUID();
+    const env = { specversion: '1.0', id, source: 'test-orchestrator', type: `virtbus.cmd.${command}`, time: new Date().toISOString(),
+      data, ...(o.deadline && { deadline: o.deadline }) };
+    this.send(node, JSON.stringify(env), { messageId: id, correlationId: id, replyTo: this.replyQueue });
+    return (await this.replyTo(id, `${command} reply`, o.timeoutMs)).body;
+  }
+
+  async replyTo(id: string, what: string, timeoutMs?: number): Promise<Received> {
+    return this.waitFor((m) => m.properties.correlationId === id && m.exchange === '', what, timeoutMs);
+  }
+
+  async close(): Promise<void> { await this.conn.close().catch(() => undefined); }
+}
+
+/** Deletes a node's queues (end of a test). */
+export async function deleteNodeQueues(node: string): Promise<void> {
+  const conn = await amqp.connect(AMQP_URL);
+  const ch = await conn.createChannel();
+  await ch.deleteQueue(`virtbus.cmd.${node}`).catch(() => undefined);
+  await conn.close().catch(() => undefined);
+}
