@@ -1,20 +1,18 @@
 #!/usr/bin/env bash
 # The README's test command (`npm test`): installs what is missing, builds,
-# starts the libvirt lab and the brokers, and runs every test. Extra
+# starts the brokers and the libvirt lab, and runs every test. Extra
 # arguments go to jest (e.g. `npm test -- test/libvirt`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*" >&2; }
 
-say "system packages (libvirt, QEMU, guest kernel)"
+say "system packages, npm dependencies, native addon, TypeScript"
 bash deploy/lab/install.sh
-
-say "npm dependencies and the native addon"
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --no-audit --no-fund
-fi
-[[ -f build/Release/virtbus_libvirt.node && ! native/src -nt build/Release/virtbus_libvirt.node ]] || npm run build:native
+bash scripts/setup.sh
 npx tsc -p tsconfig.json --noEmit
+
+say "brokers"
+bash scripts/services.sh
 
 say "libvirt lab (two nodes, guest assets)"
 bash deploy/lab/lab.sh up
