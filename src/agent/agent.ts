@@ -10,6 +10,7 @@ import { EventPublisher } from '../events/publisher';
 import { ReconnectingConnection, type Connection } from '../libvirt';
 import type { Logger } from '../log';
 import { TypedEmitter } from '../typed-emitter';
+import { Gate } from './gate';
 import { CommandIntake } from './intake';
 import { AGENT_VERSION } from './version';
 
@@ -46,6 +47,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
   private heartbeat?: NodeJS.Timeout;
   private closing?: Promise<void>;
   private online = false;
+  private readonly libvirtGate = new Gate();
 
   constructor(private readonly o: AgentOptions) {
     super();
@@ -59,6 +61,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.dispatcher = new CommandDispatcher({
       connection: () => this.libvirt.connection,
       agent: { node: o.nodeId, bootId: this.bootId, version: AGENT_VERSION, status: () => this.status() },
+      libvirtReady: (ms) => this.libvirtGate.wait(ms),
     }, { readOnly: o.readOnly, ...o.dispatcher });
     this.intake = new CommandIntake({
       node: o.nodeId, transport: o.transport, dispatcher: this.dispatcher, publisher: this.publisher, log,
@@ -67,10 +70,16 @@ export class Agent extends TypedEmitter<AgentEvents> {
 
     this.libvirt.on('event', (e) => this.publisher.enqueueLibvirt(e));
     this.libvirt.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i, uri: o.libvirtUri }, 'libvirt connect failed'));
-    this.libvirt.on('disconnected', (i) => log.warn({ ...i, uri: o.libvirtUri }, 'libvirt connection lost'));
+    this.libvirt.on('disconnected', (i) => {
+      log.warn({ ...i, uri: o.libvirtUri }, 'libvirt connection lost');
+      this.libvirtGate.close();
+    });
     this.libvirt.on('reconnected', (_c, i) => {
       log.info({ ...i, uri: o.libvirtUri }, 'libvirt reconnected');
-      this.publisher.snapshot('libvirt-reconnect').catch((err) => log.error({ err }, 'snapshot failed'));
+      // Commands wait until the consumers have the fresh snapshot.
+      this.publisher.snapshot('libvirt-reconnect')
+        .catch((err) => log.error({ err }, 'snapshot failed'))
+        .finally(() => this.libvirtGate.open());
     });
     o.transport.on('connected', (i) => log.info({ ...i, transport: o.transport.kind }, 'bus connected'));
     o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));

@@ -30,12 +30,16 @@ export interface DispatcherOptions {
   /** commands running at once across objects (default 16) */
   maxConcurrent?: number;
   idempotency?: IdempotencyOptions;
+  /** how long a command waits for libvirt to come back before UNAVAILABLE (ms, default 15000) */
+  libvirtWaitMs?: number;
 }
 
 export interface DispatcherDeps {
   /** the current libvirt connection; throws NotConnectedError while reconnecting */
   connection: () => Connection;
   agent: AgentFacts;
+  /** resolves true when libvirt is usable (after a reconnect: once the snapshot is out), false after ms */
+  libvirtReady?: (ms: number) => Promise<boolean>;
 }
 
 const checkers = new Map<CommandName, (v: unknown) => string | undefined>();
@@ -126,6 +130,9 @@ export class CommandDispatcher {
       }
       if (signal.aborted) throw new CommandError('TIMEOUT', `command waited ${limitMs} ms for its turn`);
       const deps = this.deps;
+      if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
+        throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
+      }
       const ctx: CommandContext = { get conn() { return deps.connection(); }, agent: deps.agent, signal };
       return handler(data as never, ctx);
     });
