@@ -6,6 +6,7 @@ import { Agent } from '../src/agent/agent';
 import { ConfigError, USAGE, loadConfig } from '../src/agent/config';
 import { createTransport } from '../src/bus/factory';
 import { createLogger } from '../src/log';
+import { codecByName } from '../src/codec/codec';
 
 async function main(): Promise<number> {
   let cfg: ReturnType<typeof loadConfig>;
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   }
   const agent = new Agent({
     nodeId: cfg.nodeId, libvirtUri: cfg.libvirtUri, readOnly: cfg.readOnly, advertiseUri: cfg.advertiseUri,
-    transport, log, heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, drainMs: cfg.drainS * 1000,
+    transport, log, codec: codecByName(cfg.encoding), heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, drainMs: cfg.drainS * 1000,
     dispatcher: { timeoutMs: cfg.commandTimeoutS * 1000, maxConcurrent: cfg.maxConcurrent, idempotency: { windowMs: cfg.idempotencyWindowS * 1000 } },
   });
 

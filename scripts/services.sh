@@ -21,3 +21,35 @@ if ! port_open 5672; then
   rabbitmqctl -q await_startup >/dev/null 2>&1 || true
 fi
 log "RabbitMQ on 127.0.0.1:5672"
+
+# Mosquitto (MQTT 5 and 3.1.1) on 127.0.0.1:1883, from the distribution's config.
+if ! port_open 1883; then
+  command -v mosquitto >/dev/null || { log "Mosquitto is not installed (apt-get install mosquitto)"; exit 1; }
+  log "starting Mosquitto"
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf
+  wait_port 1883 Mosquitto 20
+fi
+log "Mosquitto on 127.0.0.1:1883"
+
+# RabbitMQ's MQTT plugin (3.1.1 only) on 127.0.0.1:1884: 1883 is Mosquitto's.
+# The plugin's default listener (all interfaces, 1883) would clash with
+# Mosquitto, so the port is set twice before the plugin is enabled:
+#  - in rabbitmq.conf, which a later broker start reads (the plugin is in
+#    enabled_plugins from then on, so its schema knows the key);
+#  - in the running node's application env, which enabling it at runtime
+#    reads (rabbitmq-plugins enable starts it without a broker restart).
+RABBITMQ_CONF=${RABBITMQ_CONFIG_FILE:-/etc/rabbitmq/rabbitmq.conf}
+RABBITMQ_MQTT_LISTENER=127.0.0.1:1884
+if ! grep -qs '^mqtt\.listeners\.tcp' "$RABBITMQ_CONF"; then
+  log "setting the RabbitMQ MQTT listener to $RABBITMQ_MQTT_LISTENER in $RABBITMQ_CONF"
+  printf '\n# virtbus tests: MQTT plugin next to Mosquitto (scripts/services.sh)\nmqtt.listeners.tcp.local = %s\n' "$RABBITMQ_MQTT_LISTENER" >>"$RABBITMQ_CONF"
+fi
+if ! port_open 1884; then
+  log "enabling rabbitmq_mqtt"
+  rabbitmqctl -q eval '
+    ok = case application:load(rabbitmq_mqtt) of ok -> ok; {error, {already_loaded, _}} -> ok; E -> E end,
+    application:set_env(rabbitmq_mqtt, tcp_listeners, [{"127.0.0.1", 1884}]).' >/dev/null
+  rabbitmq-plugins -q enable rabbitmq_mqtt >/dev/null
+  wait_port 1884 "RabbitMQ MQTT" 60
+fi
+log "RabbitMQ MQTT on $RABBITMQ_MQTT_LISTENER"

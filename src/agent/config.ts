@@ -22,6 +22,8 @@ export interface AgentConfig {
   prefetch: number;
   idempotencyWindowS: number;
   drainS: number;
+  /** encoding of published events: json (structured CloudEvents) or protobuf; replies follow each command's */
+  encoding: 'json' | 'protobuf';
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -37,6 +39,7 @@ export const DEFAULTS: AgentConfig = {
   prefetch: 8,
   idempotencyWindowS: 600,
   drainS: 30,
+  encoding: 'json',
 };
 
 /** flag name, env var, config key */
@@ -54,6 +57,7 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['prefetch', 'VIRTBUS_PREFETCH', 'prefetch'],
   ['idempotency-window', 'VIRTBUS_IDEMPOTENCY_WINDOW_S', 'idempotencyWindowS'],
   ['drain', 'VIRTBUS_DRAIN_S', 'drainS'],
+  ['encoding', 'VIRTBUS_ENCODING', 'encoding'],
 ];
 
 export class ConfigError extends Error {}
@@ -101,6 +105,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   for (const [, name, key] of KEYS) if (env[name] !== undefined && env[name] !== '') cfg[key] = coerce(key, env[name], name);
   for (const [flag, , key] of KEYS) if (values[flag] !== undefined) cfg[key] = coerce(key, values[flag], `--${flag}`);
+  if (cfg.encoding !== 'json' && cfg.encoding !== 'protobuf') throw new ConfigError(`encoding '${String(cfg.encoding)}' must be json or protobuf`);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(String(cfg.nodeId))) {
     throw new ConfigError(`node id '${String(cfg.nodeId)}' must match [A-Za-z0-9_-]{1,64}`);
   }
@@ -122,4 +127,5 @@ export const USAGE = `virtbus-agent [options]
   --prefetch N             unacknowledged deliveries at once (default 8)
   --idempotency-window S   how long command outcomes are remembered (default 600)
   --drain S                how long shutdown waits for running commands (default 30)
+  --encoding E             events as json or protobuf (default json); replies use the command's encoding
 Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, … (flags win over environment, environment over file).`;

@@ -1,7 +1,8 @@
 // Encoding of replies and events, and decoding of commands, for one
 // content type. JSON (structured CloudEvents) now; protobuf plugs in here.
-import { CE_JSON, type CloudEvent } from '../contract/envelope';
+import { CE_JSON, CE_PROTOBUF, type CloudEvent } from '../contract/envelope';
 import { decodeJsonEnvelope, encodeJsonEnvelope, newEnvelope } from './json';
+import { protobufCodec } from './protobuf';
 
 export interface EncodedMessage { body: Buffer; contentType: string; id: string }
 
@@ -22,8 +23,14 @@ export const jsonCodec: MessageCodec = {
   },
 };
 
-/** The codec for a content type; JSON is the default for unknown or absent types. */
+/** The codec for a content type (JSON when absent); undefined when unsupported. */
 export function codecFor(contentType: string | undefined): MessageCodec | undefined {
   if (!contentType || contentType.startsWith(CE_JSON) || contentType.startsWith('application/json')) return jsonCodec;
+  if (contentType.startsWith(CE_PROTOBUF)) return protobufCodec;
   return undefined;
+}
+
+export type Encoding = 'json' | 'protobuf';
+export function codecByName(e: Encoding): MessageCodec {
+  return codecFor(e === 'protobuf' ? CE_PROTOBUF : CE_JSON)!;
 }

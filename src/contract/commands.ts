@@ -30,6 +30,14 @@ const NetworkSummary = T.Object({
   bridge: T.Optional(T.String()),
 });
 const NameUuid = T.Object({ uuid: T.String(), name: T.String() });
+export const JobState = T.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => T.Literal(s)));
+export const JobInfo = T.Object({
+  id: T.String(), command: T.String(), state: JobState,
+  progress: T.Optional(T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()]))),
+  /** the reply the job ended with */
+  result: T.Optional(T.Unknown()),
+  createdAt: T.Optional(T.String()), finishedAt: T.Optional(T.String()),
+});
 
 export interface CommandSpec {
   data: TSchema;
@@ -111,13 +119,26 @@ export const COMMANDS = {
   'domain.setMemory': cmd('change the memory (KiB)', T.Object({ domain: DomainRef, memoryKiB: T.Integer({ minimum: 1024 }), maximum: T.Optional(T.Boolean()), ...Affect }, { additionalProperties: false }),
     T.Object({ memoryKiB: T.Integer() }), true),
   'domain.stats': cmd('bulk statistics of a domain (virDomainListGetStats)', Lifecycle(), T.Object({ uuid: T.String(), name: T.String(), stats: T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()])) }), false),
-  'domain.save': cmd('save the memory state to a file (job)', Lifecycle({ path: T.String() }), T.Object({}), true, true),
-  'domain.restore': cmd('restore from a saved file (job)', T.Object({ path: T.String() }), T.Object({}), true, true),
-  'domain.migrate': cmd('live-migrate to another node (job)', Lifecycle({ to: T.Optional(T.String()), destination: T.Optional(T.Object({ uri: T.String() })) }), T.Object({}), true, true),
-  'domain.snapshot.create': cmd('create a snapshot (job)', Lifecycle(), T.Object({}), true, true),
-  'domain.snapshot.list': cmd('list snapshots', Lifecycle(), T.Object({}), false, true),
-  'domain.snapshot.revert': cmd('revert to a snapshot (job)', Lifecycle(), T.Object({}), true, true),
-  'domain.snapshot.delete': cmd('delete a snapshot (job)', Lifecycle(), T.Object({}), true, true),
+  'domain.save': cmd('save the memory state to a file in the agent\'s save directory (job)', Lifecycle({ path: T.String({ minLength: 1, maxLength: 4096 }), bypassCache: T.Optional(T.Boolean()) }),
+    T.Object({ uuid: T.String(), name: T.String(), path: T.String() }), true, true),
+  'domain.restore': cmd('restore a saved domain (job)', T.Object({ path: T.String({ minLength: 1, maxLength: 4096 }), paused: T.Optional(T.Boolean()) }, { additionalProperties: false }),
+    DomainStateResult, true, true),
+  'domain.migrate': cmd('live-migrate to another node, peer to peer (job)', Lifecycle({
+    to: T.Optional(T.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'destination node id (resolved from presence)' })),
+    destination: T.Optional(T.Object({ uri: T.String({ minLength: 1 }), migrateUri: T.Optional(T.String()) }, { additionalProperties: false })),
+    live: T.Optional(T.Boolean()), persistent: T.Optional(T.Boolean()), undefineSource: T.Optional(T.Boolean()),
+    bandwidthMiBs: T.Optional(T.Integer({ minimum: 1 })), maxDowntimeMs: T.Optional(T.Integer({ minimum: 1 })),
+    autoConverge: T.Optional(T.Boolean()), postCopy: T.Optional(T.Boolean()), compressed: T.Optional(T.Boolean()),
+    timeoutS: T.Optional(T.Integer({ minimum: 1 })),
+  }), T.Object({ uuid: T.String(), name: T.String(), node: T.String(), downtimeMs: T.Number(), totalMs: T.Number(), bytes: T.Number() }), true, true),
+  'domain.snapshot.create': cmd('create a snapshot (job)', Lifecycle({ snapshot: T.Optional(Name), description: T.Optional(T.String({ maxLength: 4096 })) }),
+    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String() }), true, true),
+  'domain.snapshot.list': cmd('snapshots of a domain', Lifecycle(),
+    T.Object({ snapshots: T.Array(T.Object({ name: T.String(), state: T.Optional(T.String()), creationTime: T.Optional(T.String()), current: T.Optional(T.Boolean()) })) }), false, true),
+  'domain.snapshot.revert': cmd('revert to a snapshot (job)', Lifecycle({ snapshot: Name, running: T.Optional(T.Boolean()), paused: T.Optional(T.Boolean()) }),
+    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String(), state: DomainStateWord }), true, true),
+  'domain.snapshot.delete': cmd('delete a snapshot (job)', Lifecycle({ snapshot: Name, children: T.Optional(T.Boolean()) }),
+    T.Object({ snapshot: T.String() }), true, true),
 
   'pool.list': cmd('storage pools', Empty, T.Object({ pools: T.Array(PoolSummary) }), false),
   'pool.get': cmd('one storage pool', T.Object({ pool: Name }, { additionalProperties: false }), PoolSummary, false),
@@ -136,7 +157,8 @@ export const COMMANDS = {
   'vol.delete': cmd('delete a volume', T.Object({ pool: Name, volume: Name }, { additionalProperties: false }), T.Object({ name: T.String() }), true),
   'vol.resize': cmd('grow (or with shrink, shrink) a volume', T.Object({ pool: Name, volume: Name, capacityBytes: T.Integer({ minimum: 1 }), shrink: T.Optional(T.Boolean()) }, { additionalProperties: false }),
     VolumeSummary, true),
-  'vol.clone': cmd('clone a volume (job)', T.Object({ pool: Name, volume: Name, name: Name }), T.Object({}), true, true),
+  'vol.clone': cmd('clone a volume within its pool (job)', T.Object({ pool: Name, volume: Name, name: Name }, { additionalProperties: false }),
+    T.Object({ name: T.String(), key: T.String(), path: T.String() }), true, true),
 
   'network.list': cmd('virtual networks', Empty, T.Object({ networks: T.Array(NetworkSummary) }), false),
   'network.get': cmd('one network', T.Object({ network: Name }, { additionalProperties: false }), NetworkSummary, false),
@@ -145,9 +167,9 @@ export const COMMANDS = {
   'network.destroy': cmd('stop a network', T.Object({ network: Name }, { additionalProperties: false }), NetworkSummary, true),
   'network.undefine': cmd('remove a network definition', T.Object({ network: Name }, { additionalProperties: false }), NameUuid, true),
 
-  'job.get': cmd('a job by command id', T.Object({ id: T.String() }), T.Object({}), false, true),
-  'job.list': cmd('jobs of this node', Empty, T.Object({}), false, true),
-  'job.cancel': cmd('cancel a job by command id', T.Object({ id: T.String() }), T.Object({}), true, true),
+  'job.get': cmd('a job by its command id', T.Object({ id: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }), JobInfo, false, true),
+  'job.list': cmd('jobs of this node', T.Object({ state: T.Optional(JobState) }, { additionalProperties: false }), T.Object({ jobs: T.Array(JobInfo) }), false, true),
+  'job.cancel': cmd('cancel a job by its command id', T.Object({ id: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }), JobInfo, true, true),
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -72,6 +72,17 @@ export const CommandCompletedData = T.Object({
 }, { additionalProperties: true, title: 'CommandCompletedData' });
 export type CommandCompletedData = Static<typeof CommandCompletedData>;
 
+/** virtbus.event.job.started | progress | completed: a long-running command's course, by command id. */
+export const JobEventData = T.Object({
+  node: T.String(),
+  id: T.String(),
+  command: T.String(),
+  state: T.String(),
+  progress: T.Optional(T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()]))),
+  at: T.String({ format: 'date-time' }),
+}, { additionalProperties: true, title: 'JobEventData' });
+export type JobEventData = Static<typeof JobEventData>;
+
 /** reply `data` */
 export const ReplyData = T.Union([
   T.Object({ ok: T.Literal(true), result: T.Unknown() }),

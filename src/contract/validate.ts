@@ -7,9 +7,9 @@ const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
 addFormats(ajv);
 
 function describe(errors: ErrorObject[] | null | undefined): string {
-  return (errors ?? []).slice(0, 5)
-    .map((e) => `${e.instancePath || '(root)'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`)
-    .join('; ');
+  const lines = (errors ?? [])
+    .map((e) => `${e.instancePath || '(root)'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
+  return [...new Set(lines)].slice(0, 6).join('; ');
 }
 
 /** Returns a checker: undefined when valid, else a readable reason. */

@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { Agent } from '../../src/agent/agent';
 import { COMMANDS, type CommandName } from '../../src/contract/commands';
 import { missingHandlers } from '../../src/commands/registry';
+import { decodeProtobufEnvelope, encodeProtobufEnvelope } from '../../src/codec/protobuf';
+import { CE_PROTOBUF } from '../../src/contract/envelope';
 import { TestClient, deleteNodeQueues } from '../helpers/amqp-client';
 import { startAgent, testNode } from '../helpers/agent';
 
@@ -171,5 +173,40 @@ describe('read-only agent', () => {
     const state = await client.call(node, 'domain.get', { domain: 'test' });
     expect(state.data.result.state).toBe('running');
     expect((await client.call(node, 'domain.list')).data.ok).toBe(true);
+  });
+});
+
+describe('protobuf over RabbitMQ', () => {
+  const node = testNode('pb');
+  let agent: Agent;
+  let client: TestClient;
+
+  beforeAll(async () => {
+    client = await TestClient.connect();
+    agent = await startAgent({ node });
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await client?.close();
+    await deleteNodeQueues(node);
+  });
+
+  test('a command sent as protobuf is answered as protobuf', async () => {
+    const id = randomUUID();
+    const body = encodeProtobufEnvelope({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.get', data: { domain: 'test' } });
+    client.send(node, body, { contentType: CE_PROTOBUF, messageId: id, correlationId: id, replyTo: client.replyQueue });
+    const r = await client.replyTo(id, 'protobuf reply');
+    expect(r.properties.contentType).toBe(CE_PROTOBUF);
+    const env = decodeProtobufEnvelope(Buffer.from(r.body as string, 'binary'));
+    expect(env).toMatchObject({ type: 'virtbus.reply', subject: 'virtbus.cmd.domain.get', data: { ok: true, result: { name: 'test', state: 'running' } } });
+  });
+
+  test('malformed protobuf gets BAD_REQUEST, as protobuf, and the agent keeps serving', async () => {
+    const id = randomUUID();
+    client.send(node, Buffer.from([0x0a, 0xff, 0xff, 0x01, 0x02]), { contentType: CE_PROTOBUF, messageId: id, correlationId: id, replyTo: client.replyQueue });
+    const r = await client.replyTo(id, 'error reply');
+    const env = decodeProtobufEnvelope(Buffer.from(r.body as string, 'binary'));
+    expect(env.data).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect((await client.call(node, 'agent.ping')).data.ok).toBe(true);
   });
 });

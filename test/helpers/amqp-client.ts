@@ -27,8 +27,8 @@ export class TestClient {
   }
 
   private onMessage(m: ConsumeMessage): void {
-    let body: unknown = m.content.toString();
-    try { body = JSON.parse(body as string); } catch { /* keep text */ }
+    let body: unknown = m.content.toString(m.properties.contentType?.includes('protobuf') ? 'binary' : 'utf8');
+    try { body = JSON.parse(body as string); } catch { /* keep text (protobuf as a binary string) */ }
     const r = { routingKey: m.fields.routingKey, exchange: m.fields.exchange, properties: m.properties, body };
     this.received.push(r);
     this.waiters = this.waiters.filter((w) => (w.pred(r) ? (w.resolve(r), false) : true));
