@@ -69,27 +69,58 @@ function asyncapi(): string {
     defaultContentType: CE_JSON,
     servers: {
       rabbitmq: { host: '127.0.0.1:5672', protocol: 'amqp', protocolVersion: '0.9.1', description: 'RabbitMQ (AMQP 0-9-1)' },
+      mqtt: { host: '127.0.0.1:1883', protocol: 'mqtt', protocolVersion: '5', description: 'MQTT 5 or 3.1.1 broker (Mosquitto, RabbitMQ\'s MQTT plugin, or the embedded broker of `npm start`). MQTT 5: CloudEvents binary mode, replies to the Response Topic with the Correlation Data; 3.1.1: structured mode with `replyto` and `correlationid` in the envelope.' },
     },
     channels: {
       nodeCommands: {
+        servers: [{ $ref: '#/servers/rabbitmq' }],
         address: 'virtbus.cmd.{node}', parameters: nodeParam, messages: refs(names.map(cmdMsg)),
         description: 'publish to exchange virtbus.commands (direct) with routing key <node>; quorum queue, single active consumer, dead letters to virtbus.dlx → virtbus.dlq',
         bindings: { amqp: { is: 'queue', queue: { name: 'virtbus.cmd.{node}', durable: true, exclusive: false, autoDelete: false }, bindingVersion: '0.3.0' } },
       },
       broadcastCommands: {
+        servers: [{ $ref: '#/servers/rabbitmq' }],
         address: 'virtbus.broadcast', messages: refs(names.map(cmdMsg)),
         description: 'fanout exchange: every agent receives the command on its own exclusive queue',
         bindings: { amqp: { is: 'routingKey', exchange: { name: 'virtbus.broadcast', type: 'fanout', durable: true, autoDelete: false }, bindingVersion: '0.3.0' } },
       },
       replies: {
+        servers: [{ $ref: '#/servers/rabbitmq' }],
         address: null, messages: refs(['reply']),
         description: 'published to the default exchange with routing key = the command\'s reply_to and the same correlation_id',
       },
       events: {
+        servers: [{ $ref: '#/servers/rabbitmq' }],
         address: 'v1.{node}.{object}.{id}.{event}',
         parameters: { ...nodeParam, object: { enum: ['domain', 'pool', 'network', 'agent', 'command', 'job'] }, id: { description: 'object UUID, node id or command id' }, event: { description: 'e.g. lifecycle, device-removed, online' } },
         messages: refs(Object.keys(EVENT_SCHEMAS).map((k) => `event.${k}`)),
         bindings: { amqp: { is: 'routingKey', exchange: { name: 'virtbus.events', type: 'topic', durable: true, autoDelete: false }, bindingVersion: '0.3.0' } },
+      },
+    },
+    // the same messages over MQTT (names fixed by contract v1)
+    mqttChannels: {
+      mqttNodeCommands: {
+        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/{node}/cmd', parameters: nodeParam, messages: refs(names.map(cmdMsg)),
+        description: 'QoS 1; the agent keeps a persistent session, so commands sent while it is briefly away are delivered',
+        bindings: { mqtt: { qos: 1, bindingVersion: '0.2.0' } },
+      },
+      mqttBroadcastCommands: {
+        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/all/cmd', messages: refs(names.map(cmdMsg)),
+        bindings: { mqtt: { qos: 1, bindingVersion: '0.2.0' } },
+      },
+      mqttReplies: {
+        servers: [{ $ref: '#/servers/mqtt' }], address: null, messages: refs(['reply']),
+        description: 'MQTT 5: the command\'s Response Topic, with its Correlation Data; MQTT 3.1.1: the envelope\'s `replyto`, echoing `correlationid`',
+      },
+      mqttEvents: {
+        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/{node}/{object}/{id}/{event}',
+        parameters: { ...nodeParam, object: { enum: ['domain', 'pool', 'network', 'agent', 'command', 'job'] }, id: { description: 'object UUID, node id or command id' }, event: { description: 'e.g. lifecycle, device-removed' } },
+        messages: refs(Object.keys(EVENT_SCHEMAS).map((k) => `event.${k}`)), bindings: { mqtt: { qos: 1, bindingVersion: '0.2.0' } },
+      },
+      mqttStatus: {
+        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/{node}/status', parameters: nodeParam, messages: refs(['event.presence']),
+        description: 'retained presence; the Last Will sets it offline',
+        bindings: { mqtt: { qos: 1, retain: true, bindingVersion: '0.2.0' } },
       },
     },
     operations: {
@@ -102,13 +133,25 @@ function asyncapi(): string {
         reply: { address: { location: '$message.header#/reply_to' }, channel: { $ref: '#/channels/replies' } },
       },
       publishEvents: { action: 'send', channel: { $ref: '#/channels/events' }, summary: 'every libvirt event, presence, snapshots, command completions' },
+      mqttExecuteCommand: {
+        action: 'receive', channel: { $ref: '#/channels/mqttNodeCommands' },
+        reply: { address: { location: '$message.header#/responseTopic' }, channel: { $ref: '#/channels/mqttReplies' } },
+      },
+      mqttExecuteBroadcast: {
+        action: 'receive', channel: { $ref: '#/channels/mqttBroadcastCommands' },
+        reply: { address: { location: '$message.header#/responseTopic' }, channel: { $ref: '#/channels/mqttReplies' } },
+      },
+      mqttPublishEvents: { action: 'send', channel: { $ref: '#/channels/mqttEvents' } },
+      mqttPublishStatus: { action: 'send', channel: { $ref: '#/channels/mqttStatus' } },
     },
     components: {
       messages,
       correlationIds: { commandId: { description: 'the command id (CloudEvents id) in correlation_id', location: '$message.header#/correlation_id' } },
     },
   };
-  return `# ${NOTICE}\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+  const { mqttChannels, ...rest } = doc;
+  const merged = { ...rest, channels: { ...doc.channels, ...mqttChannels } };
+  return `# ${NOTICE}\n${stringify(merged, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
 
 /** path (relative to contracts/) -> content */

@@ -108,6 +108,8 @@ export class MqttSession {
 
   /** Publishes; cb runs on PUBACK (QoS 1) or with the refusal. Never called back if the connection is lost first. */
   publish(topic: string, payload: Buffer, opts: IClientPublishOptions, cb: PacketCallback): void {
+    // mqtt.js would queue it in this client's offline store, which nobody reads again.
+    if (this.isLost) return;
     this.client.publish(topic, payload, opts, cb);
   }
 
