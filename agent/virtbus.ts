@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// virtbus: command-line client. Sends one command to a node and prints the
+// reply (a table for people, --json for programs), or watches events.
+//   virtbus domain.list
+//   virtbus domain.suspend domain=test
+//   virtbus --json node.info
+//   virtbus watch
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { connectClient } from '../src/client/client';
+import { formatReply, parseData } from '../src/cli/format';
+import { EMBEDDED_BUS_URL } from '../src/agent/embedded-defaults';
+
+const USAGE = `virtbus [options] <command> [key=value ... | JSON]
+virtbus [options] watch
+  --bus URL            amqp://… or mqtt://… (default: $VIRTBUS_BUS or ${EMBEDDED_BUS_URL}, the embedded broker of npm start)
+  --node ID            target node (default: $VIRTBUS_NODE_ID or the host name)
+  --mqtt-version 4|5   MQTT protocol (default 5; the embedded broker speaks 3.1.1: 4 is picked for it)
+  --timeout S          seconds to wait for the reply (default 30)
+  --json               print the reply data as JSON
+Exit code: 0 ok, 1 the command failed (error reply), 2 usage or connection problem.`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      allowPositionals: true,
+      options: { bus: { type: 'string' }, node: { type: 'string' }, 'mqtt-version': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    });
+  } catch (e) {
+    process.stderr.write(`virtbus: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const url = values.bus ?? process.env.VIRTBUS_BUS ?? EMBEDDED_BUS_URL;
+  const node = values.node ?? process.env.VIRTBUS_NODE_ID ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  const protocolVersion = values['mqtt-version'] ? (Number(values['mqtt-version']) as 4 | 5) : url === EMBEDDED_BUS_URL ? 4 : 5;
+  let client;
+  try {
+    client = await connectClient({ url, node, protocolVersion });
+  } catch (e) {
+    process.stderr.write(`virtbus: cannot reach ${url}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const [command, ...rest] = positionals;
+    if (command === 'watch') {
+      await client.watch((e) => {
+        const d = e.data as Record<string, any>;
+        if (values.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+        else process.stdout.write(`${e.time ?? ''}  ${e.type}  ${d?.domain?.name ?? d?.pool?.name ?? d?.network?.name ?? e.subject ?? ''}  ${d?.event ?? ''}${d?.detail !== undefined ? `/${d.detail}` : ''}${d?.seq ? `  seq=${d.seq}` : ''}\n`);
+      });
+      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      return 0;
+    }
+    let data: Record<string, unknown>;
+    try {
+      data = parseData(rest);
+    } catch (e) {
+      process.stderr.write(`virtbus: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const reply = await client.call(command, data, { timeoutMs: Number(values.timeout ?? 30) * 1000 });
+    process.stdout.write(`${values.json ? JSON.stringify(reply) : formatReply(reply)}\n`);
+    return reply.ok ? 0 : 1;
+  } catch (e) {
+    process.stderr.write(`virtbus: ${(e as Error).message}\n`);
+    return 2;
+  } finally {
+    await client.close();
+  }
+}
+
+main().then((code) => process.exit(code), (e) => { process.stderr.write(`virtbus: ${String(e)}\n`); process.exit(2); });

@@ -1,0 +1,42 @@
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import type { CloudEvent } from '../contract/envelope';
+import type { ReplyData } from '../contract/events';
+import { commandEnvelope, withTimeout, type CallOptions, type ClientOptions, type VirtbusClient } from './client';
+
+export class AmqpClient implements VirtbusClient {
+  private readonly pending = new Map<string, (r: ReplyData) => void>();
+
+  private constructor(private readonly o: ClientOptions, private readonly conn: ChannelModel, private readonly ch: Channel, private readonly replyQueue: string) {}
+
+  static async connect(o: ClientOptions): Promise<AmqpClient> {
+    const conn = await amqp.connect(o.url, { noDelay: true });
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    const c = new AmqpClient(o, conn, ch, queue);
+    await ch.consume(queue, (m) => {
+      if (!m) return;
+      const done = c.pending.get(m.properties.correlationId);
+      if (!done) return;
+      c.pending.delete(m.properties.correlationId);
+      done((JSON.parse(m.content.toString()) as CloudEvent).data as ReplyData);
+    }, { noAck: true });
+    return c;
+  }
+
+  async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', o);
+    const reply = new Promise<ReplyData>((resolve) => this.pending.set(env.id, resolve));
+    this.ch.publish('virtbus.commands', this.o.node, Buffer.from(JSON.stringify(env)), {
+      contentType: 'application/cloudevents+json', messageId: env.id, correlationId: env.id, replyTo: this.replyQueue,
+    });
+    return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
+  }
+
+  async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {
+    const { queue } = await this.ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await this.ch.bindQueue(queue, 'virtbus.events', node === '*' ? 'v1.#' : `v1.${node}.#`);
+    await this.ch.consume(queue, (m) => { if (m) onEvent(JSON.parse(m.content.toString()) as CloudEvent); }, { noAck: true });
+  }
+
+  async close(): Promise<void> { await this.conn.close().catch(() => undefined); }
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient as Mqtt } from 'mqtt';
+import type { CloudEvent } from '../contract/envelope';
+import type { ReplyData } from '../contract/events';
+import { commandEnvelope, withTimeout, type CallOptions, type ClientOptions, type VirtbusClient } from './client';
+
+/** MQTT 5 by default (Response Topic + Correlation Data); 3.1.1 puts replyto/correlationid in the envelope. */
+export class MqttClient implements VirtbusClient {
+  private readonly pending = new Map<string, (r: ReplyData) => void>();
+  private readonly replyTopic = `virtbus/v1/clients/${randomUUID()}/reply`;
+  private watchers: Array<(e: CloudEvent) => void> = [];
+
+  private constructor(private readonly o: ClientOptions, private readonly client: Mqtt) {}
+
+  static async connect(o: ClientOptions): Promise<MqttClient> {
+    const client = mqtt.connect(o.url, { protocolVersion: o.protocolVersion ?? 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000 });
+    await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+    const c = new MqttClient(o, client);
+    client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, (packet.properties ?? {}) as Record<string, any>));
+    await client.subscribeAsync(c.replyTopic, { qos: 1 });
+    return c;
+  }
+
+  private static envelopeOf(payload: Buffer, props: Record<string, any>): CloudEvent {
+    const user = props.userProperties as Record<string, string> | undefined;
+    let data: unknown = payload.toString();
+    try { data = JSON.parse(data as string); } catch { /* text */ }
+    if (user?.specversion) return { ...(user as unknown as CloudEvent), data };
+    return data as CloudEvent;
+  }
+
+  private onMessage(topic: string, payload: Buffer, props: Record<string, any>): void {
+    const env = MqttClient.envelopeOf(payload, props);
+    if (topic === this.replyTopic) {
+      const id = props.correlationData ? Buffer.from(props.correlationData).toString() : (env as { correlationid?: string }).correlationid;
+      const done = id && this.pending.get(id);
+      if (done) { this.pending.delete(id!); done(env.data as ReplyData); }
+      return;
+    }
+    for (const w of this.watchers) w(env);
+  }
+
+  async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
+    const v5 = (this.o.protocolVersion ?? 5) === 5;
+    const id = o.id ?? randomUUID();
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', { ...o, id, extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id } });
+    const reply = new Promise<ReplyData>((resolve) => this.pending.set(id, resolve));
+    await this.client.publishAsync(`virtbus/v1/${this.o.node}/cmd`, JSON.stringify(env), {
+      qos: 1, ...(v5 && { properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' } }),
+    });
+    return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
+  }
+
+  async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {
+    this.watchers.push(onEvent);
+    await this.client.subscribeAsync(node === '*' ? 'virtbus/v1/+/+/+/+' : `virtbus/v1/${node}/+/+/+`, { qos: 1 });
+  }
+
+  async close(): Promise<void> { await this.client.endAsync().catch(() => undefined); }
+}
