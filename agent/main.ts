@@ -5,6 +5,7 @@
 import { Agent } from '../src/agent/agent';
 import { ConfigError, USAGE, loadConfig } from '../src/agent/config';
 import { createTransport } from '../src/bus/factory';
+import { PortTakenError } from '../src/bus/embedded-broker';
 import { createLogger } from '../src/log';
 import { codecByName } from '../src/codec/codec';
 
@@ -24,13 +25,15 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(cfg.logLevel, { node: cfg.nodeId });
-  let transport;
+  let bus;
   try {
-    transport = createTransport(cfg);
+    bus = await createTransport(cfg);
   } catch (e) {
-    log.fatal({ err: e }, 'invalid bus configuration');
-    return 1;
+    log.fatal({ err: e }, 'cannot set up the bus');
+    process.stderr.write(`virtbus-agent: ${(e as Error).message}\n`);
+    return e instanceof PortTakenError ? 1 : 2;
   }
+  const { transport, embedded } = bus;
   const agent = new Agent({
     nodeId: cfg.nodeId, libvirtUri: cfg.libvirtUri, readOnly: cfg.readOnly, advertiseUri: cfg.advertiseUri,
     transport, log, codec: codecByName(cfg.encoding), heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, drainMs: cfg.drainS * 1000,
@@ -46,7 +49,7 @@ async function main(): Promise<number> {
         process.exit(130);
       }
       log.info({ sig }, 'signal: shutting down');
-      agent.close().then(() => resolve(0), () => resolve(3));
+      agent.close().then(() => embedded?.close()).then(() => resolve(0), () => resolve(3));
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -65,7 +68,20 @@ async function main(): Promise<number> {
   } catch (err) {
     log.fatal({ err }, 'could not start');
     await agent.close();
+    await embedded?.close();
     return 2;
+  }
+  if (embedded) {
+    process.stderr.write(`
+virtbus agent '${cfg.nodeId}' is running on the embedded default:
+  libvirt ${cfg.libvirtUri} (in-process test driver) and an MQTT 3.1.1 broker at ${embedded.url}
+In another terminal:
+  npm run -s virtbus -- --node ${cfg.nodeId} domain.list
+  npm run -s virtbus -- --node ${cfg.nodeId} domain.suspend domain=test
+  npm run -s virtbus -- --node ${cfg.nodeId} watch
+or with any MQTT client: publish commands to virtbus/v1/${cfg.nodeId}/cmd, events are on virtbus/v1/${cfg.nodeId}/#.
+Stop with Ctrl-C.
+`);
   }
   return stopped;
 }

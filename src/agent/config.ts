@@ -3,14 +3,19 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { EMBEDDED_LIBVIRT_URI, EMBEDDED_PORT } from './embedded-defaults';
 
 export interface AgentConfig {
   /** [A-Za-z0-9_-]{1,64}; default: the host name */
   nodeId: string;
   /** default test:///default (in-process); production: qemu:///system */
   libvirtUri: string;
-  /** amqp://user:pass@host:port/vhost */
+  /** 'embedded' (in-process MQTT broker), amqp://user:pass@host:port/vhost or mqtt://host:port */
   bus: string;
+  /** port of the embedded MQTT broker */
+  embeddedPort: number;
+  /** MQTT protocol for mqtt:// buses: 5 or 4 (3.1.1) */
+  mqttVersion: number;
   readOnly: boolean;
   logLevel: string;
   /** libvirt URI other nodes use for migration to this node (presence); default libvirtUri */
@@ -28,8 +33,10 @@ export interface AgentConfig {
 
 export const DEFAULTS: AgentConfig = {
   nodeId: hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node',
-  libvirtUri: 'test:///default',
-  bus: 'amqp://guest:guest@127.0.0.1:5672',
+  libvirtUri: EMBEDDED_LIBVIRT_URI,
+  bus: 'embedded',
+  embeddedPort: EMBEDDED_PORT,
+  mqttVersion: 5,
   readOnly: false,
   logLevel: 'info',
   heartbeatS: 30,
@@ -47,6 +54,8 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['node-id', 'VIRTBUS_NODE_ID', 'nodeId'],
   ['libvirt-uri', 'VIRTBUS_LIBVIRT_URI', 'libvirtUri'],
   ['bus', 'VIRTBUS_BUS', 'bus'],
+  ['embedded-port', 'VIRTBUS_EMBEDDED_PORT', 'embeddedPort'],
+  ['mqtt-version', 'VIRTBUS_MQTT_VERSION', 'mqttVersion'],
   ['read-only', 'VIRTBUS_READ_ONLY', 'readOnly'],
   ['log-level', 'VIRTBUS_LOG_LEVEL', 'logLevel'],
   ['advertise-uri', 'VIRTBUS_ADVERTISE_URI', 'advertiseUri'],
@@ -105,6 +114,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   for (const [, name, key] of KEYS) if (env[name] !== undefined && env[name] !== '') cfg[key] = coerce(key, env[name], name);
   for (const [flag, , key] of KEYS) if (values[flag] !== undefined) cfg[key] = coerce(key, values[flag], `--${flag}`);
+  if (cfg.mqttVersion !== 4 && cfg.mqttVersion !== 5) throw new ConfigError(`mqtt version ${String(cfg.mqttVersion)} must be 4 (3.1.1) or 5`);
   if (cfg.encoding !== 'json' && cfg.encoding !== 'protobuf') throw new ConfigError(`encoding '${String(cfg.encoding)}' must be json or protobuf`);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(String(cfg.nodeId))) {
     throw new ConfigError(`node id '${String(cfg.nodeId)}' must match [A-Za-z0-9_-]{1,64}`);
@@ -115,8 +125,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
 export const USAGE = `virtbus-agent [options]
   --config FILE            YAML or JSON file with the keys below (camelCase)
   --node-id ID             node id [A-Za-z0-9_-]{1,64} (default: host name)
-  --libvirt-uri URI        libvirt connection (default test:///default; production qemu:///system)
-  --bus URL                amqp://user:pass@host:5672 (default amqp://guest:guest@127.0.0.1:5672)
+  --libvirt-uri URI        libvirt connection (default test:///default, in-process; production qemu:///system)
+  --bus URL                embedded (default: an in-process MQTT broker), amqp://user:pass@host:5672 or mqtt://host:1883
+  --embedded-port N        port of the embedded MQTT broker on 127.0.0.1 (default 1885)
+  --mqtt-version 4|5       MQTT protocol for mqtt:// buses (default 5; the embedded broker uses 4 = 3.1.1)
   --read-only              open libvirt read-only; mutating commands get FORBIDDEN
   --log-level LEVEL        trace|debug|info|warn|error (default info)
   --advertise-uri URI      libvirt URI peers use to reach this node (migration)

@@ -1,15 +1,29 @@
-// Chooses the transport from the bus URL's scheme.
+// Chooses the transport from the bus setting: embedded (in-process MQTT
+// broker, started here), amqp:// or mqtt://.
 import type { AgentConfig } from '../agent/config';
+import { EMBEDDED_HOST } from '../agent/embedded-defaults';
 import { AmqpTransport } from './amqp/transport';
+import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
+import { MqttTransport } from './mqtt/transport';
 import type { Transport } from './transport';
 
-export function createTransport(cfg: AgentConfig): Transport {
+export interface BusSetup { transport: Transport; embedded?: EmbeddedBroker }
+
+export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
+  if (cfg.bus === 'embedded') {
+    const embedded = await startEmbeddedBroker(EMBEDDED_HOST, cfg.embeddedPort);
+    // aedes speaks MQTT 3.1.1 only
+    return { embedded, transport: new MqttTransport({ url: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxMessageBytes }) };
+  }
   const url = new URL(cfg.bus);
   switch (url.protocol) {
     case 'amqp:':
     case 'amqps:':
-      return new AmqpTransport({ url: cfg.bus, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxMessageBytes });
+      return { transport: new AmqpTransport({ url: cfg.bus, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxMessageBytes }) };
+    case 'mqtt:':
+    case 'mqtts:':
+      return { transport: new MqttTransport({ url: cfg.bus, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxMessageBytes }) };
     default:
-      throw new Error(`unsupported bus '${url.protocol}' in ${cfg.bus}: use amqp://`);
+      throw new Error(`unsupported bus '${url.protocol}' in ${cfg.bus}: use embedded, amqp:// or mqtt://`);
   }
 }

@@ -20,6 +20,12 @@ export type Connack = Parameters<OnConnectCallback>[0];
  * strictly one after another, so holding it would also hold the PUBACKs of
  * our own publishes, and the agent acks a command only after its reply was
  * PUBACKed — a deadlock. customHandleAcks has the same shape (and is MQTT 5 only).
+ *
+ * PUBACKs therefore go out in the order the agent finishes commands, not the
+ * order they arrived. MQTT-4.6.0-2 asks for arrival order, for the sake of
+ * ordered topics; Mosquitto, RabbitMQ and aedes settle each packet id on its
+ * own (test/bus/mqtt/transport.test.ts acks out of order on each), and
+ * in-order acks would let one long migration hold back every later command.
  */
 const ACK_LATER = new Error('virtbus: PUBACK deferred until the delivery is settled');
 

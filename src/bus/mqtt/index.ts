@@ -1,0 +1,5 @@
+// The MQTT 5 / 3.1.1 transport.
+export { MqttTransport, MqttTransportClosedError } from './transport';
+export type { MqttTransportOptions } from './options';
+export type { StatusPayload } from './presence';
+export * as mqttNames from './names';
