@@ -15,6 +15,8 @@ export class MqttClient implements VirtbusClient {
   static async connect(o: ClientOptions): Promise<MqttClient> {
     const client = mqtt.connect(o.url, { protocolVersion: o.protocolVersion ?? 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000 });
     await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+    // without TCP_NODELAY each small request waits out Nagle + delayed ACK (~40 ms a hop)
+    (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     const c = new MqttClient(o, client);
     client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, (packet.properties ?? {}) as Record<string, any>));
     await client.subscribeAsync(c.replyTopic, { qos: 1 });

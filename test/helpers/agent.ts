@@ -10,7 +10,7 @@ export function testNode(prefix = 't'): string {
 }
 
 export async function startAgent(o: { node: string; libvirtUri?: string; readOnly?: boolean; maxMessageBytes?: number } & Partial<AgentOptions>): Promise<Agent> {
-  const transport = new AmqpTransport({ url: AMQP_URL, nodeId: o.node });
+  const transport = o.transport ?? new AmqpTransport({ url: AMQP_URL, nodeId: o.node });
   const agent = new Agent({
     libvirtUri: 'test:///default', log: createLogger(process.env.VIRTBUS_TEST_LOG ?? 'silent'), heartbeatS: 0,
     ...o, nodeId: o.node, transport,

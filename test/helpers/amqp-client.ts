@@ -39,8 +39,8 @@ export class TestClient {
     await this.ch.bindQueue(this.replyQueue, 'virtbus.events', key);
   }
 
-  waitFor(pred: (m: Received) => boolean, what: string, timeoutMs = 15000): Promise<Received> {
-    const seen = this.received.find(pred);
+  waitFor(pred: (m: Received) => boolean, what: string, timeoutMs = 15000, from = 0): Promise<Received> {
+    const seen = this.received.slice(from).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; received ${this.received.length}: ` +
@@ -60,12 +60,13 @@ export class TestClient {
     const id = o.id ?? randomUUID();
     const env = { specversion: '1.0', id, source: 'test-orchestrator', type: `virtbus.cmd.${command}`, time: new Date().toISOString(),
       data, ...(o.deadline && { deadline: o.deadline }) };
+    const from = this.received.length;
     this.send(node, JSON.stringify(env), { messageId: id, correlationId: id, replyTo: this.replyQueue });
-    return (await this.replyTo(id, `${command} reply`, o.timeoutMs)).body;
+    return (await this.replyTo(id, `${command} reply`, o.timeoutMs, from)).body;
   }
 
-  async replyTo(id: string, what: string, timeoutMs?: number): Promise<Received> {
-    return this.waitFor((m) => m.properties.correlationId === id && m.exchange === '', what, timeoutMs);
+  async replyTo(id: string, what: string, timeoutMs?: number, from = 0): Promise<Received> {
+    return this.waitFor((m) => m.properties.correlationId === id && m.exchange === '', what, timeoutMs, from);
   }
 
   async close(): Promise<void> { await this.conn.close().catch(() => undefined); }

@@ -20,6 +20,8 @@ export class MqttTestClient {
       client.once('connect', () => resolve());
       client.once('error', (e) => reject(new Error(`MQTT broker at ${url} (v${protocolVersion}) not reachable: ${e.message}; start it (mosquitto -d -c /etc/mosquitto/mosquitto.conf, or bash scripts/services.sh for RabbitMQ's plugin)`)));
     });
+    // without TCP_NODELAY each small request waits out Nagle + delayed ACK (~40 ms a hop)
+    (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     const c = new MqttTestClient(client, protocolVersion);
     client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, packet.retain ?? false, (packet.properties ?? {}) as Record<string, any>));
     await client.subscribeAsync(c.replyTopic, { qos: 1 });
@@ -27,8 +29,11 @@ export class MqttTestClient {
   }
 
   private onMessage(topic: string, payload: Buffer, retain: boolean, properties: Record<string, any>): void {
-    let body: any = payload.toString();
-    try { body = JSON.parse(body); } catch { /* keep text */ }
+    let body: any = payload;
+    if (!String(properties.contentType ?? '').includes('protobuf')) {
+      body = payload.toString();
+      try { body = JSON.parse(body); } catch { /* keep text */ }
+    }
     const user = properties.userProperties as Record<string, string> | undefined;
     if (user?.specversion) {
       // CloudEvents MQTT binary mode: attributes are user properties, the payload is data
@@ -41,8 +46,8 @@ export class MqttTestClient {
 
   async subscribe(topic: string): Promise<void> { await this.client.subscribeAsync(topic, { qos: 1 }); }
 
-  waitFor(pred: (m: MqttReceived) => boolean, what: string, timeoutMs = 15000): Promise<MqttReceived> {
-    const seen = this.received.find(pred);
+  waitFor(pred: (m: MqttReceived) => boolean, what: string, timeoutMs = 15000, from = 0): Promise<MqttReceived> {
+    const seen = this.received.slice(from).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.received.slice(-5).map((m) => [m.topic, m.body?.type]))}`)), timeoutMs);
@@ -74,8 +79,9 @@ export class MqttTestClient {
 
   async call(node: string, command: string, data: unknown = {}, o: { id?: string; deadline?: string; timeoutMs?: number } = {}): Promise<any> {
     const id = o.id ?? randomUUID();
+    const from = this.received.length;
     this.sendRaw(node, JSON.stringify(this.envelope(command, data, id, o.deadline ? { deadline: o.deadline } : {})), id);
-    return (await this.waitFor(this.isReplyTo(id), `${command} reply`, o.timeoutMs)).body;
+    return (await this.waitFor(this.isReplyTo(id), `${command} reply`, o.timeoutMs, from)).body;
   }
 
   async close(): Promise<void> { await this.client.endAsync(true).catch(() => undefined); }
