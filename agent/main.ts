@@ -8,6 +8,9 @@ import { createTransport } from '../src/bus/factory';
 import { PortTakenError } from '../src/bus/embedded-broker';
 import { createLogger } from '../src/log';
 import { codecByName } from '../src/codec/codec';
+import { PeerDirectory } from '../src/agent/peers';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 async function main(): Promise<number> {
   let cfg: ReturnType<typeof loadConfig>;
@@ -34,7 +37,16 @@ async function main(): Promise<number> {
     return e instanceof PortTakenError ? 1 : 2;
   }
   const { transport, embedded } = bus;
+  const peerUrl = embedded?.url ?? cfg.bus;
+  const peers = new PeerDirectory({ url: peerUrl, protocolVersion: embedded ? 4 : (cfg.mqttVersion as 4 | 5), self: cfg.nodeId, log });
+  const saveDir = cfg.saveDir || join(cfg.stateDir, 'save');
+  mkdirSync(saveDir, { recursive: true });
   const agent = new Agent({
+    peers, advertiseMigrateUri: cfg.advertiseMigrateUri || undefined,
+    jobs: {
+      backend: cfg.redis ? { type: 'redis', node: cfg.nodeId, redis: cfg.redis } : { type: 'local', stateDir: join(cfg.stateDir, cfg.nodeId) },
+      saveDir, progressIntervalMs: cfg.jobProgressMs,
+    },
     nodeId: cfg.nodeId, libvirtUri: cfg.libvirtUri, readOnly: cfg.readOnly, advertiseUri: cfg.advertiseUri,
     transport, log, codec: codecByName(cfg.encoding), heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, drainMs: cfg.drainS * 1000,
     dispatcher: { timeoutMs: cfg.commandTimeoutS * 1000, maxConcurrent: cfg.maxConcurrent, idempotency: { windowMs: cfg.idempotencyWindowS * 1000 } },

@@ -53,3 +53,12 @@ if ! port_open 1884; then
   wait_port 1884 "RabbitMQ MQTT" 60
 fi
 log "RabbitMQ MQTT on $RABBITMQ_MQTT_LISTENER"
+
+if ! port_open 6379; then
+  command -v redis-server >/dev/null || { log "Redis is not installed (apt-get install redis-server)"; exit 1; }
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  wait_port 6379 Redis 30
+fi
+log "Redis on 127.0.0.1:6379"

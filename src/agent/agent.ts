@@ -11,7 +11,11 @@ import { ReconnectingConnection, type Connection } from '../libvirt';
 import type { Logger } from '../log';
 import { TypedEmitter } from '../typed-emitter';
 import { Gate } from './gate';
-import { CommandIntake } from './intake';
+import { CommandIntake, type ReplyAddress } from './intake';
+import type { PeerDirectory } from './peers';
+import { createJobBackend, JobRunners, MIGRATE_KIND, migrationRunner, type JobBackend, type JobBackendConfig, type JobRecord } from '../jobs';
+import { longRunningRunners } from '../commands/long-running';
+import type { ReplyData } from '../contract/events';
 import { AGENT_VERSION } from './version';
 
 export interface AgentOptions {
@@ -28,7 +32,24 @@ export interface AgentOptions {
   /** how long close() waits for in-flight commands (ms, default 30000) */
   drainMs?: number;
   dispatcher?: DispatcherOptions;
+  /** the job system for long-running commands (default: none, they are UNSUPPORTED) */
+  jobs?: AgentJobOptions;
+  /** other agents by node id, for domain.migrate {to} */
+  peers?: PeerDirectory;
+  /** hypervisor data channel peers migrate to, announced in presence */
+  advertiseMigrateUri?: string;
 }
+
+export interface AgentJobOptions {
+  backend: JobBackendConfigWithoutRunners;
+  /** save/restore files live here */
+  saveDir: string;
+  /** progress sampling of running jobs (ms, default 1000) */
+  progressIntervalMs?: number;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type JobBackendConfigWithoutRunners = DistributiveOmit<JobBackendConfig, 'runners'>;
 
 export type AgentEvents = {
   /** consuming commands; snapshot published */
@@ -48,6 +69,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
   private closing?: Promise<void>;
   private online = false;
   private readonly libvirtGate = new Gate();
+  readonly jobs?: JobBackend;
 
   constructor(private readonly o: AgentOptions) {
     super();
@@ -58,7 +80,16 @@ export class Agent extends TypedEmitter<AgentEvents> {
       node: o.nodeId, bootId: this.bootId, transport: o.transport, codec: o.codec ?? jsonCodec, connection: current,
       onError: (err, e) => log.error({ err, event: `${e.object}.${e.event}` }, 'event not published'),
     });
+    if (o.jobs) {
+      const runners = new JobRunners();
+      runners.register(MIGRATE_KIND, migrationRunner({ source: () => this.libvirt.connection, pollIntervalMs: o.jobs.progressIntervalMs }));
+      for (const [kind, r] of Object.entries(longRunningRunners({ connection: () => this.libvirt.connection, saveDir: o.jobs.saveDir, pollIntervalMs: o.jobs.progressIntervalMs }))) {
+        runners.register(kind, r);
+      }
+      this.jobs = createJobBackend({ ...o.jobs.backend, runners, bootId: this.bootId } as JobBackendConfig);
+    }
     this.dispatcher = new CommandDispatcher({
+      jobs: this.jobs, idempotency: this.jobs?.idempotency, peers: o.peers,
       connection: () => this.libvirt.connection,
       agent: { node: o.nodeId, bootId: this.bootId, version: AGENT_VERSION, status: () => this.status() },
       libvirtReady: (ms) => this.libvirtGate.wait(ms),
@@ -81,6 +112,11 @@ export class Agent extends TypedEmitter<AgentEvents> {
         .catch((err) => log.error({ err }, 'snapshot failed'))
         .finally(() => this.libvirtGate.open());
     });
+    this.jobs?.on('started', (id) => { void this.jobEvent(id, 'started'); });
+    this.jobs?.on('progress', (id, progress) => { void this.jobEvent(id, 'progress', progress); });
+    this.jobs?.on('completed', (id, reply, record) => { void this.jobCompleted(id, reply, record); });
+    this.jobs?.on('warning', (w) => log.warn({ code: w.code }, w.message));
+    this.jobs?.on('error', (err) => log.error({ err }, 'job system error'));
     o.transport.on('connected', (i) => log.info({ ...i, transport: o.transport.kind }, 'bus connected'));
     o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));
     o.transport.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i }, 'bus connect failed'));
@@ -101,6 +137,12 @@ export class Agent extends TypedEmitter<AgentEvents> {
           this.online = true;
         }
         await this.publisher.snapshot(first ? 'start' : 'broker-reconnect');
+        if (first && this.jobs) {
+          // restart safety: decide what the last run left running, then answer what it never answered
+          const report = await this.jobs.start();
+          log.info(report, 'jobs reconciled');
+          for (const r of await this.jobs.unreplied()) if (r.reply) await this.jobCompleted(r.id, r.reply, r);
+        }
         first = false;
       },
       onDelivery: (d) => this.intake.accept(d),
@@ -112,8 +154,34 @@ export class Agent extends TypedEmitter<AgentEvents> {
       }, every * 1000);
       this.heartbeat.unref();
     }
+    await this.o.peers?.start();
     log.info({ node: this.o.nodeId }, 'ready: consuming commands');
     this.emit('ready');
+  }
+
+  private async jobEvent(id: string, event: 'started' | 'progress' | 'completed', progress?: unknown): Promise<void> {
+    const r = await this.jobs?.get(id).catch(() => undefined);
+    await this.publisher.enqueue({
+      object: 'job', id, event,
+      data: { node: this.o.nodeId, id, command: `virtbus.cmd.${r?.command ?? 'unknown'}`, state: r?.state ?? 'running',
+        ...(progress !== undefined && { progress }), at: new Date().toISOString() },
+    }).catch(() => undefined);
+  }
+
+  /** A job ended: its event, then its one reply to the original caller, then mark it answered. */
+  private async jobCompleted(id: string, reply: ReplyData, record: JobRecord): Promise<void> {
+    try {
+      await this.publisher.enqueue({
+        object: 'job', id, event: 'completed',
+        data: { node: this.o.nodeId, id, command: `virtbus.cmd.${record.command}`, state: record.state, ...(record.progress !== undefined && { progress: record.progress }), at: new Date().toISOString() },
+      });
+      const address = (record.meta as { reply?: ReplyAddress } | undefined)?.reply;
+      if (address) await this.intake.replyLater(address, reply);
+      await this.jobs!.markReplied(id);
+      this.o.log.info({ id, command: record.command, ok: reply.ok }, 'job replied');
+    } catch (err) {
+      this.o.log.error({ err, id }, 'job reply not delivered; retried at the next start');
+    }
   }
 
   private presence(event: 'online' | 'heartbeat' | 'offline') {
@@ -123,6 +191,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
         node: this.o.nodeId, status: event === 'offline' ? 'offline' : 'online', bootId: this.bootId, version: AGENT_VERSION,
         libvirtUri: this.o.advertiseUri ?? this.o.libvirtUri, transport: this.o.transport.kind,
         at: new Date().toISOString(), heartbeatS: this.o.heartbeatS ?? 30,
+        ...(this.o.advertiseMigrateUri && { migrateUri: this.o.advertiseMigrateUri }),
       },
     };
   }
@@ -157,8 +226,11 @@ export class Agent extends TypedEmitter<AgentEvents> {
       if (left) log.warn({ left }, 'commands still running at shutdown; the broker will redeliver them');
       this.dispatcher.stop();
     });
+    // running jobs are left to libvirt; the next agent run reconciles them
+    if (this.jobs) await step('close the job system', () => this.jobs!.close());
     await step('flush events', () => this.publisher.flush());
     if (this.online) await step('publish offline', () => this.publisher.enqueue(this.presence('offline')));
+    if (this.o.peers) await step('stop watching peers', () => this.o.peers!.close());
     await step('close libvirt', () => this.libvirt.close());
     await step('close transport', () => this.o.transport.close());
     log.info('stopped');

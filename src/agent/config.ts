@@ -27,6 +27,16 @@ export interface AgentConfig {
   prefetch: number;
   idempotencyWindowS: number;
   drainS: number;
+  /** redis://host:port: long-running jobs on BullMQ; empty: a local file under stateDir */
+  redis: string;
+  /** where the agent keeps its state (local job record) */
+  stateDir: string;
+  /** save/restore files must be inside this directory (default <stateDir>/save) */
+  saveDir: string;
+  /** hypervisor data channel peers migrate to (presence), e.g. tcp://10.0.0.2 */
+  advertiseMigrateUri: string;
+  /** how often a running job's progress is sampled and published (ms) */
+  jobProgressMs: number;
   /** encoding of published events: json (structured CloudEvents) or protobuf; replies follow each command's */
   encoding: 'json' | 'protobuf';
 }
@@ -47,6 +57,11 @@ export const DEFAULTS: AgentConfig = {
   idempotencyWindowS: 600,
   drainS: 30,
   encoding: 'json',
+  redis: '',
+  stateDir: '/var/lib/virtbus',
+  saveDir: '',
+  advertiseMigrateUri: '',
+  jobProgressMs: 1000,
 };
 
 /** flag name, env var, config key */
@@ -67,6 +82,11 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['idempotency-window', 'VIRTBUS_IDEMPOTENCY_WINDOW_S', 'idempotencyWindowS'],
   ['drain', 'VIRTBUS_DRAIN_S', 'drainS'],
   ['encoding', 'VIRTBUS_ENCODING', 'encoding'],
+  ['redis', 'VIRTBUS_REDIS', 'redis'],
+  ['state-dir', 'VIRTBUS_STATE_DIR', 'stateDir'],
+  ['save-dir', 'VIRTBUS_SAVE_DIR', 'saveDir'],
+  ['advertise-migrate-uri', 'VIRTBUS_ADVERTISE_MIGRATE_URI', 'advertiseMigrateUri'],
+  ['job-progress-ms', 'VIRTBUS_JOB_PROGRESS_MS', 'jobProgressMs'],
 ];
 
 export class ConfigError extends Error {}
@@ -140,4 +160,9 @@ export const USAGE = `virtbus-agent [options]
   --idempotency-window S   how long command outcomes are remembered (default 600)
   --drain S                how long shutdown waits for running commands (default 30)
   --encoding E             events as json or protobuf (default json); replies use the command's encoding
+  --redis URL              redis://host:6379: long-running jobs on BullMQ (default: a local file in --state-dir)
+  --state-dir DIR          the agent's state (default /var/lib/virtbus)
+  --save-dir DIR           domain.save/restore files must be inside it (default <state-dir>/save)
+  --advertise-migrate-uri U  data channel peers migrate to, e.g. tcp://10.0.0.2 (presence)
+  --job-progress-ms N      how often job progress is sampled and published (default 1000)
 Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, … (flags win over environment, environment over file).`;

@@ -6,7 +6,7 @@ import type { Delivery } from '../bus/transport';
 import { codecFor, jsonCodec, type MessageCodec } from '../codec/codec';
 import { COMMAND_PREFIX, REPLY_TYPE } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
-import type { CommandDispatcher } from '../commands/dispatcher';
+import { isDeferred, type CommandDispatcher, type Deferred } from '../commands/dispatcher';
 import { CommandError, toWireError } from '../errors';
 import type { EventPublisher } from '../events/publisher';
 import type { Logger } from '../log';
@@ -22,6 +22,9 @@ export interface IntakeDeps {
 }
 
 interface Addressing { id: string; command: string; replyTo?: string; correlationId: string; codec: MessageCodec; echoCorrelation: boolean }
+
+/** What a job keeps so its reply can be addressed later, even by the next agent run. */
+export interface ReplyAddress { id: string; command: string; replyTo?: string; correlationId: string; contentType: string; echoCorrelation: boolean }
 
 export class CommandIntake {
   private readonly inFlight = new Set<Promise<void>>();
@@ -51,7 +54,7 @@ export class CommandIntake {
       correlationId: m.correlationId ?? m.messageId ?? 'unknown', codec: codecFor(m.contentType) ?? jsonCodec, echoCorrelation: false,
     };
     let addr = fallback;
-    let reply: ReplyData;
+    let reply: ReplyData | Deferred;
     try {
       if (m.body.length > this.d.maxMessageBytes) {
         throw new CommandError('BAD_REQUEST', `message of ${m.body.length} bytes exceeds the limit of ${this.d.maxMessageBytes} bytes`);
@@ -71,15 +74,29 @@ export class CommandIntake {
       if (!env.type.startsWith(COMMAND_PREFIX)) {
         throw new CommandError('BAD_REQUEST', `type '${env.type}' is not a command (expected ${COMMAND_PREFIX}<command>)`);
       }
+      const address: ReplyAddress = { id: addr.id, command: addr.command, ...(addr.replyTo && { replyTo: addr.replyTo }),
+        correlationId: addr.correlationId, contentType: codec.contentType, echoCorrelation: addr.echoCorrelation };
       reply = await this.d.dispatcher.execute({
         id: env.id, name: env.type.slice(COMMAND_PREFIX.length), data: env.data ?? {}, deadline: env.deadline,
-      });
+      }, { reply: address });
     } catch (e) {
       reply = { ok: false, error: toWireError(e) };
+    }
+    if (isDeferred(reply)) {
+      // durably recorded by the job system: the broker may forget the delivery; the job replies when it ends
+      this.d.log.info({ id: addr.id, command: addr.command, job: reply.job.state }, 'command accepted as a job');
+      delivery.ack();
+      return;
     }
     this.d.log[reply.ok ? 'info' : 'warn']({ id: addr.id, command: addr.command, ok: reply.ok, ...(!reply.ok && { error: reply.error }) }, 'command');
     await this.answer(addr, reply);
     delivery.ack();
+  }
+
+  /** Sends a job's final reply to the address its command came with. */
+  async replyLater(address: ReplyAddress, reply: ReplyData): Promise<void> {
+    const codec = codecFor(address.contentType) ?? jsonCodec;
+    await this.answer({ ...address, codec }, reply);
   }
 
   private async answer(a: Addressing, reply: ReplyData): Promise<void> {

@@ -5,11 +5,15 @@ import { commandEnvelope, withTimeout, type CallOptions, type ClientOptions, typ
 
 export class AmqpClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
+  readonly lost: Promise<void>;
 
-  private constructor(private readonly o: ClientOptions, private readonly conn: ChannelModel, private readonly ch: Channel, private readonly replyQueue: string) {}
+  private constructor(private readonly o: ClientOptions, private readonly conn: ChannelModel, private readonly ch: Channel, private readonly replyQueue: string) {
+    this.lost = new Promise((resolve) => { conn.once('close', () => resolve()); conn.once('error', () => resolve()); });
+  }
 
   static async connect(o: ClientOptions): Promise<AmqpClient> {
     const conn = await amqp.connect(o.url, { noDelay: true });
+    conn.on('error', () => undefined); // reported through `lost`
     const ch = await conn.createChannel();
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     const c = new AmqpClient(o, conn, ch, queue);
@@ -36,6 +40,12 @@ export class AmqpClient implements VirtbusClient {
     const { queue } = await this.ch.assertQueue('', { exclusive: true, autoDelete: true });
     await this.ch.bindQueue(queue, 'virtbus.events', node === '*' ? 'v1.#' : `v1.${node}.#`);
     await this.ch.consume(queue, (m) => { if (m) onEvent(JSON.parse(m.content.toString()) as CloudEvent); }, { noAck: true });
+  }
+
+  async watchPresence(onPresence: (e: CloudEvent) => void): Promise<void> {
+    const { queue } = await this.ch.assertQueue('', { exclusive: true, autoDelete: true });
+    for (const ev of ['online', 'heartbeat', 'offline']) await this.ch.bindQueue(queue, 'virtbus.events', `v1.*.agent.*.${ev}`);
+    await this.ch.consume(queue, (m) => { if (m) onPresence(JSON.parse(m.content.toString()) as CloudEvent); }, { noAck: true });
   }
 
   async close(): Promise<void> { await this.conn.close().catch(() => undefined); }

@@ -9,8 +9,12 @@ export class MqttClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
   private readonly replyTopic = `virtbus/v1/clients/${randomUUID()}/reply`;
   private watchers: Array<(e: CloudEvent) => void> = [];
+  private presenceWatchers: Array<(e: CloudEvent) => void> = [];
+  readonly lost: Promise<void>;
 
-  private constructor(private readonly o: ClientOptions, private readonly client: Mqtt) {}
+  private constructor(private readonly o: ClientOptions, private readonly client: Mqtt) {
+    this.lost = new Promise((resolve) => { client.once('close', () => resolve()); });
+  }
 
   static async connect(o: ClientOptions): Promise<MqttClient> {
     const client = mqtt.connect(o.url, { protocolVersion: o.protocolVersion ?? 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000 });
@@ -39,7 +43,13 @@ export class MqttClient implements VirtbusClient {
       if (done) { this.pending.delete(id!); done(env.data as ReplyData); }
       return;
     }
-    for (const w of this.watchers) w(env);
+    const presence = /^virtbus\/v1\/[^/]+\/agent\/[^/]+\/(online|heartbeat|offline)$/.test(topic);
+    for (const w of presence ? this.presenceWatchers : this.watchers) w(env);
+  }
+
+  async watchPresence(onPresence: (e: CloudEvent) => void): Promise<void> {
+    this.presenceWatchers.push(onPresence);
+    await this.client.subscribeAsync('virtbus/v1/+/agent/+/+', { qos: 0 });
   }
 
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {

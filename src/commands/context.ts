@@ -1,5 +1,6 @@
 import type { CommandData, CommandName, CommandResult } from '../contract/commands';
 import type { Connection } from '../libvirt';
+import type { JobBackend } from '../jobs';
 
 export interface AgentFacts {
   node: string;
@@ -15,6 +16,8 @@ export interface CommandContext {
   readonly agent: AgentFacts;
   /** aborted when the command timed out or the agent is stopping */
   readonly signal: AbortSignal;
+  /** the job system (job.get/list/cancel), when the agent has one */
+  readonly jobs?: JobBackend;
 }
 
 export type Handler<C extends CommandName> = (data: CommandData<C>, ctx: CommandContext) => Promise<CommandResult<C>>;

@@ -10,6 +10,10 @@ import type { AgentFacts, CommandContext } from './context';
 import { IdempotencyRecord, type IdempotencyOptions } from './idempotency';
 import { KeyedSerialQueue } from './ordering';
 import { handlerFor } from './registry';
+import { JOB_KINDS } from './job-kinds';
+import type { CommandData } from '../contract/commands';
+import { type DurableIdempotency, type JobBackend, type JobRecord, type MigrateJobData } from '../jobs';
+import type { PeerResolver } from '../agent/peers';
 
 export interface ParsedCommand {
   /** command id: correlation id and idempotency key */
@@ -40,7 +44,18 @@ export interface DispatcherDeps {
   agent: AgentFacts;
   /** resolves true when libvirt is usable (after a reconnect: once the snapshot is out), false after ms */
   libvirtReady?: (ms: number) => Promise<boolean>;
+  /** runs the long-running commands; without it they are UNSUPPORTED */
+  jobs?: JobBackend;
+  /** durable outcome record of mutating commands (else: the in-memory one) */
+  idempotency?: DurableIdempotency;
+  /** other agents by node id (domain.migrate {to}) */
+  peers?: PeerResolver;
 }
+
+/** The reply comes later: the command was durably handed to the job system. */
+export interface Deferred { deferred: true; job: JobRecord }
+export const isDeferred = (r: ReplyData | Deferred): r is Deferred => (r as Deferred).deferred === true;
+
 
 const checkers = new Map<CommandName, (v: unknown) => string | undefined>();
 function checkData(name: CommandName, data: unknown): string | undefined {
@@ -70,7 +85,84 @@ export class CommandDispatcher {
     this.queue = new KeyedSerialQueue(o.maxConcurrent ?? 16);
   }
 
-  async execute(cmd: ParsedCommand): Promise<ReplyData> {
+  /**
+   * The reply, or Deferred when a job will answer later. `meta` is kept with
+   * a job (how to address its reply after an agent restart).
+   */
+  async execute(cmd: ParsedCommand, meta?: Record<string, unknown>): Promise<ReplyData | Deferred> {
+    const kind = JOB_KINDS[cmd.name as CommandName];
+    if (kind && this.deps.jobs) return this.submitJob(cmd, kind, this.deps.jobs, meta);
+    if (this.deps.idempotency && isCommandName(cmd.name) && COMMANDS[cmd.name].mutating) return this.executeDurably(cmd, this.deps.idempotency);
+    return this.executeInMemory(cmd);
+  }
+
+  private async submitJob(cmd: ParsedCommand, kind: string, jobs: JobBackend, meta?: Record<string, unknown>): Promise<ReplyData | Deferred> {
+    const existing = await jobs.get(cmd.id);
+    if (existing) return this.duplicateJob(existing);
+    const refused = this.refusal(cmd);
+    if (refused) return fail(refused);
+    let data: unknown;
+    try {
+      data = cmd.name === 'domain.migrate' ? this.migrationData(cmd.data as CommandData<'domain.migrate'>) : cmd.data;
+    } catch (e) {
+      return fail(e);
+    }
+    const { created, record } = await jobs.submit({ id: cmd.id, kind, command: cmd.name, data, meta });
+    return created ? { deferred: true, job: record } : this.duplicateJob(record);
+  }
+
+  private duplicateJob(r: JobRecord): ReplyData {
+    if (r.reply) return r.reply;
+    return fail(new CommandError('IN_PROGRESS', `command ${r.id} (${r.command}) is ${r.state}; its reply comes when it ends`));
+  }
+
+  /** migrate {to: node} → the node's libvirt URI from its presence. */
+  private migrationData(d: CommandData<'domain.migrate'>): MigrateJobData {
+    const { to, destination, ...rest } = d;
+    if (!to && !destination) throw new CommandError('BAD_REQUEST', 'domain.migrate needs `to` (a node id) or `destination.uri`');
+    let destinationUri = destination?.uri;
+    let migrateUri = destination?.migrateUri;
+    if (to) {
+      if (to === this.deps.agent.node) throw new CommandError('BAD_REQUEST', `node '${to}' is this node`);
+      const peer = this.deps.peers?.resolve(to);
+      if (!peer) throw new CommandError('NOT_FOUND', `no presence seen from node '${to}': is its agent running on this bus?`);
+      if (peer.status === 'offline') throw new CommandError('UNAVAILABLE', `node '${to}' said it is offline`);
+      destinationUri ??= peer.libvirtUri;
+      migrateUri ??= peer.migrateUri;
+    }
+    return { ...rest, destinationUri: destinationUri!, ...(migrateUri && { migrateUri }), ...(to && { destinationNode: to }) };
+  }
+
+  private async executeDurably(cmd: ParsedCommand, store: DurableIdempotency): Promise<ReplyData> {
+    const known = await store.get(cmd.id);
+    if (known?.state === 'running') return fail(new CommandError('IN_PROGRESS', `command ${cmd.id} (${known.command}) is still running`));
+    if (known?.state === 'done') return known.reply;
+    const refused = this.refusal(cmd);
+    if (refused) return fail(refused);
+    const begun = await store.begin(cmd.id, cmd.name);
+    if (begun !== 'new') {
+      return begun.state === 'done' ? begun.reply : fail(new CommandError('IN_PROGRESS', `command ${cmd.id} (${begun.command}) is still running`));
+    }
+    const reply = await this.runCounted(cmd);
+    await store.finish(cmd.id, cmd.name, reply);
+    return reply;
+  }
+
+  private async runCounted(cmd: ParsedCommand): Promise<ReplyData> {
+    this.counters.inFlight++;
+    try {
+      const reply: ReplyData = { ok: true, result: await this.run(cmd.name as CommandName, cmd) };
+      this.counters.completed++;
+      return reply;
+    } catch (e) {
+      this.counters.failed++;
+      return fail(e);
+    } finally {
+      this.counters.inFlight--;
+    }
+  }
+
+  private async executeInMemory(cmd: ParsedCommand): Promise<ReplyData> {
     const known = this.record.get(cmd.id);
     if (known?.state === 'running') {
       return fail(new CommandError('IN_PROGRESS', `command ${cmd.id} (${known.command}) is still running`));
@@ -82,17 +174,7 @@ export class CommandDispatcher {
 
     const name = cmd.name as CommandName;
     this.record.begin(cmd.id, name);
-    this.counters.inFlight++;
-    let reply: ReplyData;
-    try {
-      reply = { ok: true, result: await this.run(name, cmd) };
-      this.counters.completed++;
-    } catch (e) {
-      reply = fail(e);
-      this.counters.failed++;
-    } finally {
-      this.counters.inFlight--;
-    }
+    const reply = await this.runCounted(cmd);
     this.record.finish(cmd.id, name, reply);
     return reply;
   }
@@ -101,12 +183,13 @@ export class CommandDispatcher {
   private refusal(cmd: ParsedCommand): CommandError | undefined {
     if (!isCommandName(cmd.name)) return new CommandError('UNKNOWN_COMMAND', `unknown command '${cmd.name}'`);
     const spec = COMMANDS[cmd.name];
-    if (spec.planned || !handlerFor(cmd.name)) {
-      return new CommandError('UNSUPPORTED', `command '${cmd.name}' is not implemented by this agent version`);
-    }
+    if (spec.planned) return new CommandError('UNSUPPORTED', `command '${cmd.name}' is not implemented by this agent version`);
     // Read-only first: a mutating command is refused whatever its arguments.
     if (this.o.readOnly && spec.mutating) {
       return new CommandError('FORBIDDEN', `the agent is read-only; '${cmd.name}' changes state`);
+    }
+    if (!handlerFor(cmd.name) && !(JOB_KINDS[cmd.name] && this.deps.jobs)) {
+      return new CommandError('UNSUPPORTED', `'${cmd.name}' is a long-running command and this agent runs without a job system`);
     }
     const problem = checkData(cmd.name, cmd.data);
     if (problem) return new CommandError('BAD_REQUEST', `invalid data for ${cmd.name}: ${problem}`);
@@ -133,7 +216,7 @@ export class CommandDispatcher {
       if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
         throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
       }
-      const ctx: CommandContext = { get conn() { return deps.connection(); }, agent: deps.agent, signal };
+      const ctx: CommandContext = { get conn() { return deps.connection(); }, agent: deps.agent, signal, jobs: deps.jobs };
       return handler(data as never, ctx);
     });
     let timer: NodeJS.Timeout | undefined;

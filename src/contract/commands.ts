@@ -33,9 +33,12 @@ const NameUuid = T.Object({ uuid: T.String(), name: T.String() });
 export const JobState = T.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => T.Literal(s)));
 export const JobInfo = T.Object({
   id: T.String(), command: T.String(), state: JobState,
-  progress: T.Optional(T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()]))),
-  /** the reply the job ended with */
+  /** the runner's last progress report (migration: phase, data total/processed/remaining, dirty rate, iteration, …) */
+  progress: T.Optional(T.Unknown()),
+  /** the command's result once it succeeded */
   result: T.Optional(T.Unknown()),
+  /** the wire error once it failed or was cancelled */
+  error: T.Optional(T.Unknown()),
   createdAt: T.Optional(T.String()), finishedAt: T.Optional(T.String()),
 });
 
@@ -120,9 +123,9 @@ export const COMMANDS = {
     T.Object({ memoryKiB: T.Integer() }), true),
   'domain.stats': cmd('bulk statistics of a domain (virDomainListGetStats)', Lifecycle(), T.Object({ uuid: T.String(), name: T.String(), stats: T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()])) }), false),
   'domain.save': cmd('save the memory state to a file in the agent\'s save directory (job)', Lifecycle({ path: T.String({ minLength: 1, maxLength: 4096 }), bypassCache: T.Optional(T.Boolean()) }),
-    T.Object({ uuid: T.String(), name: T.String(), path: T.String() }), true, true),
+    T.Object({ uuid: T.String(), name: T.String(), path: T.String() }), true),
   'domain.restore': cmd('restore a saved domain (job)', T.Object({ path: T.String({ minLength: 1, maxLength: 4096 }), paused: T.Optional(T.Boolean()) }, { additionalProperties: false }),
-    DomainStateResult, true, true),
+    DomainStateResult, true),
   'domain.migrate': cmd('live-migrate to another node, peer to peer (job)', Lifecycle({
     to: T.Optional(T.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'destination node id (resolved from presence)' })),
     destination: T.Optional(T.Object({ uri: T.String({ minLength: 1 }), migrateUri: T.Optional(T.String()) }, { additionalProperties: false })),
@@ -130,15 +133,27 @@ export const COMMANDS = {
     bandwidthMiBs: T.Optional(T.Integer({ minimum: 1 })), maxDowntimeMs: T.Optional(T.Integer({ minimum: 1 })),
     autoConverge: T.Optional(T.Boolean()), postCopy: T.Optional(T.Boolean()), compressed: T.Optional(T.Boolean()),
     timeoutS: T.Optional(T.Integer({ minimum: 1 })),
-  }), T.Object({ uuid: T.String(), name: T.String(), node: T.String(), downtimeMs: T.Number(), totalMs: T.Number(), bytes: T.Number() }), true, true),
+    /** what the time limit does: abort (default) or switch to post-copy */
+    onTimeout: T.Optional(T.Union([T.Literal('abort'), T.Literal('postcopy')])),
+  }), T.Object({
+    uuid: T.String(), name: T.String(),
+    /** destination node id, when the command named one */
+    node: T.Optional(T.String()),
+    /** null when libvirt kept no statistics of the finished job */
+    downtimeMs: T.Union([T.Number(), T.Null()]), totalMs: T.Number(), bytes: T.Union([T.Number(), T.Null()]),
+    /** the guest's state on the destination */
+    state: T.Optional(T.String()),
+    /** decided by reconciliation after an agent restart */
+    recovered: T.Optional(T.Boolean()),
+  }), true),
   'domain.snapshot.create': cmd('create a snapshot (job)', Lifecycle({ snapshot: T.Optional(Name), description: T.Optional(T.String({ maxLength: 4096 })) }),
-    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String() }), true, true),
+    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String() }), true),
   'domain.snapshot.list': cmd('snapshots of a domain', Lifecycle(),
-    T.Object({ snapshots: T.Array(T.Object({ name: T.String(), state: T.Optional(T.String()), creationTime: T.Optional(T.String()), current: T.Optional(T.Boolean()) })) }), false, true),
+    T.Object({ snapshots: T.Array(T.Object({ name: T.String(), state: T.Optional(T.String()), creationTime: T.Optional(T.String()), current: T.Optional(T.Boolean()) })) }), false),
   'domain.snapshot.revert': cmd('revert to a snapshot (job)', Lifecycle({ snapshot: Name, running: T.Optional(T.Boolean()), paused: T.Optional(T.Boolean()) }),
-    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String(), state: DomainStateWord }), true, true),
+    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String(), state: DomainStateWord }), true),
   'domain.snapshot.delete': cmd('delete a snapshot (job)', Lifecycle({ snapshot: Name, children: T.Optional(T.Boolean()) }),
-    T.Object({ snapshot: T.String() }), true, true),
+    T.Object({ snapshot: T.String() }), true),
 
   'pool.list': cmd('storage pools', Empty, T.Object({ pools: T.Array(PoolSummary) }), false),
   'pool.get': cmd('one storage pool', T.Object({ pool: Name }, { additionalProperties: false }), PoolSummary, false),
@@ -158,7 +173,7 @@ export const COMMANDS = {
   'vol.resize': cmd('grow (or with shrink, shrink) a volume', T.Object({ pool: Name, volume: Name, capacityBytes: T.Integer({ minimum: 1 }), shrink: T.Optional(T.Boolean()) }, { additionalProperties: false }),
     VolumeSummary, true),
   'vol.clone': cmd('clone a volume within its pool (job)', T.Object({ pool: Name, volume: Name, name: Name }, { additionalProperties: false }),
-    T.Object({ name: T.String(), key: T.String(), path: T.String() }), true, true),
+    T.Object({ name: T.String(), key: T.String(), path: T.String() }), true),
 
   'network.list': cmd('virtual networks', Empty, T.Object({ networks: T.Array(NetworkSummary) }), false),
   'network.get': cmd('one network', T.Object({ network: Name }, { additionalProperties: false }), NetworkSummary, false),
@@ -167,9 +182,9 @@ export const COMMANDS = {
   'network.destroy': cmd('stop a network', T.Object({ network: Name }, { additionalProperties: false }), NetworkSummary, true),
   'network.undefine': cmd('remove a network definition', T.Object({ network: Name }, { additionalProperties: false }), NameUuid, true),
 
-  'job.get': cmd('a job by its command id', T.Object({ id: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }), JobInfo, false, true),
-  'job.list': cmd('jobs of this node', T.Object({ state: T.Optional(JobState) }, { additionalProperties: false }), T.Object({ jobs: T.Array(JobInfo) }), false, true),
-  'job.cancel': cmd('cancel a job by its command id', T.Object({ id: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }), JobInfo, true, true),
+  'job.get': cmd('a job by its command id', T.Object({ id: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }), JobInfo, false),
+  'job.list': cmd('jobs of this node', T.Object({ state: T.Optional(JobState) }, { additionalProperties: false }), T.Object({ jobs: T.Array(JobInfo) }), false),
+  'job.cancel': cmd('cancel a job by its command id', T.Object({ id: T.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }), JobInfo, true),
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -40,6 +40,8 @@ export const PresenceData = T.Object({
   transport: T.String(),
   at: T.String({ format: 'date-time' }),
   heartbeatS: T.Optional(T.Number()),
+  /** hypervisor data channel peers migrate to (e.g. tcp://10.0.0.2), when it is not the libvirt host */
+  migrateUri: T.Optional(T.String()),
 }, { additionalProperties: true, title: 'PresenceData' });
 export type PresenceData = Static<typeof PresenceData>;
 
@@ -78,7 +80,7 @@ export const JobEventData = T.Object({
   id: T.String(),
   command: T.String(),
   state: T.String(),
-  progress: T.Optional(T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()]))),
+  progress: T.Optional(T.Unknown()),
   at: T.String({ format: 'date-time' }),
 }, { additionalProperties: true, title: 'JobEventData' });
 export type JobEventData = Static<typeof JobEventData>;

@@ -2315,6 +2315,11 @@ export const descriptor = {
          "oneof": [
           "timeoutS"
          ]
+        },
+        "_onTimeout": {
+         "oneof": [
+          "onTimeout"
+         ]
         }
        },
        "fields": {
@@ -2398,6 +2403,13 @@ export const descriptor = {
          "options": {
           "proto3_optional": true
          }
+        },
+        "onTimeout": {
+         "type": "string",
+         "id": 13,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
@@ -2426,6 +2438,23 @@ export const descriptor = {
        }
       },
       "DomainMigrateResult": {
+       "oneofs": {
+        "_node": {
+         "oneof": [
+          "node"
+         ]
+        },
+        "_state": {
+         "oneof": [
+          "state"
+         ]
+        },
+        "_recovered": {
+         "oneof": [
+          "recovered"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -2437,10 +2466,13 @@ export const descriptor = {
         },
         "node": {
          "type": "string",
-         "id": 3
+         "id": 3,
+         "options": {
+          "proto3_optional": true
+         }
         },
         "downtimeMs": {
-         "type": "double",
+         "type": "string",
          "id": 4
         },
         "totalMs": {
@@ -2448,8 +2480,22 @@ export const descriptor = {
          "id": 5
         },
         "bytes": {
-         "type": "double",
+         "type": "string",
          "id": 6
+        },
+        "state": {
+         "type": "string",
+         "id": 7,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "recovered": {
+         "type": "bool",
+         "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -4525,9 +4571,19 @@ export const descriptor = {
       },
       "JobGetResult": {
        "oneofs": {
+        "_progress": {
+         "oneof": [
+          "progress"
+         ]
+        },
         "_result": {
          "oneof": [
           "result"
+         ]
+        },
+        "_error": {
+         "oneof": [
+          "error"
          ]
         },
         "_createdAt": {
@@ -4555,9 +4611,11 @@ export const descriptor = {
          "id": 3
         },
         "progress": {
-         "keyType": "string",
-         "type": "virtbus.v1.ScalarValue",
-         "id": 4
+         "type": "string",
+         "id": 4,
+         "options": {
+          "proto3_optional": true
+         }
         },
         "result": {
          "type": "string",
@@ -4566,16 +4624,23 @@ export const descriptor = {
           "proto3_optional": true
          }
         },
-        "createdAt": {
+        "error": {
          "type": "string",
          "id": 6,
          "options": {
           "proto3_optional": true
          }
         },
-        "finishedAt": {
+        "createdAt": {
          "type": "string",
          "id": 7,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "finishedAt": {
+         "type": "string",
+         "id": 8,
          "options": {
           "proto3_optional": true
          }
@@ -4645,9 +4710,19 @@ export const descriptor = {
        "nested": {
         "Jobs": {
          "oneofs": {
+          "_progress": {
+           "oneof": [
+            "progress"
+           ]
+          },
           "_result": {
            "oneof": [
             "result"
+           ]
+          },
+          "_error": {
+           "oneof": [
+            "error"
            ]
           },
           "_createdAt": {
@@ -4675,9 +4750,11 @@ export const descriptor = {
            "id": 3
           },
           "progress": {
-           "keyType": "string",
-           "type": "virtbus.v1.ScalarValue",
-           "id": 4
+           "type": "string",
+           "id": 4,
+           "options": {
+            "proto3_optional": true
+           }
           },
           "result": {
            "type": "string",
@@ -4686,16 +4763,23 @@ export const descriptor = {
             "proto3_optional": true
            }
           },
-          "createdAt": {
+          "error": {
            "type": "string",
            "id": 6,
            "options": {
             "proto3_optional": true
            }
           },
-          "finishedAt": {
+          "createdAt": {
            "type": "string",
            "id": 7,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "finishedAt": {
+           "type": "string",
+           "id": 8,
            "options": {
             "proto3_optional": true
            }
@@ -4748,9 +4832,19 @@ export const descriptor = {
       },
       "JobCancelResult": {
        "oneofs": {
+        "_progress": {
+         "oneof": [
+          "progress"
+         ]
+        },
         "_result": {
          "oneof": [
           "result"
+         ]
+        },
+        "_error": {
+         "oneof": [
+          "error"
          ]
         },
         "_createdAt": {
@@ -4778,9 +4872,11 @@ export const descriptor = {
          "id": 3
         },
         "progress": {
-         "keyType": "string",
-         "type": "virtbus.v1.ScalarValue",
-         "id": 4
+         "type": "string",
+         "id": 4,
+         "options": {
+          "proto3_optional": true
+         }
         },
         "result": {
          "type": "string",
@@ -4789,16 +4885,23 @@ export const descriptor = {
           "proto3_optional": true
          }
         },
-        "createdAt": {
+        "error": {
          "type": "string",
          "id": 6,
          "options": {
           "proto3_optional": true
          }
         },
-        "finishedAt": {
+        "createdAt": {
          "type": "string",
          "id": 7,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "finishedAt": {
+         "type": "string",
+         "id": 8,
          "options": {
           "proto3_optional": true
          }
@@ -5095,6 +5198,11 @@ export const descriptor = {
           "heartbeatS"
          ]
         },
+        "_migrateUri": {
+         "oneof": [
+          "migrateUri"
+         ]
+        },
         "_extra_json": {
          "oneof": [
           "extra_json"
@@ -5133,6 +5241,13 @@ export const descriptor = {
         "heartbeatS": {
          "type": "double",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "migrateUri": {
+         "type": "string",
+         "id": 9,
          "options": {
           "proto3_optional": true
          }
@@ -5325,6 +5440,11 @@ export const descriptor = {
       },
       "JobEventData": {
        "oneofs": {
+        "_progress": {
+         "oneof": [
+          "progress"
+         ]
+        },
         "_extra_json": {
          "oneof": [
           "extra_json"
@@ -5349,9 +5469,11 @@ export const descriptor = {
          "id": 4
         },
         "progress": {
-         "keyType": "string",
-         "type": "virtbus.v1.ScalarValue",
-         "id": 5
+         "type": "string",
+         "id": 5,
+         "options": {
+          "proto3_optional": true
+         }
         },
         "at": {
          "type": "string",
