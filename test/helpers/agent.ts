@@ -9,6 +9,8 @@ export function testNode(prefix = 't'): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${n++}`;
 }
 
+export const REDIS_URL = process.env.VIRTBUS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 export async function startAgent(o: { node: string; libvirtUri?: string; readOnly?: boolean; maxMessageBytes?: number } & Partial<AgentOptions>): Promise<Agent> {
   const transport = o.transport ?? new AmqpTransport({ url: AMQP_URL, nodeId: o.node });
   const agent = new Agent({

@@ -1,0 +1,112 @@
+// An orchestrator moves a running guest between the lab's two libvirt nodes
+// with one command to the source node's queue over RabbitMQ; the agents run
+// their jobs on BullMQ/Redis. Also: cancel, an unreachable destination, a
+// duplicate command id.
+import { randomUUID } from 'node:crypto';
+import type { Agent } from '../../src/agent/agent';
+import { PeerDirectory } from '../../src/agent/peers';
+import { createLogger } from '../../src/log';
+import type { Connection } from '../../src/libvirt';
+import { AMQP_URL, TestClient, deleteNodeQueues, type Received } from '../helpers/amqp-client';
+import { REDIS_URL, startAgent, testNode } from '../helpers/agent';
+import { eventually } from '../helpers/events';
+import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeDomain, waitGuestReady } from '../helpers/lab';
+
+describe('domain.migrate between two agents', () => {
+  const src = testNode('src');
+  const dst = testNode('dst');
+  let a1: Agent;
+  let a2: Agent;
+  let peers: PeerDirectory;
+  let client: TestClient;
+  let n1: Connection;
+  let n2: Connection;
+  const guests: string[] = [];
+
+  const jobs = (node: string) => ({ backend: { type: 'redis' as const, node, redis: REDIS_URL, prefix: `virtbus-test-${process.pid}` }, saveDir: '/tmp', progressIntervalMs: 300 });
+
+  beforeAll(async () => {
+    n1 = await openNode(NODE1_URI);
+    n2 = await openNode(NODE2_URI);
+    client = await TestClient.connect();
+    await client.bindEvents(`v1.${src}.#`);
+    await client.bindEvents(`v1.${dst}.#`);
+    a2 = await startAgent({ node: dst, libvirtUri: NODE2_URI, advertiseMigrateUri: NODE2_MIGRATE_URI, jobs: jobs(dst), heartbeatS: 1 });
+    peers = new PeerDirectory({ url: AMQP_URL, self: src, log: createLogger('silent') });
+    a1 = await startAgent({ node: src, libvirtUri: NODE1_URI, jobs: jobs(src), peers, heartbeatS: 1 });
+    await eventually(async () => peers.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
+  });
+
+  afterAll(async () => {
+    for (const g of guests) { await removeDomain(n1, g); await removeDomain(n2, g); }
+    await a1?.close();
+    await a2?.close();
+    await client?.close();
+    await deleteNodeQueues(src);
+    await deleteNodeQueues(dst);
+    await n1?.close();
+    await n2?.close();
+  });
+
+  async function bootGuest(): Promise<string> {
+    const name = labUniq('mig');
+    guests.push(name);
+    await n1.createDomain(guestXml(name));
+    await waitGuestReady(name);
+    return name;
+  }
+  const lifecycle = (node: string, name: string) => client.received
+    .filter((m) => m.routingKey.startsWith(`v1.${node}.domain.`) && m.body?.data?.domain?.name === name && m.body.type === 'virtbus.event.domain.lifecycle')
+    .map((m) => `${m.body.data.event}/${m.body.data.detail}`);
+  const jobEvents = (id: string) => client.received.filter((m) => m.routingKey.startsWith(`v1.${src}.job.${id}.`)).map((m: Received) => m.body);
+
+  test('moves a running guest to the other node, with progress, events on both nodes and the final result', async () => {
+    const name = await bootGuest();
+    const id = randomUUID();
+    const reply = await client.call(src, 'domain.migrate', { domain: name, to: dst }, { id, timeoutMs: 120000 });
+    expect(reply.data).toMatchObject({ ok: true, result: { name, node: dst, downtimeMs: expect.any(Number), totalMs: expect.any(Number) } });
+    expect(jobEvents(id).map((e) => e.type)).toEqual(expect.arrayContaining(['virtbus.event.job.started', 'virtbus.event.job.progress', 'virtbus.event.job.completed']));
+    expect(jobEvents(id).find((e) => e.type === 'virtbus.event.job.progress').data.progress).toHaveProperty('phase');
+
+    await client.waitFor((m) => m.routingKey.startsWith(`v1.${dst}.domain.`) && m.body?.data?.event === 'resumed' && m.body.data.domain.name === name, 'resumed on node 2', 20000);
+    await client.waitFor((m) => m.routingKey.startsWith(`v1.${src}.domain.`) && m.body?.data?.event === 'stopped' && m.body.data.domain.name === name, 'stopped on node 1', 20000);
+    expect(lifecycle(src, name)).toEqual(expect.arrayContaining(['suspended/migrated', 'stopped/migrated']));
+    expect(lifecycle(dst, name)).toEqual(expect.arrayContaining(['started/migrated', 'resumed/migrated']));
+    expect((await client.call(dst, 'domain.get', { domain: name })).data.result.state).toBe('running');
+    expect((await client.call(src, 'domain.get', { domain: name })).data.error.code).toBe('NOT_FOUND');
+
+    // the same command id again: answered from the record, no second migration
+    const again = await client.call(src, 'domain.migrate', { domain: name, to: dst }, { id });
+    expect(again.data).toEqual(reply.data);
+    expect((await client.call(src, 'job.get', { id })).data.result).toMatchObject({ id, state: 'succeeded', command: 'domain.migrate' });
+  });
+
+  test('job.cancel stops a slow migration: CANCELLED, guest still on node 1, nothing on node 2', async () => {
+    const name = await bootGuest();
+    const id = randomUUID();
+    client.send(src, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate', data: { domain: name, to: dst, bandwidthMiBs: 1 } }),
+      { messageId: id, correlationId: id, replyTo: client.replyQueue });
+    await client.waitFor((m) => m.routingKey === `v1.${src}.job.${id}.progress`, 'progress of the slow migration', 20000);
+    // a duplicate while it runs is IN_PROGRESS
+    expect((await client.call(src, 'domain.migrate', { domain: name, to: dst, bandwidthMiBs: 1 }, { id })).data.error.code).toBe('IN_PROGRESS');
+    const cancel = await client.call(src, 'job.cancel', { id });
+    expect(cancel.data).toMatchObject({ ok: true, result: { id } });
+    const final = await client.waitFor((m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED', 'CANCELLED reply', 60000);
+    expect(final.body.data.error.message).toContain('still running on the source');
+    expect((await (await n1.domain(name)).state()).state).toBe('running');
+    await expect(n2.domain(name)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
+  });
+
+  test('an unreachable destination fails clearly and the guest keeps running on the source', async () => {
+    const name = await bootGuest();
+    const r = await client.call(src, 'domain.migrate', { domain: name, destination: { uri: 'qemu+tcp://127.0.0.3/system' } }, { timeoutMs: 60000 });
+    expect(r.data.ok).toBe(false);
+    expect(r.data.error.message).toMatch(/127\.0\.0\.3/);
+    expect(r.data.error.message).toContain('still running on the source');
+    expect((await (await n1.domain(name)).state()).state).toBe('running');
+  });
+
+  test('migrate to a node nobody has seen is NOT_FOUND', async () => {
+    expect((await client.call(src, 'domain.migrate', { domain: 'x', to: 'no-such-node' })).data.error.code).toBe('NOT_FOUND');
+  });
+});
