@@ -24,7 +24,7 @@ if [[ ! -f build/Release/virtbus_libvirt.node ]] || [[ -n $(find native binding.
   say "building the native addon"
   npm run build:native --silent
 fi
-if [[ ! -f dist/agent/main.js ]] || [[ -n $(find src agent package.json -newer dist/agent/main.js 2>/dev/null | head -1) ]]; then
+if [[ ! -f dist/agent/main.js ]] || [[ -n $(find src agent bench package.json tsconfig.build.json -newer dist/agent/main.js 2>/dev/null | head -1) ]]; then
   say "compiling TypeScript"
   npm run build:ts --silent
 fi
