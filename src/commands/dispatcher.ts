@@ -10,7 +10,7 @@ import type { AgentFacts, CommandContext } from './context';
 import { IdempotencyRecord, type IdempotencyOptions } from './idempotency';
 import { KeyedSerialQueue } from './ordering';
 import { handlerFor } from './registry';
-import { JOB_KINDS } from './job-kinds';
+import { JOB_KINDS, jobKindOf } from './job-kinds';
 import type { CommandData } from '../contract/commands';
 import { type DurableIdempotency, type JobBackend, type JobRecord, type MigrateJobData } from '../jobs';
 import type { PeerResolver } from '../agent/peers';
@@ -90,7 +90,7 @@ export class CommandDispatcher {
    * a job (how to address its reply after an agent restart).
    */
   async execute(cmd: ParsedCommand, meta?: Record<string, unknown>): Promise<ReplyData | Deferred> {
-    const kind = JOB_KINDS[cmd.name as CommandName];
+    const kind = jobKindOf(cmd.name, cmd.data);
     if (kind && this.deps.jobs) return this.submitJob(cmd, kind, this.deps.jobs, meta);
     if (this.deps.idempotency && isCommandName(cmd.name) && COMMANDS[cmd.name].mutating) return this.executeDurably(cmd, this.deps.idempotency);
     return this.executeInMemory(cmd);

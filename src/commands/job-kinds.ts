@@ -12,3 +12,15 @@ export const JOB_KINDS: Partial<Record<CommandName, string>> = {
   'domain.snapshot.delete': 'domain.snapshot.delete',
   'vol.clone': 'vol.clone',
 };
+
+/** vol.create preallocating at least this much runs as a job (kind vol.create.large). */
+export const LARGE_VOLUME_BYTES = 1024 * 1024 * 1024;
+
+/** The job kind a command runs as, if any (vol.create depends on its size). */
+export function jobKindOf(name: string, data: unknown): string | undefined {
+  if (name === 'vol.create') {
+    const a = (data as { allocationBytes?: unknown } | undefined)?.allocationBytes;
+    return typeof a === 'number' && a >= LARGE_VOLUME_BYTES ? 'vol.create.large' : undefined;
+  }
+  return JOB_KINDS[name as CommandName];
+}

@@ -7,7 +7,7 @@ import type { CommandData, CommandResult } from '../contract/commands';
 import { CommandError } from '../errors';
 import { isLibvirtError, type Connection, type Domain } from '../libvirt';
 import type { JobContext, JobRunner } from '../jobs';
-import { esc } from './xml';
+import { esc, volumeXml } from './xml';
 
 export interface LongRunningDeps {
   connection: () => Connection;
@@ -151,7 +151,33 @@ export function longRunningRunners(d: LongRunningDeps): Record<string, JobRunner
     },
   };
 
+  // vol.create of a large preallocated volume: writing the allocation takes
+  // time, so it runs as a job and reports the allocation as it grows
+  const volCreateLarge: JobRunner<{ pool: string; name: string; capacityBytes: number; allocationBytes: number; format?: string }, CommandResult<'vol.create'>> = {
+    async run(ctx) {
+      const pool = await conn().storagePool(ctx.data.pool);
+      let done = false;
+      const work = pool.createVolume(volumeXml(ctx.data)).finally(() => { done = true; });
+      while (!done) {
+        await Promise.race([work.catch(() => undefined), new Promise((r) => setTimeout(r, every))]);
+        if (done) break;
+        const v = await pool.volume(ctx.data.name).then((x) => x.info()).catch(() => undefined);
+        if (v) await ctx.progress({ phase: 'allocating', bytesTotal: ctx.data.allocationBytes, bytesAllocated: v.allocation });
+      }
+      const vol = await work;
+      await ctx.progress({ phase: 'done', bytesTotal: ctx.data.allocationBytes, bytesAllocated: (await vol.info()).allocation });
+      return { name: vol.name, key: vol.key, path: await vol.path() };
+    },
+    async recover(ctx) {
+      const pool = await conn().storagePool(ctx.data.pool);
+      const vol = await pool.volume(ctx.data.name).catch(() => undefined);
+      if (vol && (await vol.info()).allocation >= ctx.data.allocationBytes) return { name: vol.name, key: vol.key, path: await vol.path() };
+      throw notAgain(`creating volume '${ctx.data.name}'`);
+    },
+  };
+
   return {
+    'vol.create.large': volCreateLarge as JobRunner,
     'domain.save': save as JobRunner, 'domain.restore': restore as JobRunner,
     'domain.snapshot.create': snapshotCreate as JobRunner, 'domain.snapshot.revert': snapshotRevert as JobRunner,
     'domain.snapshot.delete': snapshotDelete as JobRunner, 'vol.clone': volClone as JobRunner,

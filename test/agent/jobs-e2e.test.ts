@@ -82,4 +82,14 @@ describe.each(BACKENDS)('jobs on %s', (_label, backend) => {
     expect(last).toMatchObject({ bytesTotal: 256 * 1024 * 1024 });
     expect((await (await pool.volume('copy.raw')).info()).capacity).toBe(256 * 1024 * 1024);
   });
+
+  test('vol.create of a large preallocated volume runs as a job with progress', async () => {
+    const id = randomUUID();
+    const r = await client.call(node, 'vol.create', { pool: poolName, name: 'big.raw', capacityBytes: 1024 ** 3, allocationBytes: 1024 ** 3 }, { id, timeoutMs: 120000 });
+    expect(ok(r)).toMatchObject({ name: 'big.raw', path: expect.stringContaining('big.raw') });
+    const types = client.received.filter((m) => m.routingKey.startsWith(`v1.${node}.job.${id}.`)).map((m) => m.body.type);
+    expect(types).toEqual(expect.arrayContaining(['virtbus.event.job.started', 'virtbus.event.job.progress', 'virtbus.event.job.completed']));
+    expect((await (await pool.volume('big.raw')).info()).allocation).toBeGreaterThanOrEqual(1024 ** 3);
+    await (await pool.volume('big.raw')).delete();
+  });
 });

@@ -31,16 +31,7 @@ export function openConnection(o: ConnectOptions): Promise<amqp.ChannelModel> {
   });
 }
 
-/** Hides credentials in a URL for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}
+export { redactUrl } from '../url';
 
 export interface RetryLoopOptions {
   backoff?: BackoffOptions;

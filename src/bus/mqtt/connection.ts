@@ -56,13 +56,4 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
   };
 }
 
-/** Hides credentials in a URL for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}
+export { redactUrl } from '../url';
