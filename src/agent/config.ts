@@ -1,6 +1,7 @@
 // Agent configuration: defaults < file (YAML or JSON) < environment < flags.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { EMBEDDED_LIBVIRT_URI, EMBEDDED_PORT } from './embedded-defaults';
@@ -58,7 +59,8 @@ export const DEFAULTS: AgentConfig = {
   drainS: 30,
   encoding: 'json',
   redis: '',
-  stateDir: '/var/lib/virtbus',
+  // root: the system place; anyone else: their own state directory
+  stateDir: process.getuid?.() === 0 ? '/var/lib/virtbus' : join(homedir(), '.local', 'state', 'virtbus'),
   saveDir: '',
   advertiseMigrateUri: '',
   jobProgressMs: 1000,
@@ -161,7 +163,7 @@ export const USAGE = `virtbus-agent [options]
   --drain S                how long shutdown waits for running commands (default 30)
   --encoding E             events as json or protobuf (default json); replies use the command's encoding
   --redis URL              redis://host:6379: long-running jobs on BullMQ (default: a local file in --state-dir)
-  --state-dir DIR          the agent's state (default /var/lib/virtbus)
+  --state-dir DIR          the agent's state (default /var/lib/virtbus as root, else ~/.local/state/virtbus)
   --save-dir DIR           domain.save/restore files must be inside it (default <state-dir>/save)
   --advertise-migrate-uri U  data channel peers migrate to, e.g. tcp://10.0.0.2 (presence)
   --job-progress-ms N      how often job progress is sampled and published (default 1000)

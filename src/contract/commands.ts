@@ -40,6 +40,11 @@ export const JobInfo = T.Object({
   /** the wire error once it failed or was cancelled */
   error: T.Optional(T.Unknown()),
   createdAt: T.Optional(T.String()), finishedAt: T.Optional(T.String()),
+  /** the job kind (concurrency class), e.g. migrate */
+  kind: T.Optional(T.String()),
+  startedAt: T.Optional(T.String()),
+  /** the outcome was decided by reconciliation after an agent restart */
+  recovered: T.Optional(T.Boolean()),
 });
 
 export interface CommandSpec {

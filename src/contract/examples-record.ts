@@ -3,7 +3,12 @@
 // they caused. Run from dist: `npm run gen:examples`.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandDispatcher } from '../commands/dispatcher';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { CommandDispatcher, isDeferred } from '../commands/dispatcher';
+import { longRunningRunners } from '../commands/long-running';
+import { JobRunners, LocalJobBackend, MIGRATE_KIND, migrationRunner } from '../jobs';
+import type { ReplyData } from './events';
 import { mapLibvirtEvent, eventType } from '../events/mapping';
 import { Connection, type LibvirtEvent } from '../libvirt';
 import { encodeProtobufEnvelope } from '../codec/protobuf';
@@ -22,12 +27,25 @@ async function record(): Promise<Example[]> {
     libvirt: { uri: 'qemu:///system', connected: true }, bus: { kind: 'amqp', connected: true },
     commands: { inFlight: 0, completed: 17, failed: 1 }, events: { published: 230 },
   }) };
-  const dispatcher = new CommandDispatcher({ connection: () => conn, agent });
+  // long-running commands run as real jobs (local backend) on the test driver
+  const saveDir = '/tmp/virtbus-examples/save';
+  mkdirSync(saveDir, { recursive: true });
+  const runners = new JobRunners();
+  runners.register(MIGRATE_KIND, migrationRunner({ source: () => conn }));
+  for (const [kind, r] of Object.entries(longRunningRunners({ connection: () => conn, saveDir, pollIntervalMs: 100 }))) runners.register(kind, r);
+  const jobs = new LocalJobBackend({ stateDir: mkdtempSync(join(tmpdir(), 'virtbus-examples-')), runners, bootId: agent.bootId });
+  await jobs.start();
+  const dispatcher = new CommandDispatcher({ connection: () => conn, agent, jobs });
   const out: Example[] = [];
   for (const [cmd, data] of SAMPLE_COMMANDS) {
     const id = `c-${cmd}`;
     const command: CloudEvent = { specversion: '1.0', id, source: 'orchestrator-1', type: `virtbus.cmd.${cmd}`, time: EXAMPLE_TIME, data };
-    const reply = await dispatcher.execute({ id, name: cmd, data });
+    const outcome = await dispatcher.execute({ id, name: cmd, data });
+    let reply = outcome as ReplyData;
+    if (isDeferred(outcome)) {
+      for (let r = await jobs.get(id); !r?.reply; r = await jobs.get(id)) await new Promise((res) => setTimeout(res, 50));
+      reply = (await jobs.get(id))!.reply!;
+    }
     out.push({ name: `command.${cmd}`, kind: 'command', envelope: command });
     out.push({ name: `reply.${cmd}`, kind: 'reply', envelope: { specversion: '1.0', id: `r-${cmd}`, source: `virtbus://${EXAMPLE_NODE}`, type: REPLY_TYPE, subject: command.type, time: EXAMPLE_TIME, data: reply } });
   }
@@ -63,6 +81,7 @@ async function record(): Promise<Example[]> {
   }
   out.push({ name: 'event.command.completed', kind: 'event', envelope: { specversion: '1.0', id: 'cc-1', source: `virtbus://${EXAMPLE_NODE}`, type: 'virtbus.event.command.completed', subject: 'c-42', time: EXAMPLE_TIME,
     data: { node: EXAMPLE_NODE, id: 'c-42', command: 'virtbus.cmd.domain.suspend', ok: true, result: { uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f', name: 'test', state: 'paused' }, at: EXAMPLE_TIME } } });
+  await jobs.close();
   await conn.close();
   return out;
 }

@@ -40,7 +40,7 @@ export const SAMPLE_COMMANDS: Array<[CommandName, Record<string, unknown>]> = [
   ['domain.create', { xml: vmXml('vm2') }],
   ['domain.save', { domain: 'vm2', path: 'vm2.sav' }],
   ['domain.restore', { path: 'vm2.sav' }],
-  ['domain.migrate', { domain: 'vm2', to: 'node2', live: true }],
+  ['domain.migrate', { domain: 'vm2', destination: { uri: 'qemu+tcp://node2/system' }, live: true, bandwidthMiBs: 100 }],
   ['domain.snapshot.create', { domain: 'vm2', snapshot: 'before-upgrade', description: 'taken before the upgrade' }],
   ['domain.snapshot.list', { domain: 'vm2' }],
   ['domain.snapshot.revert', { domain: 'vm2', snapshot: 'before-upgrade', running: true }],
@@ -65,7 +65,7 @@ export const SAMPLE_COMMANDS: Array<[CommandName, Record<string, unknown>]> = [
   ['network.get', { network: 'net2' }],
   ['network.destroy', { network: 'net2' }],
   ['network.undefine', { network: 'net2' }],
-  ['job.get', { id: 'c-domain.migrate' }],
+  ['job.get', { id: 'c-domain.save' }],
   ['job.list', {}],
   ['job.cancel', { id: 'c-domain.migrate' }],
 ];

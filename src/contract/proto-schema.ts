@@ -9,7 +9,7 @@
 //   Record<string, a|b|c>         -> map<string, ScalarValue>
 //   union of objects              -> one message with every member's fields, all optional
 //   unknown                       -> string holding JSON text
-//   additionalProperties: true    -> string extra_json = 1000 (what the schema does not name)
+//   additionalProperties not false -> string extra_json = 1000 (what the schema does not name)
 // Field numbers follow declaration order: new fields are appended, never inserted.
 import type { TSchema } from '@sinclair/typebox';
 
@@ -45,7 +45,8 @@ export function objectShape(s: S): { props: Array<[string, S, boolean]>; extra: 
   const required = new Set<string>(s.required ?? []);
   return {
     props: Object.entries((s.properties ?? {}) as Record<string, S>).map(([k, v]) => [k, v, required.has(k)]),
-    extra: s.additionalProperties === true || s.additionalProperties === undefined && s.type === 'object' && !s.properties,
+    // JSON Schema allows unnamed fields unless additionalProperties is false: so must the proto
+    extra: s.additionalProperties !== false,
   };
 }
 

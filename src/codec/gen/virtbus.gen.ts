@@ -148,6 +148,13 @@ export const descriptor = {
        "fields": {}
       },
       "AgentPingResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "node": {
          "type": "string",
@@ -160,6 +167,13 @@ export const descriptor = {
         "version": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -201,6 +215,13 @@ export const descriptor = {
        "fields": {}
       },
       "AgentStatusResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "node": {
          "type": "string",
@@ -237,10 +258,24 @@ export const descriptor = {
         "events": {
          "type": "Events",
          "id": 9
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
         "Libvirt": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uri": {
            "type": "string",
@@ -249,10 +284,24 @@ export const descriptor = {
           "connected": {
            "type": "bool",
            "id": 2
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         },
         "Bus": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "kind": {
            "type": "string",
@@ -261,10 +310,24 @@ export const descriptor = {
           "connected": {
            "type": "bool",
            "id": 2
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         },
         "Commands": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "inFlight": {
            "type": "int64",
@@ -277,14 +340,35 @@ export const descriptor = {
           "failed": {
            "type": "int64",
            "id": 3
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         },
         "Events": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "published": {
            "type": "int64",
            "id": 1
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         }
@@ -328,6 +412,13 @@ export const descriptor = {
        "fields": {}
       },
       "NodeInfoResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "hostname": {
          "type": "string",
@@ -356,10 +447,24 @@ export const descriptor = {
         "freeMemoryKiB": {
          "type": "int64",
          "id": 7
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
         "Hypervisor": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "type": {
            "type": "string",
@@ -368,10 +473,24 @@ export const descriptor = {
           "version": {
            "type": "string",
            "id": 2
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         },
         "Cpu": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "model": {
            "type": "string",
@@ -400,6 +519,13 @@ export const descriptor = {
           "numaNodes": {
            "type": "int64",
            "id": 7
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         }
@@ -443,10 +569,24 @@ export const descriptor = {
        "fields": {}
       },
       "NodeCapabilitiesResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "xml": {
          "type": "string",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -488,6 +628,13 @@ export const descriptor = {
        "fields": {}
       },
       "NodeStatsResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "cpu": {
          "keyType": "string",
@@ -498,6 +645,13 @@ export const descriptor = {
          "keyType": "string",
          "type": "double",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -554,15 +708,36 @@ export const descriptor = {
        }
       },
       "DomainListResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "domains": {
          "rule": "repeated",
          "type": "Domains",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
         "Domains": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uuid": {
            "type": "string",
@@ -583,6 +758,13 @@ export const descriptor = {
           "persistent": {
            "type": "bool",
            "id": 5
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         }
@@ -631,6 +813,13 @@ export const descriptor = {
        }
       },
       "DomainGetResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -675,6 +864,13 @@ export const descriptor = {
         "autostart": {
          "type": "bool",
          "id": 11
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -735,10 +931,24 @@ export const descriptor = {
        }
       },
       "DomainXmlResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "xml": {
          "type": "string",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -799,6 +1009,13 @@ export const descriptor = {
        }
       },
       "DomainDefineResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -807,6 +1024,13 @@ export const descriptor = {
         "name": {
          "type": "string",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -867,6 +1091,13 @@ export const descriptor = {
        }
       },
       "DomainCreateResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -875,6 +1106,13 @@ export const descriptor = {
         "name": {
          "type": "string",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -959,6 +1197,13 @@ export const descriptor = {
        }
       },
       "DomainUndefineResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -971,6 +1216,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1031,6 +1283,13 @@ export const descriptor = {
        }
       },
       "DomainStartResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -1043,6 +1302,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1103,6 +1369,13 @@ export const descriptor = {
        }
       },
       "DomainShutdownResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -1115,6 +1388,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1175,6 +1455,13 @@ export const descriptor = {
        }
       },
       "DomainRebootResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -1187,6 +1474,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1247,6 +1541,13 @@ export const descriptor = {
        }
       },
       "DomainDestroyResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -1259,6 +1560,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1305,6 +1613,13 @@ export const descriptor = {
        }
       },
       "DomainSuspendResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -1317,6 +1632,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1363,6 +1685,13 @@ export const descriptor = {
        }
       },
       "DomainResumeResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -1375,6 +1704,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1535,10 +1871,24 @@ export const descriptor = {
        }
       },
       "DomainAttachDiskResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "target": {
          "type": "string",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1615,6 +1965,13 @@ export const descriptor = {
        }
       },
       "DomainDetachDiskResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "target": {
          "type": "string",
@@ -1623,6 +1980,13 @@ export const descriptor = {
         "pending": {
          "type": "bool",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1743,10 +2107,24 @@ export const descriptor = {
        }
       },
       "DomainAttachInterfaceResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "mac": {
          "type": "string",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1823,6 +2201,13 @@ export const descriptor = {
        }
       },
       "DomainDetachInterfaceResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "mac": {
          "type": "string",
@@ -1831,6 +2216,13 @@ export const descriptor = {
         "pending": {
          "type": "bool",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -1919,10 +2311,24 @@ export const descriptor = {
        }
       },
       "DomainSetVcpusResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "vcpus": {
          "type": "int64",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2011,10 +2417,24 @@ export const descriptor = {
        }
       },
       "DomainSetMemoryResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "memoryKiB": {
          "type": "int64",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2061,6 +2481,13 @@ export const descriptor = {
        }
       },
       "DomainStatsResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -2074,6 +2501,13 @@ export const descriptor = {
          "keyType": "string",
          "type": "virtbus.v1.ScalarValue",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2138,6 +2572,13 @@ export const descriptor = {
        }
       },
       "DomainSaveResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -2150,6 +2591,13 @@ export const descriptor = {
         "path": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2210,6 +2658,13 @@ export const descriptor = {
        }
       },
       "DomainRestoreResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -2222,6 +2677,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2453,6 +2915,11 @@ export const descriptor = {
          "oneof": [
           "recovered"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -2493,6 +2960,13 @@ export const descriptor = {
         "recovered": {
          "type": "bool",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -2568,6 +3042,13 @@ export const descriptor = {
        }
       },
       "DomainSnapshotCreateResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -2580,6 +3061,13 @@ export const descriptor = {
         "snapshot": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2626,11 +3114,25 @@ export const descriptor = {
        }
       },
       "DomainSnapshotListResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "snapshots": {
          "rule": "repeated",
          "type": "Snapshots",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
@@ -2649,6 +3151,11 @@ export const descriptor = {
           "_current": {
            "oneof": [
             "current"
+           ]
+          },
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
            ]
           }
          },
@@ -2674,6 +3181,13 @@ export const descriptor = {
           "current": {
            "type": "bool",
            "id": 4,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
            "options": {
             "proto3_optional": true
            }
@@ -2755,6 +3269,13 @@ export const descriptor = {
        }
       },
       "DomainSnapshotRevertResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -2771,6 +3292,13 @@ export const descriptor = {
         "state": {
          "type": "string",
          "id": 4
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2835,10 +3363,24 @@ export const descriptor = {
        }
       },
       "DomainSnapshotDeleteResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "snapshot": {
          "type": "string",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -2880,11 +3422,25 @@ export const descriptor = {
        "fields": {}
       },
       "PoolListResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "pools": {
          "rule": "repeated",
          "type": "Pools",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
@@ -2898,6 +3454,11 @@ export const descriptor = {
           "_autostart": {
            "oneof": [
             "autostart"
+           ]
+          },
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
            ]
           }
          },
@@ -2936,6 +3497,13 @@ export const descriptor = {
           "autostart": {
            "type": "bool",
            "id": 8,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
            "options": {
             "proto3_optional": true
            }
@@ -2997,6 +3565,11 @@ export const descriptor = {
          "oneof": [
           "autostart"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -3034,6 +3607,13 @@ export const descriptor = {
         "autostart": {
          "type": "bool",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -3083,6 +3663,13 @@ export const descriptor = {
        }
       },
       "PoolDefineResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -3091,6 +3678,13 @@ export const descriptor = {
         "name": {
          "type": "string",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -3147,6 +3741,11 @@ export const descriptor = {
          "oneof": [
           "autostart"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -3184,6 +3783,13 @@ export const descriptor = {
         "autostart": {
          "type": "bool",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -3243,6 +3849,11 @@ export const descriptor = {
          "oneof": [
           "autostart"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -3280,6 +3891,13 @@ export const descriptor = {
         "autostart": {
          "type": "bool",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -3339,6 +3957,11 @@ export const descriptor = {
          "oneof": [
           "autostart"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -3376,6 +3999,13 @@ export const descriptor = {
         "autostart": {
          "type": "bool",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -3435,6 +4065,11 @@ export const descriptor = {
          "oneof": [
           "autostart"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -3472,6 +4107,13 @@ export const descriptor = {
         "autostart": {
          "type": "bool",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -3521,6 +4163,13 @@ export const descriptor = {
        }
       },
       "PoolUndefineResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -3529,6 +4178,13 @@ export const descriptor = {
         "name": {
          "type": "string",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -3575,11 +4231,25 @@ export const descriptor = {
        }
       },
       "VolListResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "volumes": {
          "rule": "repeated",
          "type": "Volumes",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
@@ -3593,6 +4263,11 @@ export const descriptor = {
           "_type": {
            "oneof": [
             "type"
+           ]
+          },
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
            ]
           }
          },
@@ -3627,6 +4302,13 @@ export const descriptor = {
           "type": {
            "type": "string",
            "id": 7,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
            "options": {
             "proto3_optional": true
            }
@@ -3692,6 +4374,11 @@ export const descriptor = {
          "oneof": [
           "type"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -3725,6 +4412,13 @@ export const descriptor = {
         "type": {
          "type": "string",
          "id": 7,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -3844,6 +4538,13 @@ export const descriptor = {
        }
       },
       "VolCreateResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "name": {
          "type": "string",
@@ -3856,6 +4557,13 @@ export const descriptor = {
         "path": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -3906,10 +4614,24 @@ export const descriptor = {
        }
       },
       "VolDeleteResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "name": {
          "type": "string",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -3988,6 +4710,11 @@ export const descriptor = {
          "oneof": [
           "type"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -4021,6 +4748,13 @@ export const descriptor = {
         "type": {
          "type": "string",
          "id": 7,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -4078,6 +4812,13 @@ export const descriptor = {
        }
       },
       "VolCloneResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "name": {
          "type": "string",
@@ -4090,6 +4831,13 @@ export const descriptor = {
         "path": {
          "type": "string",
          "id": 3
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -4131,11 +4879,25 @@ export const descriptor = {
        "fields": {}
       },
       "NetworkListResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "networks": {
          "rule": "repeated",
          "type": "Networks",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
@@ -4144,6 +4906,11 @@ export const descriptor = {
           "_bridge": {
            "oneof": [
             "bridge"
+           ]
+          },
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
            ]
           }
          },
@@ -4171,6 +4938,13 @@ export const descriptor = {
           "bridge": {
            "type": "string",
            "id": 6,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
            "options": {
             "proto3_optional": true
            }
@@ -4227,6 +5001,11 @@ export const descriptor = {
          "oneof": [
           "bridge"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -4253,6 +5032,13 @@ export const descriptor = {
         "bridge": {
          "type": "string",
          "id": 6,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -4302,6 +5088,13 @@ export const descriptor = {
        }
       },
       "NetworkDefineResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -4310,6 +5103,13 @@ export const descriptor = {
         "name": {
          "type": "string",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -4361,6 +5161,11 @@ export const descriptor = {
          "oneof": [
           "bridge"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -4387,6 +5192,13 @@ export const descriptor = {
         "bridge": {
          "type": "string",
          "id": 6,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -4441,6 +5253,11 @@ export const descriptor = {
          "oneof": [
           "bridge"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -4467,6 +5284,13 @@ export const descriptor = {
         "bridge": {
          "type": "string",
          "id": 6,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -4516,6 +5340,13 @@ export const descriptor = {
        }
       },
       "NetworkUndefineResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "uuid": {
          "type": "string",
@@ -4524,6 +5355,13 @@ export const descriptor = {
         "name": {
          "type": "string",
          "id": 2
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        }
       },
@@ -4595,6 +5433,26 @@ export const descriptor = {
          "oneof": [
           "finishedAt"
          ]
+        },
+        "_kind": {
+         "oneof": [
+          "kind"
+         ]
+        },
+        "_startedAt": {
+         "oneof": [
+          "startedAt"
+         ]
+        },
+        "_recovered": {
+         "oneof": [
+          "recovered"
+         ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -4641,6 +5499,34 @@ export const descriptor = {
         "finishedAt": {
          "type": "string",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "kind": {
+         "type": "string",
+         "id": 9,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "startedAt": {
+         "type": "string",
+         "id": 10,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "recovered": {
+         "type": "bool",
+         "id": 11,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -4700,11 +5586,25 @@ export const descriptor = {
        }
       },
       "JobListResult": {
+       "oneofs": {
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
+        }
+       },
        "fields": {
         "jobs": {
          "rule": "repeated",
          "type": "Jobs",
          "id": 1
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
@@ -4733,6 +5633,26 @@ export const descriptor = {
           "_finishedAt": {
            "oneof": [
             "finishedAt"
+           ]
+          },
+          "_kind": {
+           "oneof": [
+            "kind"
+           ]
+          },
+          "_startedAt": {
+           "oneof": [
+            "startedAt"
+           ]
+          },
+          "_recovered": {
+           "oneof": [
+            "recovered"
+           ]
+          },
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
            ]
           }
          },
@@ -4780,6 +5700,34 @@ export const descriptor = {
           "finishedAt": {
            "type": "string",
            "id": 8,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "kind": {
+           "type": "string",
+           "id": 9,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "startedAt": {
+           "type": "string",
+           "id": 10,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "recovered": {
+           "type": "bool",
+           "id": 11,
+           "options": {
+            "proto3_optional": true
+           }
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
            "options": {
             "proto3_optional": true
            }
@@ -4856,6 +5804,26 @@ export const descriptor = {
          "oneof": [
           "finishedAt"
          ]
+        },
+        "_kind": {
+         "oneof": [
+          "kind"
+         ]
+        },
+        "_startedAt": {
+         "oneof": [
+          "startedAt"
+         ]
+        },
+        "_recovered": {
+         "oneof": [
+          "recovered"
+         ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -4902,6 +5870,34 @@ export const descriptor = {
         "finishedAt": {
          "type": "string",
          "id": 8,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "kind": {
+         "type": "string",
+         "id": 9,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "startedAt": {
+         "type": "string",
+         "id": 10,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "recovered": {
+         "type": "bool",
+         "id": 11,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
          "options": {
           "proto3_optional": true
          }
@@ -4978,6 +5974,11 @@ export const descriptor = {
          "oneof": [
           "details"
          ]
+        },
+        "_extra_json": {
+         "oneof": [
+          "extra_json"
+         ]
         }
        },
        "fields": {
@@ -5002,10 +6003,24 @@ export const descriptor = {
          "options": {
           "proto3_optional": true
          }
+        },
+        "extra_json": {
+         "type": "string",
+         "id": 1000,
+         "options": {
+          "proto3_optional": true
+         }
         }
        },
        "nested": {
         "Libvirt": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "code": {
            "type": "int64",
@@ -5018,6 +6033,13 @@ export const descriptor = {
           "name": {
            "type": "string",
            "id": 3
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         }
@@ -5086,6 +6108,13 @@ export const descriptor = {
        },
        "nested": {
         "Domain": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uuid": {
            "type": "string",
@@ -5094,6 +6123,13 @@ export const descriptor = {
           "name": {
            "type": "string",
            "id": 2
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         }
@@ -5166,6 +6202,13 @@ export const descriptor = {
        },
        "nested": {
         "Pool": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uuid": {
            "type": "string",
@@ -5174,10 +6217,24 @@ export const descriptor = {
           "name": {
            "type": "string",
            "id": 2
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         },
         "Network": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uuid": {
            "type": "string",
@@ -5186,6 +6243,13 @@ export const descriptor = {
           "name": {
            "type": "string",
            "id": 2
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         }
@@ -5311,6 +6375,13 @@ export const descriptor = {
        },
        "nested": {
         "Domains": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uuid": {
            "type": "string",
@@ -5339,10 +6410,24 @@ export const descriptor = {
           "seq": {
            "type": "int64",
            "id": 7
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         },
         "Pools": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uuid": {
            "type": "string",
@@ -5355,10 +6440,24 @@ export const descriptor = {
           "state": {
            "type": "string",
            "id": 3
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         },
         "Networks": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
          "fields": {
           "uuid": {
            "type": "string",
@@ -5371,6 +6470,13 @@ export const descriptor = {
           "active": {
            "type": "bool",
            "id": 3
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
           }
          }
         }
