@@ -8,7 +8,7 @@ import { connectClient, type VirtbusClient } from '../client/client';
 import { Backoff, sleep } from '../reconnect/backoff';
 import type { Logger } from '../log';
 
-export interface Peer { node: string; libvirtUri: string; migrateUri?: string; status: 'online' | 'offline'; bootId: string; seenAt: number }
+export interface Peer { node: string; libvirtUri: string; migrateUri?: string; status: 'online' | 'offline'; bootId: string; seenAt: number; at?: string }
 
 export interface PeerResolver { resolve(node: string): Peer | undefined }
 
@@ -49,7 +49,10 @@ export class PeerDirectory implements PeerResolver {
   private seen(e: CloudEvent): void {
     const d = e.data as PresenceData | undefined;
     if (!d?.node || !d.libvirtUri) return;
-    this.peers.set(d.node, { node: d.node, libvirtUri: d.libvirtUri, ...(d.migrateUri && { migrateUri: d.migrateUri }), status: d.status, bootId: d.bootId, seenAt: Date.now() });
+    const known = this.peers.get(d.node);
+    // the retained status can be older than a presence event seen already
+    if (known && d.at && known.at && d.at < known.at) return;
+    this.peers.set(d.node, { node: d.node, libvirtUri: d.libvirtUri, ...(d.migrateUri && { migrateUri: d.migrateUri }), status: d.status, bootId: d.bootId, seenAt: Date.now(), ...(d.at && { at: d.at }) });
   }
 
   resolve(node: string): Peer | undefined { return this.peers.get(node); }

@@ -6,14 +6,25 @@ import { AmqpTransport } from './amqp/transport';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { MqttTransport } from './mqtt/transport';
 import type { Transport } from './transport';
+import type { StatusPayload } from './mqtt/presence';
 
 export interface BusSetup { transport: Transport; embedded?: EmbeddedBroker }
+
+/** Retained MQTT status: also says how peers reach this node's libvirt (migrate {to}). */
+function statusPayload(cfg: AgentConfig): StatusPayload {
+  const base = { node: cfg.nodeId, libvirtUri: cfg.advertiseUri ?? cfg.libvirtUri, ...(cfg.advertiseMigrateUri && { migrateUri: cfg.advertiseMigrateUri }) };
+  return {
+    online: () => Buffer.from(JSON.stringify({ status: 'online', ...base, at: new Date().toISOString() })),
+    offline: () => Buffer.from(JSON.stringify({ status: 'offline', ...base, at: new Date().toISOString() })),
+    contentType: 'application/json',
+  };
+}
 
 export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
   if (cfg.bus === 'embedded') {
     const embedded = await startEmbeddedBroker(EMBEDDED_HOST, cfg.embeddedPort);
     // aedes speaks MQTT 3.1.1 only
-    return { embedded, transport: new MqttTransport({ url: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxMessageBytes }) };
+    return { embedded, transport: new MqttTransport({ url: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxMessageBytes, statusPayload: statusPayload(cfg) }) };
   }
   const url = new URL(cfg.bus);
   switch (url.protocol) {
@@ -22,7 +33,7 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
       return { transport: new AmqpTransport({ url: cfg.bus, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxMessageBytes }) };
     case 'mqtt:':
     case 'mqtts:':
-      return { transport: new MqttTransport({ url: cfg.bus, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxMessageBytes }) };
+      return { transport: new MqttTransport({ url: cfg.bus, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxMessageBytes, statusPayload: statusPayload(cfg) }) };
     default:
       throw new Error(`unsupported bus '${url.protocol}' in ${cfg.bus}: use embedded, amqp:// or mqtt://`);
   }

@@ -43,13 +43,22 @@ export class MqttClient implements VirtbusClient {
       if (done) { this.pending.delete(id!); done(env.data as ReplyData); }
       return;
     }
+    const status = /^virtbus\/v1\/([^/]+)\/status$/.exec(topic);
+    if (status) {
+      // retained status: known at once, even for agents that started before us
+      const d = env as unknown as Record<string, unknown>;
+      if (d && typeof d === 'object' && d.status) {
+        for (const w of this.presenceWatchers) w({ specversion: '1.0', id: `status-${status[1]}`, source: `virtbus://${status[1]}`, type: `virtbus.event.agent.${String(d.status)}`, data: d });
+      }
+      return;
+    }
     const presence = /^virtbus\/v1\/[^/]+\/agent\/[^/]+\/(online|heartbeat|offline)$/.test(topic);
     for (const w of presence ? this.presenceWatchers : this.watchers) w(env);
   }
 
   async watchPresence(onPresence: (e: CloudEvent) => void): Promise<void> {
     this.presenceWatchers.push(onPresence);
-    await this.client.subscribeAsync('virtbus/v1/+/agent/+/+', { qos: 0 });
+    await this.client.subscribeAsync(['virtbus/v1/+/agent/+/+', 'virtbus/v1/+/status'], { qos: 0 });
   }
 
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {

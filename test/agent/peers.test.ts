@@ -1,0 +1,30 @@
+// migrate {to} finds peers from presence: over MQTT from the retained status,
+// so an agent that started earlier is known at once.
+import { PeerDirectory } from '../../src/agent/peers';
+import { createLogger } from '../../src/log';
+import { spawnAgent } from '../helpers/agent-process';
+import { testNode } from '../helpers/agent';
+import { eventually } from '../helpers/events';
+import { clearRetained, forgetSession } from '../helpers/mqtt';
+
+const URL = process.env.VIRTBUS_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+
+test('a peer that started earlier is resolved from its retained MQTT status', async () => {
+  const node = testNode('peer');
+  const proc = await spawnAgent(['--node-id', node, '--bus', URL, '--mqtt-version', '5', '--heartbeat', '0',
+    '--advertise-uri', 'qemu+tcp://peer.example/system', '--advertise-migrate-uri', 'tcp://peer.example']);
+  const dir = new PeerDirectory({ url: URL, protocolVersion: 5, self: testNode('self'), log: createLogger('silent') });
+  try {
+    await dir.start();
+    const peer = await eventually(async () => dir.resolve(node), `retained status of ${node}`, 5000, 50);
+    expect(peer).toMatchObject({ node, status: 'online', libvirtUri: 'qemu+tcp://peer.example/system', migrateUri: 'tcp://peer.example' });
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toBe(0);
+    await eventually(async () => dir.resolve(node)?.status === 'offline', 'offline status', 10000, 50);
+  } finally {
+    if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+    await dir.close();
+    await clearRetained(URL, 5, `virtbus/v1/${node}/status`).catch(() => undefined);
+    await forgetSession(URL, 5, `virtbus-agent-${node}`).catch(() => undefined);
+  }
+});
