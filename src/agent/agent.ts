@@ -91,7 +91,10 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.dispatcher = new CommandDispatcher({
       jobs: this.jobs, idempotency: this.jobs?.idempotency, peers: o.peers,
       connection: () => this.libvirt.connection,
-      agent: { node: o.nodeId, bootId: this.bootId, version: AGENT_VERSION, status: () => this.status() },
+      agent: {
+        node: o.nodeId, bootId: this.bootId, version: AGENT_VERSION, status: () => this.status(),
+        libvirtUri: o.advertiseUri ?? o.libvirtUri, ...(o.advertiseMigrateUri && { migrateUri: o.advertiseMigrateUri }),
+      },
       libvirtReady: (ms) => this.libvirtGate.wait(ms),
     }, { readOnly: o.readOnly, ...o.dispatcher });
     this.intake = new CommandIntake({

@@ -34,6 +34,8 @@ export class PeerDirectory implements PeerResolver {
       try {
         this.client = await connectClient({ url: this.o.url, node: this.o.self, protocolVersion: this.o.protocolVersion, source: `virtbus://${this.o.self}` });
         await this.client.watchPresence((e) => this.seen(e));
+        // ask everyone now rather than wait for their next heartbeat
+        await this.client.broadcast('agent.ping', {}, (reply) => this.pinged(reply));
         backoff.reset();
         onFirst();
         await Promise.race([this.client.lost, new Promise((r) => this.stop.signal.addEventListener('abort', r, { once: true }))]);
@@ -53,6 +55,13 @@ export class PeerDirectory implements PeerResolver {
     // the retained status can be older than a presence event seen already
     if (known && d.at && known.at && d.at < known.at) return;
     this.peers.set(d.node, { node: d.node, libvirtUri: d.libvirtUri, ...(d.migrateUri && { migrateUri: d.migrateUri }), status: d.status, bootId: d.bootId, seenAt: Date.now(), ...(d.at && { at: d.at }) });
+  }
+
+  private pinged(reply: CloudEvent): void {
+    const r = reply.data as { ok?: boolean; result?: { node?: string; libvirtUri?: string; migrateUri?: string; bootId?: string } } | undefined;
+    const p = r?.ok ? r.result : undefined;
+    if (!p?.node || !p.libvirtUri || p.node === this.o.self) return;
+    this.peers.set(p.node, { node: p.node, libvirtUri: p.libvirtUri, ...(p.migrateUri && { migrateUri: p.migrateUri }), status: 'online', bootId: p.bootId ?? '', seenAt: Date.now(), at: new Date().toISOString() });
   }
 
   resolve(node: string): Peer | undefined { return this.peers.get(node); }

@@ -5,6 +5,7 @@ import { commandEnvelope, withTimeout, type CallOptions, type ClientOptions, typ
 
 export class AmqpClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
+  private readonly broadcasts = new Map<string, (e: CloudEvent) => void>();
   readonly lost: Promise<void>;
 
   private constructor(private readonly o: ClientOptions, private readonly conn: ChannelModel, private readonly ch: Channel, private readonly replyQueue: string) {
@@ -19,10 +20,12 @@ export class AmqpClient implements VirtbusClient {
     const c = new AmqpClient(o, conn, ch, queue);
     await ch.consume(queue, (m) => {
       if (!m) return;
+      const env = JSON.parse(m.content.toString()) as CloudEvent;
+      c.broadcasts.get(m.properties.correlationId)?.(env);
       const done = c.pending.get(m.properties.correlationId);
       if (!done) return;
       c.pending.delete(m.properties.correlationId);
-      done((JSON.parse(m.content.toString()) as CloudEvent).data as ReplyData);
+      done(env.data as ReplyData);
     }, { noAck: true });
     return c;
   }
@@ -34,6 +37,14 @@ export class AmqpClient implements VirtbusClient {
       contentType: 'application/cloudevents+json', messageId: env.id, correlationId: env.id, replyTo: this.replyQueue,
     });
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
+  }
+
+  async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli');
+    this.broadcasts.set(env.id, onReply);
+    this.ch.publish('virtbus.broadcast', '', Buffer.from(JSON.stringify(env)), {
+      contentType: 'application/cloudevents+json', messageId: env.id, correlationId: env.id, replyTo: this.replyQueue,
+    });
   }
 
   async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {

@@ -13,6 +13,8 @@ export interface VirtbusClient {
   call(command: CommandName | string, data?: unknown, o?: CallOptions): Promise<ReplyData>;
   /** Calls onEvent for every event of the node (or of all nodes with '*'); resolves once subscribed. */
   watch(onEvent: (e: CloudEvent) => void, node?: string): Promise<void>;
+  /** Sends a command to every agent (broadcast); onReply sees each agent's reply as it comes. */
+  broadcast(command: CommandName | string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void>;
   /** Calls onPresence for every agent's online/heartbeat/offline event; resolves once subscribed. */
   watchPresence(onPresence: (e: CloudEvent) => void): Promise<void>;
   /** resolves when the connection to the broker is lost */

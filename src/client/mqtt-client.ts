@@ -7,6 +7,7 @@ import { commandEnvelope, withTimeout, type CallOptions, type ClientOptions, typ
 /** MQTT 5 by default (Response Topic + Correlation Data); 3.1.1 puts replyto/correlationid in the envelope. */
 export class MqttClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
+  private readonly broadcasts = new Map<string, (e: CloudEvent) => void>();
   private readonly replyTopic = `virtbus/v1/clients/${randomUUID()}/reply`;
   private watchers: Array<(e: CloudEvent) => void> = [];
   private presenceWatchers: Array<(e: CloudEvent) => void> = [];
@@ -39,6 +40,7 @@ export class MqttClient implements VirtbusClient {
     const env = MqttClient.envelopeOf(payload, props);
     if (topic === this.replyTopic) {
       const id = props.correlationData ? Buffer.from(props.correlationData).toString() : (env as { correlationid?: string }).correlationid;
+      if (id) this.broadcasts.get(id)?.(env);
       const done = id && this.pending.get(id);
       if (done) { this.pending.delete(id!); done(env.data as ReplyData); }
       return;
@@ -70,6 +72,16 @@ export class MqttClient implements VirtbusClient {
       qos: 1, ...(v5 && { properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' } }),
     });
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
+  }
+
+  async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
+    const v5 = (this.o.protocolVersion ?? 5) === 5;
+    const id = commandEnvelope(command, data, '').id;
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', { id, extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id } });
+    this.broadcasts.set(id, onReply);
+    await this.client.publishAsync('virtbus/v1/all/cmd', JSON.stringify(env), {
+      qos: 1, ...(v5 && { properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' } }),
+    });
   }
 
   async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {

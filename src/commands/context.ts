@@ -6,6 +6,9 @@ export interface AgentFacts {
   node: string;
   bootId: string;
   version: string;
+  /** how peers reach this node's libvirt (agent.ping) */
+  libvirtUri?: string;
+  migrateUri?: string;
   /** live counters for agent.status */
   status(): Record<string, unknown>;
 }

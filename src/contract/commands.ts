@@ -66,7 +66,12 @@ const Lifecycle = <E extends Record<string, TSchema> = {}>(extra: E = {} as E) =
 
 export const COMMANDS = {
   'agent.ping': cmd('liveness and identity of the agent', Empty,
-    T.Object({ node: T.String(), bootId: T.String(), version: T.String() }), false),
+    T.Object({
+      node: T.String(), bootId: T.String(), version: T.String(),
+      /** libvirt URI peers use to reach this node (migration); a broadcast ping finds every node's */
+      libvirtUri: T.Optional(T.String()),
+      migrateUri: T.Optional(T.String()),
+    }), false),
   'agent.status': cmd('the agent\'s connections, counters and configuration summary', Empty,
     T.Object({
       node: T.String(), bootId: T.String(), version: T.String(), uptimeS: T.Number(), readOnly: T.Boolean(),

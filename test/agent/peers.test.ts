@@ -6,6 +6,7 @@ import { spawnAgent } from '../helpers/agent-process';
 import { testNode } from '../helpers/agent';
 import { eventually } from '../helpers/events';
 import { clearRetained, forgetSession } from '../helpers/mqtt';
+import { AMQP_URL, deleteNodeQueues } from '../helpers/amqp-client';
 
 const URL = process.env.VIRTBUS_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
@@ -26,5 +27,21 @@ test('a peer that started earlier is resolved from its retained MQTT status', as
     await dir.close();
     await clearRetained(URL, 5, `virtbus/v1/${node}/status`).catch(() => undefined);
     await forgetSession(URL, 5, `virtbus-agent-${node}`).catch(() => undefined);
+  }
+});
+
+test('over AMQP a peer that started earlier is found by a broadcast agent.ping, without waiting for its heartbeat', async () => {
+  const node = testNode('peera');
+  const proc = await spawnAgent(['--node-id', node, '--bus', AMQP_URL, '--heartbeat', '0', '--advertise-uri', 'qemu+tcp://peer-a.example/system']);
+  const dir = new PeerDirectory({ url: AMQP_URL, self: testNode('selfa'), log: createLogger('silent') });
+  try {
+    await dir.start();
+    const peer = await eventually(async () => dir.resolve(node), `ping reply of ${node}`, 5000, 50);
+    expect(peer).toMatchObject({ node, status: 'online', libvirtUri: 'qemu+tcp://peer-a.example/system' });
+  } finally {
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+    await dir.close();
+    await deleteNodeQueues(node);
   }
 });

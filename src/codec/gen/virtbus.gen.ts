@@ -149,6 +149,16 @@ export const descriptor = {
       },
       "AgentPingResult": {
        "oneofs": {
+        "_libvirtUri": {
+         "oneof": [
+          "libvirtUri"
+         ]
+        },
+        "_migrateUri": {
+         "oneof": [
+          "migrateUri"
+         ]
+        },
         "_extra_json": {
          "oneof": [
           "extra_json"
@@ -167,6 +177,20 @@ export const descriptor = {
         "version": {
          "type": "string",
          "id": 3
+        },
+        "libvirtUri": {
+         "type": "string",
+         "id": 4,
+         "options": {
+          "proto3_optional": true
+         }
+        },
+        "migrateUri": {
+         "type": "string",
+         "id": 5,
+         "options": {
+          "proto3_optional": true
+         }
         },
         "extra_json": {
          "type": "string",
