@@ -5,6 +5,18 @@ set -euo pipefail
 log() { printf '[services] %s\n' "$*" >&2; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# install_pkg CMD PACKAGE: installs a Debian package if CMD is missing; services are
+# started by this script, never by the package (there is no systemd here)
+install_pkg() {
+  command -v "$1" >/dev/null && return 0
+  log "installing $2"
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confnew "$2" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+  command -v "$1" >/dev/null || { log "$2 did not install"; exit 1; }
+}
+
 wait_port() { # wait_port PORT NAME SECONDS
   local end=$((SECONDS + $3))
   until port_open "$1"; do
@@ -14,7 +26,7 @@ wait_port() { # wait_port PORT NAME SECONDS
 }
 
 if ! port_open 5672; then
-  command -v rabbitmq-server >/dev/null || { log "RabbitMQ is not installed (apt-get install rabbitmq-server)"; exit 1; }
+  install_pkg rabbitmq-server rabbitmq-server
   log "starting RabbitMQ"
   rabbitmq-server -detached
   wait_port 5672 RabbitMQ 120
@@ -24,7 +36,7 @@ log "RabbitMQ on 127.0.0.1:5672"
 
 # Mosquitto (MQTT 5 and 3.1.1) on 127.0.0.1:1883, from the distribution's config.
 if ! port_open 1883; then
-  command -v mosquitto >/dev/null || { log "Mosquitto is not installed (apt-get install mosquitto)"; exit 1; }
+  install_pkg mosquitto mosquitto
   log "starting Mosquitto"
   mosquitto -d -c /etc/mosquitto/mosquitto.conf
   wait_port 1883 Mosquitto 20
@@ -55,7 +67,7 @@ fi
 log "RabbitMQ MQTT on $RABBITMQ_MQTT_LISTENER"
 
 if ! port_open 6379; then
-  command -v redis-server >/dev/null || { log "Redis is not installed (apt-get install redis-server)"; exit 1; }
+  install_pkg redis-server redis-server
   log "starting Redis"
   mkdir -p /var/lib/redis /var/log/redis
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
