@@ -5,7 +5,7 @@
 import { isAbsolute, join, normalize, relative } from 'node:path';
 import type { CommandData, CommandResult } from '../contract/commands';
 import { CommandError } from '../errors';
-import { isLibvirtError, type Connection, type Domain } from '../libvirt';
+import { isLibvirtError, type Connection, type Domain, type StoragePool, type StorageVolume } from '../libvirt';
 import type { JobContext, JobRunner } from '../jobs';
 import { esc, volumeXml } from './xml';
 
@@ -27,23 +27,39 @@ export function savePath(saveDir: string, p: string): string {
   return full;
 }
 
-/** Samples libvirt's job statistics of a domain while work runs, as progress. */
-async function withDomainProgress<T>(dom: Domain, ctx: JobContext, everyMs: number, work: Promise<T>): Promise<T> {
+/** Calls sample every everyMs until work settles (a failed sample is skipped); resolves as work does. */
+async function sampleWhile<T>(work: Promise<T>, everyMs: number, sample: () => Promise<void>): Promise<T> {
   let done = false;
   const settled = work.finally(() => { done = true; });
+  while (!done) {
+    await Promise.race([settled.catch(() => undefined), new Promise((r) => setTimeout(r, everyMs))]);
+    if (!done) await sample().catch(() => undefined);
+  }
+  return settled;
+}
+
+/** A volume being written: its allocation, sampled, is the progress (libvirt reports none). */
+async function volumeGrowth(ctx: JobContext, pool: StoragePool, name: string, bytesTotal: number, phase: string,
+  everyMs: number, work: Promise<StorageVolume>): Promise<CommandResult<'vol.create'>> {
+  const vol = await sampleWhile(work, everyMs, async () => {
+    const v = await (await pool.volume(name)).info();
+    await ctx.progress({ phase, bytesTotal, bytesAllocated: v.allocation });
+  });
+  await ctx.progress({ phase: 'done', bytesTotal, bytesAllocated: (await vol.info()).allocation });
+  return { name: vol.name, key: vol.key, path: await vol.path() };
+}
+
+/** Samples libvirt's job statistics of a domain while work runs, as progress. */
+async function withDomainProgress<T>(dom: Domain, ctx: JobContext, everyMs: number, work: Promise<T>): Promise<T> {
   const onCancel = () => { void dom.abortJob().catch(() => undefined); };
   ctx.signal.addEventListener('abort', onCancel, { once: true });
   try {
-    while (!done) {
-      await Promise.race([settled.catch(() => undefined), new Promise((r) => setTimeout(r, everyMs))]);
-      if (done) break;
-      const s = await dom.jobStats().catch(() => undefined);
-      if (s && s.type !== 'none') {
-        const p = s.params;
-        await ctx.progress({ phase: s.type, dataTotal: p.data_total, dataProcessed: p.data_processed, dataRemaining: p.data_remaining, elapsedMs: p.time_elapsed });
-      }
-    }
-    return await settled;
+    return await sampleWhile(work, everyMs, async () => {
+      const s = await dom.jobStats();
+      if (s.type === 'none') return;
+      const p = s.params;
+      await ctx.progress({ phase: s.type, dataTotal: p.data_total, dataProcessed: p.data_processed, dataRemaining: p.data_remaining, elapsedMs: p.time_elapsed });
+    });
   } catch (e) {
     if (ctx.signal.aborted && isLibvirtError(e, 'VIR_ERR_OPERATION_ABORTED')) throw new CommandError('CANCELLED', `job ${ctx.id} was cancelled`);
     throw e;
@@ -136,18 +152,7 @@ export function longRunningRunners(d: LongRunningDeps): Record<string, JobRunner
       const format = xml.match(/<target>[\s\S]*?<format type=['"]([^'"]+)['"]/)?.[1];
       const target = `<volume><name>${esc(ctx.data.name)}</name><capacity unit='bytes'>${info.capacity}</capacity>` +
         `${format ? `<target><format type='${esc(format)}'/></target>` : ''}</volume>`;
-      // libvirt offers no progress for a clone: sample the new volume's allocation meanwhile
-      let done = false;
-      const work = pool.cloneVolume(target, src).finally(() => { done = true; });
-      while (!done) {
-        await Promise.race([work.catch(() => undefined), new Promise((r) => setTimeout(r, every))]);
-        if (done) break;
-        const v = await pool.volume(ctx.data.name).then((x) => x.info()).catch(() => undefined);
-        if (v) await ctx.progress({ phase: 'copying', bytesTotal: info.capacity, bytesAllocated: v.allocation });
-      }
-      const vol = await work;
-      await ctx.progress({ phase: 'done', bytesTotal: info.capacity, bytesAllocated: (await vol.info()).allocation });
-      return { name: vol.name, key: vol.key, path: await vol.path() };
+      return volumeGrowth(ctx, pool, ctx.data.name, info.capacity, 'copying', every, pool.cloneVolume(target, src));
     },
   };
 
@@ -156,17 +161,7 @@ export function longRunningRunners(d: LongRunningDeps): Record<string, JobRunner
   const volCreateLarge: JobRunner<{ pool: string; name: string; capacityBytes: number; allocationBytes: number; format?: string }, CommandResult<'vol.create'>> = {
     async run(ctx) {
       const pool = await conn().storagePool(ctx.data.pool);
-      let done = false;
-      const work = pool.createVolume(volumeXml(ctx.data)).finally(() => { done = true; });
-      while (!done) {
-        await Promise.race([work.catch(() => undefined), new Promise((r) => setTimeout(r, every))]);
-        if (done) break;
-        const v = await pool.volume(ctx.data.name).then((x) => x.info()).catch(() => undefined);
-        if (v) await ctx.progress({ phase: 'allocating', bytesTotal: ctx.data.allocationBytes, bytesAllocated: v.allocation });
-      }
-      const vol = await work;
-      await ctx.progress({ phase: 'done', bytesTotal: ctx.data.allocationBytes, bytesAllocated: (await vol.info()).allocation });
-      return { name: vol.name, key: vol.key, path: await vol.path() };
+      return volumeGrowth(ctx, pool, ctx.data.name, ctx.data.allocationBytes, 'allocating', every, pool.createVolume(volumeXml(ctx.data)));
     },
     async recover(ctx) {
       const pool = await conn().storagePool(ctx.data.pool);
