@@ -8,6 +8,7 @@
 // consumers can drop duplicates).
 import type { EventEmitter } from 'node:events';
 import type { ConfirmChannel, Options } from 'amqplib';
+import { PublishWindow, type Settle } from '../publish-window';
 
 export interface PublishRequest {
   exchange: string;
@@ -25,9 +26,7 @@ export interface ConfirmPublisherOptions {
   maxMessageBytes: number;
 }
 
-interface Entry extends PublishRequest {
-  resolve(): void;
-  reject(err: Error): void;
+interface Entry extends PublishRequest, Settle {
   /** the channel it was last published on */
   ch?: ConfirmChannel;
 }
@@ -62,39 +61,14 @@ function validate(r: PublishRequest, maxBytes: number): Error | undefined {
   return undefined;
 }
 
-export class ConfirmPublisher {
-  /** FIFO of messages not on the wire (yet, or again after a lost channel) */
-  private waiting: Entry[] = [];
-  /** on the wire, confirm pending; insertion order = publish order */
-  private readonly unconfirmed = new Set<Entry>();
-  private target?: Target;
-  private closedWith?: Error;
-  private peak = 0;
-  private idleWaiters: Array<(ok: boolean) => void> = [];
-
-  constructor(private readonly o: ConfirmPublisherOptions) {}
-
-  /** messages published and not yet confirmed */
-  get inFlight(): number { return this.unconfirmed.size; }
-
-  /** the highest inFlight ever reached (a gauge for metrics and tests) */
-  get peakInFlight(): number { return this.peak; }
-
-  /** messages waiting to be published */
-  get queued(): number { return this.waiting.length; }
+export class ConfirmPublisher extends PublishWindow<Entry, Target> {
+  constructor(private readonly o: ConfirmPublisherOptions) {
+    super(o, 'AMQP');
+  }
 
   /** Resolves once the broker confirmed the message; waits through disconnections. */
   publish(r: PublishRequest): Promise<void> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
-    const invalid = validate(r, this.o.maxMessageBytes);
-    if (invalid) return Promise.reject(invalid);
-    if (this.waiting.length >= this.o.maxQueued) {
-      return Promise.reject(new Error(`AMQP publish queue full (${this.o.maxQueued} waiting${this.target ? '' : ', broker disconnected'})`));
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ ...r, resolve, reject });
-      this.pump();
-    });
+    return this.enqueue(r, validate(r, this.o.maxMessageBytes));
   }
 
   /**
@@ -119,8 +93,7 @@ export class ConfirmPublisher {
         conn.off('blocked', onBlocked); conn.off('unblocked', onUnblocked);
       },
     };
-    this.target = t;
-    this.pump();
+    this.use(t);
   }
 
   /**
@@ -132,60 +105,17 @@ export class ConfirmPublisher {
     const t = this.target;
     if (!t || (ch && t.ch !== ch)) return;
     t.unlisten();
-    this.target = undefined;
-    if (this.unconfirmed.size > 0) {
-      this.waiting = [...this.unconfirmed, ...this.waiting];
-      this.unconfirmed.clear();
-    }
-    // Without a channel nothing can get confirmed; flush() should not sit out its timeout.
-    this.settleIdleWaiters(this.isIdle());
+    this.release();
   }
 
-  /**
-   * Waits until everything queued is confirmed, at most timeoutMs. Resolves
-   * false on timeout or when there is (or stops being) no channel to make
-   * progress on.
-   */
-  flush(timeoutMs: number): Promise<boolean> {
-    if (this.isIdle()) return Promise.resolve(true);
-    if (!this.target) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => { clearTimeout(timer); this.idleWaiters = this.idleWaiters.filter((w) => w !== done); resolve(ok); };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.idleWaiters.push(done);
-    });
-  }
+  protected detachTarget(): void { this.detach(); }
 
-  /** Rejects everything pending and every later publish with err. */
-  close(err: Error): void {
-    this.closedWith ??= err;
-    this.detach();
-    const pending = this.waiting;
-    this.waiting = [];
-    for (const e of pending) e.reject(this.closedWith);
-    this.notifyIfIdle();
-  }
-
-  private isIdle(): boolean { return this.waiting.length === 0 && this.unconfirmed.size === 0; }
-
-  private notifyIfIdle(): void {
-    if (this.isIdle()) this.settleIdleWaiters(true);
-  }
-
-  private settleIdleWaiters(ok: boolean): void {
-    const ws = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of ws) w(ok);
-  }
-
-  private pump(): void {
+  protected pump(): void {
     const t = this.target;
     if (!t) return;
-    while (t.writable && !t.blocked && this.target === t && this.unconfirmed.size < this.o.maxInFlight && this.waiting.length > 0) {
-      const e = this.waiting.shift()!;
+    while (t.writable && !t.blocked && this.target === t && this.inflight.size < this.o.maxInFlight && this.waiting.length > 0) {
+      const e = this.take();
       e.ch = t.ch;
-      this.unconfirmed.add(e);
-      if (this.unconfirmed.size > this.peak) this.peak = this.unconfirmed.size;
       try {
         // false: the socket buffer is full; the message is still sent, but
         // we stop feeding it until 'drain' instead of buffering unboundedly.
@@ -197,7 +127,7 @@ export class ConfirmPublisher {
         // else was thrown mid-publish after amqplib registered the confirm
         // callback: refuse this one message and have the channel replaced.
         if ((err as Error).name !== 'IllegalOperationError') {
-          this.unconfirmed.delete(e);
+          this.inflight.delete(e);
           e.reject(err as Error);
           t.broken(err as Error);
         }
@@ -209,18 +139,12 @@ export class ConfirmPublisher {
   private confirmed(ch: ConfirmChannel, e: Entry, err: unknown): void {
     // Late callbacks of a channel we already left (its unconfirmed messages
     // were requeued) must not settle the republished copy.
-    if (e.ch !== ch || !this.unconfirmed.has(e)) return;
+    if (e.ch !== ch || !this.inflight.has(e)) return;
     if (err == null) {
-      this.unconfirmed.delete(e);
-      e.resolve();
+      this.settle(e);
     } else if ((err as Error).message === 'message nacked') {
-      this.unconfirmed.delete(e);
-      e.reject(new Error(`broker refused (basic.nack) the message to ${e.exchange || 'default exchange'} / ${e.routingKey}`));
-    } else {
-      // 'channel closed': stays unconfirmed; detach() requeues it.
-      return;
+      this.settle(e, new Error(`broker refused (basic.nack) the message to ${e.exchange || 'default exchange'} / ${e.routingKey}`));
     }
-    this.pump();
-    this.notifyIfIdle();
+    // else 'channel closed': stays unconfirmed; detach() requeues it.
   }
 }

@@ -8,6 +8,7 @@
 // the correlation data, so consumers can drop duplicates). mqtt.js's own
 // resend-on-reconnect is not used: each connection is a new mqtt.js client.
 import type { IClientPublishOptions, PacketCallback } from 'mqtt';
+import { PublishWindow, type Settle } from '../publish-window';
 
 export interface PublishRequest {
   topic: string;
@@ -35,9 +36,7 @@ export interface AckPublisherOptions {
   maxMessageBytes: number;
 }
 
-interface Entry extends PublishRequest {
-  resolve(): void;
-  reject(err: Error): void;
+interface Entry extends PublishRequest, Settle {
   /** the connection it was last published on */
   target?: PublishTarget;
 }
@@ -50,41 +49,23 @@ function packetBytes(r: PublishRequest): number {
   return PACKET_OVERHEAD + Buffer.byteLength(r.topic) + r.payload.length + (props ? Buffer.byteLength(JSON.stringify(props)) : 0);
 }
 
-export class AckPublisher {
-  /** FIFO of messages not on the wire (yet, or again after a lost connection) */
-  private waiting: Entry[] = [];
-  /** on the wire, PUBACK pending; insertion order = publish order */
-  private readonly unacked = new Set<Entry>();
-  private target?: PublishTarget;
-  private closedWith?: Error;
-  private idleWaiters: Array<(ok: boolean) => void> = [];
-
-  constructor(private readonly o: AckPublisherOptions) {}
-
-  get inFlight(): number { return this.unacked.size; }
-
-  get queued(): number { return this.waiting.length; }
+export class AckPublisher extends PublishWindow<Entry, PublishTarget> {
+  constructor(private readonly o: AckPublisherOptions) {
+    super(o, 'MQTT');
+  }
 
   /** Resolves on PUBACK; waits through disconnections. */
   publish(r: PublishRequest): Promise<void> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
-    if (r.payload.length > this.o.maxMessageBytes) {
-      return Promise.reject(new RangeError(`message of ${r.payload.length} bytes exceeds maxMessageBytes ${this.o.maxMessageBytes} (${r.topic})`));
-    }
-    if (this.waiting.length >= this.o.maxQueued) {
-      return Promise.reject(new Error(`MQTT publish queue full (${this.o.maxQueued} waiting${this.target ? '' : ', broker disconnected'})`));
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ ...r, resolve, reject });
-      this.pump();
-    });
+    const tooBig = r.payload.length > this.o.maxMessageBytes
+      ? new RangeError(`message of ${r.payload.length} bytes exceeds maxMessageBytes ${this.o.maxMessageBytes} (${r.topic})`)
+      : undefined;
+    return this.enqueue(r, tooBig);
   }
 
   /** Publishes on this connection from now on. */
   attach(t: PublishTarget): void {
     this.detach();
-    this.target = t;
-    this.pump();
+    this.use(t);
   }
 
   /**
@@ -95,58 +76,26 @@ export class AckPublisher {
    */
   detach(t?: PublishTarget): void {
     if (!this.target || (t && this.target !== t)) return;
-    this.target = undefined;
-    if (this.unacked.size > 0) {
-      this.waiting = [...this.unacked, ...this.waiting];
-      this.unacked.clear();
-    }
-    // Nothing can get acknowledged now; flush() should not sit out its timeout.
-    this.settleIdleWaiters(this.isIdle());
+    this.release();
   }
 
-  /** Waits until everything is PUBACKed, at most timeoutMs; false on timeout or without a connection. */
-  flush(timeoutMs: number): Promise<boolean> {
-    if (this.isIdle()) return Promise.resolve(true);
-    if (!this.target) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => { clearTimeout(timer); this.idleWaiters = this.idleWaiters.filter((w) => w !== done); resolve(ok); };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.idleWaiters.push(done);
-    });
-  }
+  protected detachTarget(): void { this.detach(); }
 
-  /** Rejects everything pending (in flight too) and every later publish with err. */
-  close(err: Error): void {
-    this.closedWith ??= err;
-    this.detach();
-    const pending = this.waiting;
-    this.waiting = [];
-    for (const e of pending) e.reject(this.closedWith);
-    this.settleIdleWaiters(true);
-  }
-
-  private isIdle(): boolean { return this.waiting.length === 0 && this.unacked.size === 0; }
-
-  private settleIdleWaiters(ok: boolean): void {
-    const ws = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of ws) w(ok);
-  }
-
-  private pump(): void {
+  protected pump(): void {
     const t = this.target;
     if (!t) return;
     const window = Math.min(this.o.maxInFlight, t.brokerReceiveMaximum);
-    while (this.target === t && this.unacked.size < window && this.waiting.length > 0) {
-      const e = this.waiting.shift()!;
+    while (this.target === t && this.inflight.size < window && this.waiting.length > 0) {
       // Too big for the broker: it would drop the connection, we would
       // reconnect and publish it again, forever.
-      if (t.brokerMaximumPacketSize !== undefined && packetBytes(e) > t.brokerMaximumPacketSize) {
-        e.reject(new RangeError(`message to ${e.topic} exceeds the broker's maximum packet size ${t.brokerMaximumPacketSize}`));
+      const next = this.waiting[0];
+      if (t.brokerMaximumPacketSize !== undefined && packetBytes(next) > t.brokerMaximumPacketSize) {
+        this.waiting.shift();
+        next.reject(new RangeError(`message to ${next.topic} exceeds the broker's maximum packet size ${t.brokerMaximumPacketSize}`));
         continue;
       }
+      const e = this.take();
       e.target = t;
-      this.unacked.add(e);
       t.publish(e.topic, e.payload, e.options, (err) => this.acked(t, e, err));
     }
   }
@@ -154,15 +103,11 @@ export class AckPublisher {
   private acked(t: PublishTarget, e: Entry, err: Error | undefined): void {
     // Late callbacks of a connection we already left (its unacked messages
     // were requeued) must not settle the republished copy.
-    if (e.target !== t || !this.unacked.has(e)) return;
+    if (e.target !== t || !this.inflight.has(e)) return;
     // Errors of a dying connection ('client disconnecting'): detach() requeues it.
     if (err && t.isLost) return;
-    this.unacked.delete(e);
     // While attached, an error is the broker's refusal (PUBACK reason code)
     // or mqtt.js refusing the packet: publishing it again would fail again.
-    if (err) e.reject(new Error(`MQTT publish to ${e.topic} refused: ${err.message}`));
-    else e.resolve();
-    this.pump();
-    if (this.isIdle()) this.settleIdleWaiters(true);
+    this.settle(e, err ? new Error(`MQTT publish to ${e.topic} refused: ${err.message}`) : undefined);
   }
 }
