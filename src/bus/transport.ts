@@ -80,3 +80,11 @@ export interface Transport extends TypedEmitter<TransportEvents> {
   /** Closes everything; pending confirms are awaited first. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Everything waiting on a transport after close() rejects with this. */
+export class TransportClosedError extends Error {
+  constructor(readonly transport: 'amqp' | 'mqtt') {
+    super(`${transport.toUpperCase()} transport closed`);
+    this.name = 'TransportClosedError';
+  }
+}

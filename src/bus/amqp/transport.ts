@@ -4,9 +4,8 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { BackoffOptions } from '../../reconnect/backoff';
 import { TypedEmitter } from '../../typed-emitter';
-import type {
-  InboundMessage, OutboundEvent, OutboundReply, Transport, TransportEvents, TransportStartOptions,
-} from '../transport';
+import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
+export { TransportClosedError };
 import { redactUrl, retryUntilUp } from './connection';
 import { toDelivery } from './delivery';
 import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from './names';
@@ -64,14 +63,6 @@ function resolveOptions(o: AmqpTransportOptions): Resolved {
   return r;
 }
 
-/** Everything waiting on the transport after close() rejects with this. */
-export class TransportClosedError extends Error {
-  constructor() {
-    super('AMQP transport closed');
-    this.name = 'TransportClosedError';
-  }
-}
-
 export class AmqpTransport extends TypedEmitter<TransportEvents> implements Transport {
   readonly kind = 'amqp' as const;
   private readonly o: Resolved;
@@ -105,7 +96,7 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
   get queuedPublishes(): number { return this.publisher.queued; }
 
   start(handlers: TransportStartOptions): Promise<void> {
-    if (this.closing) return Promise.reject(new TransportClosedError());
+    if (this.closing) return Promise.reject(new TransportClosedError('amqp'));
     if (!this.started) {
       this.handlers = handlers;
       this.wantConsuming = true;
@@ -162,17 +153,17 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
   }
 
   private publish(r: PublishRequest): Promise<void> {
-    if (this.closing) return Promise.reject(new TransportClosedError());
+    if (this.closing) return Promise.reject(new TransportClosedError('amqp'));
     return this.publisher.publish(r);
   }
 
   private async shutdown(): Promise<void> {
-    this.abort.abort(new TransportClosedError());
+    this.abort.abort(new TransportClosedError('amqp'));
     await this.stopConsuming();
     if (!(await this.publisher.flush(this.o.closeTimeoutMs)) && (this.publisher.inFlight || this.publisher.queued)) {
       this.emit('warning', `AMQP: closing with ${this.publisher.inFlight} unconfirmed and ${this.publisher.queued} unsent publishes; they are rejected`);
     }
-    this.publisher.close(new TransportClosedError());
+    this.publisher.close(new TransportClosedError('amqp'));
     const s = this.session;
     this.session = undefined;
     await s?.close();

@@ -4,9 +4,7 @@
 import type { IClientPublishOptions } from 'mqtt';
 import { Backoff, retry, sleep } from '../../reconnect/backoff';
 import { TypedEmitter } from '../../typed-emitter';
-import type {
-  InboundMessage, OutboundEvent, OutboundReply, Transport, TransportEvents, TransportStartOptions,
-} from '../transport';
+import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
 import { isStructuredJson, toBinary } from './cloudevents';
 import { toDelivery, toInboundMessage } from './delivery';
 import { BROADCAST_TOPIC, assertPublishTopic, commandTopic, eventTopic, statusTopic } from './names';
@@ -15,12 +13,8 @@ import { AckPublisher } from './publisher';
 import { MqttSession, type InboundPacket } from './session';
 
 /** Everything waiting on the transport after close() rejects with this. */
-export class MqttTransportClosedError extends Error {
-  constructor() {
-    super('MQTT transport closed');
-    this.name = 'TransportClosedError';
-  }
-}
+/** kept for callers of the MQTT transport; the same class as AMQP's */
+export const MqttTransportClosedError = TransportClosedError;
 
 export class MqttTransport extends TypedEmitter<TransportEvents> implements Transport {
   readonly kind = 'mqtt' as const;
@@ -60,7 +54,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   get statusTopic(): string { return statusTopic(this.o.nodeId); }
 
   start(handlers: TransportStartOptions): Promise<void> {
-    if (this.closing) return Promise.reject(new MqttTransportClosedError());
+    if (this.closing) return Promise.reject(new TransportClosedError('mqtt'));
     if (!this.started) {
       this.handlers = handlers;
       this.wantConsuming = true;
@@ -69,11 +63,6 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     return this.started;
   }
 
-  /**
-   * Unsubscribes. Deliveries handed over already can still be acked;
-   * commands that arrive meanwhile are left unacknowledged, so the broker
-   * sends them again to the next connection of this session.
-   */
   /**
    * Stops handing commands over but stays subscribed: like AMQP's durable
    * queue, the persistent session keeps what arrives during a clean restart,
@@ -129,12 +118,12 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   }
 
   private publish(topic: string, payload: Buffer, options: IClientPublishOptions): Promise<void> {
-    if (this.closing) return Promise.reject(new MqttTransportClosedError());
+    if (this.closing) return Promise.reject(new TransportClosedError('mqtt'));
     return this.publisher.publish({ topic, payload, options });
   }
 
   private async shutdown(): Promise<void> {
-    this.abort.abort(new MqttTransportClosedError());
+    this.abort.abort(new TransportClosedError('mqtt'));
     await this.stopConsuming();
     const s = this.session;
     if (s && !s.isLost) {
@@ -148,7 +137,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     if (!(await this.publisher.flush(this.o.closeTimeoutMs)) && (this.publisher.inFlight || this.publisher.queued)) {
       this.emit('warning', `MQTT: closing with ${this.publisher.inFlight} unacknowledged and ${this.publisher.queued} unsent publishes; they are rejected`);
     }
-    this.publisher.close(new MqttTransportClosedError());
+    this.publisher.close(new TransportClosedError('mqtt'));
     this.session = undefined;
     await s?.close();
     // A (re)connect attempt in progress sees the abort and drops its own
