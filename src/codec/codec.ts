@@ -23,10 +23,17 @@ export const jsonCodec: MessageCodec = {
   },
 };
 
-/** The codec for a content type (JSON when absent); undefined when unsupported. */
+/** The media type of a Content-Type value: lower-case, without parameters ("Application/JSON; charset=utf-8" -> "application/json"). */
+export function mediaType(contentType: string): string {
+  return contentType.split(';')[0].trim().toLowerCase();
+}
+
+/** The codec for a content type (JSON when absent); undefined when unsupported. Media types compare whole, case-insensitively. */
 export function codecFor(contentType: string | undefined): MessageCodec | undefined {
-  if (!contentType || contentType.startsWith(CE_JSON) || contentType.startsWith('application/json')) return jsonCodec;
-  if (contentType.startsWith(CE_PROTOBUF)) return protobufCodec;
+  if (contentType === undefined || contentType === '') return jsonCodec;
+  const t = mediaType(contentType);
+  if (t === CE_JSON || t === 'application/json') return jsonCodec;
+  if (t === CE_PROTOBUF) return protobufCodec;
   return undefined;
 }
 

@@ -43,7 +43,9 @@ function attrToProto(name: string, v: unknown): Attr {
   return { ce_string: String(v) };
 }
 
-function attrFromProto(a: Attr): unknown {
+function attrFromProto(a: Attr | null | undefined): unknown {
+  // An attribute entry with no value at all (map entry without its message): absent.
+  if (a === null || a === undefined) return undefined;
   // decoded messages carry unset oneof members as prototype defaults: look at own fields only
   const own = (k: keyof Attr) => Object.prototype.hasOwnProperty.call(a, k) && a[k] !== null && a[k] !== undefined;
   if (own('ce_timestamp')) {
@@ -77,13 +79,18 @@ export function encodeProtobufEnvelope(env: CloudEvent): Buffer {
 /** Decodes and validates; anything malformed is BAD_REQUEST, never a crash. */
 export function decodeProtobufEnvelope(body: Buffer): CloudEvent {
   let m: Record<string, any>;
+  const env: Record<string, unknown> = {};
   try {
     m = CE.decode(body) as unknown as Record<string, any>;
+    Object.assign(env, { specversion: m.spec_version, id: m.id, source: m.source, type: m.type });
+    // Attribute names are the sender's: a map key like __proto__ must stay data.
+    for (const [k, a] of Object.entries((m.attributes ?? {}) as Record<string, Attr | null>)) {
+      const v = attrFromProto(a);
+      if (!CORE.has(k) && v !== undefined) Object.defineProperty(env, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
   } catch (e) {
     throw new CommandError('BAD_REQUEST', `message is not a protobuf CloudEvent: ${(e as Error).message}`);
   }
-  const env: Record<string, unknown> = { specversion: m.spec_version, id: m.id, source: m.source, type: m.type };
-  for (const [k, a] of Object.entries((m.attributes ?? {}) as Record<string, Attr>)) env[k] = attrFromProto(a);
   const ownData = (k: string) => Object.prototype.hasOwnProperty.call(m, k) && m[k] !== null && m[k] !== undefined;
   if (ownData('proto_data')) {
     const url: string = m.proto_data.type_url ?? '';

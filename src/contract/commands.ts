@@ -9,7 +9,13 @@ const DomainRef = T.String({ minLength: 1, maxLength: 255, description: 'domain 
 const Empty = T.Object({}, { additionalProperties: false });
 export const DomainStateWord = T.Union(['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended']
   .map((s) => T.Literal(s)));
-const Bytes = T.Integer({ minimum: 0 });
+/**
+ * Integers in commands stay exact in every JSON implementation (and in signed
+ * data, contract "Command authenticity"): a larger number would lose digits
+ * on its way to libvirt (2^64 KiB arrived as 0).
+ */
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+const Bytes = T.Integer({ minimum: 0, maximum: MAX_INT });
 const Xml = T.String({ minLength: 1, maxLength: 1024 * 1024 });
 const Affect = { live: T.Optional(T.Boolean()), config: T.Optional(T.Boolean()) };
 
@@ -76,9 +82,16 @@ export const COMMANDS = {
     T.Object({
       node: T.String(), bootId: T.String(), version: T.String(), uptimeS: T.Number(), readOnly: T.Boolean(),
       libvirt: T.Object({ uri: T.String(), connected: T.Boolean() }),
-      bus: T.Object({ kind: T.String(), connected: T.Boolean() }),
+      bus: T.Object({
+        kind: T.String(), connected: T.Boolean(),
+        /** messages the broker refused for good and that were dropped after bounded tries */
+        publishDropped: T.Optional(T.Integer()),
+      }),
       commands: T.Object({ inFlight: T.Integer(), completed: T.Integer(), failed: T.Integer() }),
       events: T.Object({ published: T.Integer() }),
+      // appended: protobuf field numbers follow declaration order
+      /** deliveries settled without their reply or completion event (it could not be published) */
+      intake: T.Optional(T.Object({ unanswered: T.Integer(), deadLettered: T.Integer(), dropped: T.Integer() })),
     }), false),
 
   'node.info': cmd('host facts', Empty, T.Object({
@@ -129,7 +142,7 @@ export const COMMANDS = {
     T.Object({ mac: T.String(), pending: T.Boolean() }), true),
   'domain.setVcpus': cmd('change the vCPU count', T.Object({ domain: DomainRef, vcpus: T.Integer({ minimum: 1, maximum: 4096 }), maximum: T.Optional(T.Boolean()), ...Affect }, { additionalProperties: false }),
     T.Object({ vcpus: T.Integer() }), true),
-  'domain.setMemory': cmd('change the memory (KiB)', T.Object({ domain: DomainRef, memoryKiB: T.Integer({ minimum: 1024 }), maximum: T.Optional(T.Boolean()), ...Affect }, { additionalProperties: false }),
+  'domain.setMemory': cmd('change the memory (KiB)', T.Object({ domain: DomainRef, memoryKiB: T.Integer({ minimum: 1024, maximum: MAX_INT }), maximum: T.Optional(T.Boolean()), ...Affect }, { additionalProperties: false }),
     T.Object({ memoryKiB: T.Integer() }), true),
   'domain.stats': cmd('bulk statistics of a domain (virDomainListGetStats)', Lifecycle(), T.Object({ uuid: T.String(), name: T.String(), stats: T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()])) }), false),
   'domain.save': cmd('save the memory state to a file in the agent\'s save directory (job)', Lifecycle({ path: T.String({ minLength: 1, maxLength: 4096 }), bypassCache: T.Optional(T.Boolean()) }),
@@ -140,9 +153,9 @@ export const COMMANDS = {
     to: T.Optional(T.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'destination node id (resolved from presence)' })),
     destination: T.Optional(T.Object({ uri: T.String({ minLength: 1 }), migrateUri: T.Optional(T.String()) }, { additionalProperties: false })),
     live: T.Optional(T.Boolean()), persistent: T.Optional(T.Boolean()), undefineSource: T.Optional(T.Boolean()),
-    bandwidthMiBs: T.Optional(T.Integer({ minimum: 1 })), maxDowntimeMs: T.Optional(T.Integer({ minimum: 1 })),
+    bandwidthMiBs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })), maxDowntimeMs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
     autoConverge: T.Optional(T.Boolean()), postCopy: T.Optional(T.Boolean()), compressed: T.Optional(T.Boolean()),
-    timeoutS: T.Optional(T.Integer({ minimum: 1 })),
+    timeoutS: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
     /** what the time limit does: abort (default) or switch to post-copy */
     onTimeout: T.Optional(T.Union([T.Literal('abort'), T.Literal('postcopy')])),
   }), T.Object({
@@ -176,11 +189,11 @@ export const COMMANDS = {
   'vol.list': cmd('volumes of a pool', T.Object({ pool: Name }, { additionalProperties: false }), T.Object({ volumes: T.Array(VolumeSummary) }), false),
   'vol.get': cmd('one volume', T.Object({ pool: Name, volume: Name }, { additionalProperties: false }), VolumeSummary, false),
   'vol.create': cmd('create a volume', T.Union([
-    T.Object({ pool: Name, name: Name, capacityBytes: T.Integer({ minimum: 1 }), format: T.Optional(T.Union([T.Literal('raw'), T.Literal('qcow2')])), allocationBytes: T.Optional(Bytes) }, { additionalProperties: false }),
+    T.Object({ pool: Name, name: Name, capacityBytes: T.Integer({ minimum: 1, maximum: MAX_INT }), format: T.Optional(T.Union([T.Literal('raw'), T.Literal('qcow2')])), allocationBytes: T.Optional(Bytes) }, { additionalProperties: false }),
     T.Object({ pool: Name, xml: Xml }, { additionalProperties: false }),
   ]), T.Object({ name: T.String(), key: T.String(), path: T.String() }), true),
   'vol.delete': cmd('delete a volume', T.Object({ pool: Name, volume: Name }, { additionalProperties: false }), T.Object({ name: T.String() }), true),
-  'vol.resize': cmd('grow (or with shrink, shrink) a volume', T.Object({ pool: Name, volume: Name, capacityBytes: T.Integer({ minimum: 1 }), shrink: T.Optional(T.Boolean()) }, { additionalProperties: false }),
+  'vol.resize': cmd('grow (or with shrink, shrink) a volume', T.Object({ pool: Name, volume: Name, capacityBytes: T.Integer({ minimum: 1, maximum: MAX_INT }), shrink: T.Optional(T.Boolean()) }, { additionalProperties: false }),
     VolumeSummary, true),
   'vol.clone': cmd('clone a volume within its pool (job)', T.Object({ pool: Name, volume: Name, name: Name }, { additionalProperties: false }),
     T.Object({ name: T.String(), key: T.String(), path: T.String() }), true),

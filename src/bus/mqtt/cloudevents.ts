@@ -8,6 +8,7 @@
 // JSON. Anything that is not structured JSON (protobuf) passes through in
 // structured mode, which the binding allows for every content type.
 import { CE_JSON } from '../../contract/envelope';
+import { hasControlCharacter, isWellFormedUnicode } from '../../contract/text';
 
 type UserProperties = Record<string, string | string[]>;
 
@@ -75,6 +76,22 @@ export function toBinary(body: Buffer): BinaryMessage | undefined {
     contentType ??= 'application/json';
   }
   return { payload, contentType, userProperties };
+}
+
+/**
+ * Whether every attribute can travel as a User Property: an MQTT UTF-8
+ * string of at most 65,535 bytes, without the control characters Mosquitto
+ * refuses as malformed. mqtt-packet throws half-way through writing an
+ * over-long one, and a refused one costs the connection; either way the
+ * message could never be sent. Structured mode carries anything JSON can.
+ */
+export function fitsUserProperties(userProperties: UserProperties): boolean {
+  for (const [k, v] of Object.entries(userProperties)) {
+    for (const s of [k, ...(Array.isArray(v) ? v : [v])]) {
+      if (Buffer.byteLength(s) > 65535 || hasControlCharacter(s) || !isWellFormedUnicode(s)) return false;
+    }
+  }
+  return true;
 }
 
 /** An inbound MQTT 5 message is in binary mode when it carries specversion as a user property. */

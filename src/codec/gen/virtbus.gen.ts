@@ -240,6 +240,11 @@ export const descriptor = {
       },
       "AgentStatusResult": {
        "oneofs": {
+        "_intake": {
+         "oneof": [
+          "intake"
+         ]
+        },
         "_extra_json": {
          "oneof": [
           "extra_json"
@@ -283,6 +288,13 @@ export const descriptor = {
          "type": "Events",
          "id": 9
         },
+        "intake": {
+         "type": "Intake",
+         "id": 10,
+         "options": {
+          "proto3_optional": true
+         }
+        },
         "extra_json": {
          "type": "string",
          "id": 1000,
@@ -320,6 +332,11 @@ export const descriptor = {
         },
         "Bus": {
          "oneofs": {
+          "_publishDropped": {
+           "oneof": [
+            "publishDropped"
+           ]
+          },
           "_extra_json": {
            "oneof": [
             "extra_json"
@@ -334,6 +351,13 @@ export const descriptor = {
           "connected": {
            "type": "bool",
            "id": 2
+          },
+          "publishDropped": {
+           "type": "int64",
+           "id": 3,
+           "options": {
+            "proto3_optional": true
+           }
           },
           "extra_json": {
            "type": "string",
@@ -386,6 +410,36 @@ export const descriptor = {
           "published": {
            "type": "int64",
            "id": 1
+          },
+          "extra_json": {
+           "type": "string",
+           "id": 1000,
+           "options": {
+            "proto3_optional": true
+           }
+          }
+         }
+        },
+        "Intake": {
+         "oneofs": {
+          "_extra_json": {
+           "oneof": [
+            "extra_json"
+           ]
+          }
+         },
+         "fields": {
+          "unanswered": {
+           "type": "int64",
+           "id": 1
+          },
+          "deadLettered": {
+           "type": "int64",
+           "id": 2
+          },
+          "dropped": {
+           "type": "int64",
+           "id": 3
           },
           "extra_json": {
            "type": "string",

@@ -249,8 +249,10 @@ describe('AmqpTransport (RabbitMQ)', () => {
     expect(m.properties.timestamp).toBeGreaterThanOrEqual(before);
     expect(m.content.toString()).toBe('{"seq":1}');
 
-    await expect(t.publishEvent({ object: 'domain', id: 'a.b', event: 'lifecycle', body: Buffer.alloc(0), contentType: 'x', messageId: 'bad' }))
-      .rejects.toThrow(/no '\.'/);
+    // A caller's id with a dot stays one word of the key (percent-encoded), as the README's rule says.
+    await t.publishEvent({ object: 'command', id: 'a.b', event: 'completed', body: Buffer.from('{}'), contentType: 'application/cloudevents+json', messageId: 'ev-2' });
+    const dotted = await events.log.waitFor((x) => x.properties.messageId === 'ev-2', 'the event with a dotted id');
+    expect(dotted.fields.routingKey).toBe(`v1.${node}.command.a%2Eb.completed`);
     await t.close();
   });
 
