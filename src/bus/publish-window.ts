@@ -5,7 +5,31 @@
 // waiting until all is acknowledged. Subclasses only know how to send on
 // their kind of connection (pump) and what an acknowledgement looks like.
 
-export interface Settle { resolve(): void; reject(err: Error): void }
+export interface Settle {
+  resolve(): void;
+  reject(err: Error): void;
+  /** connections lost while this was the only message on the wire */
+  losses?: number;
+  /** on the wire with others when a connection was lost: republished alone until acknowledged */
+  suspect?: boolean;
+}
+
+/**
+ * A message that was alone on the wire when the connection dropped, this
+ * many times, is taken to be what the broker refuses (Mosquitto closes the
+ * connection on a malformed packet; RabbitMQ closes the channel): it is
+ * dropped so everything behind it can go on. A broker restart costs an
+ * innocent message one loss, so it takes this many in a row to lose one.
+ */
+export const MAX_LOSSES = 3;
+
+/** A message dropped after MAX_LOSSES; the owner logs it and counts it. */
+export class PublishDroppedError extends Error {
+  constructor(protocol: string, what: string) {
+    super(`${protocol}: the broker dropped the connection each of the ${MAX_LOSSES} times ${what} was published alone; it is dropped so the rest can go on`);
+    this.name = 'PublishDroppedError';
+  }
+}
 
 export interface WindowLimits {
   /** on the wire, acknowledgement pending, at most */
@@ -23,6 +47,12 @@ export abstract class PublishWindow<E extends Settle, T> {
   private closedWith?: Error;
   private peak = 0;
   private idleWaiters: Array<(ok: boolean) => void> = [];
+  /** requeued entries still marked suspect: while > 0, one message at a time */
+  private suspects = 0;
+  /** messages dropped after MAX_LOSSES */
+  dropped = 0;
+  /** told about every dropped message (the transport logs and counts it) */
+  onDropped?: (err: PublishDroppedError) => void;
 
   constructor(protected readonly limits: WindowLimits, private readonly protocol: string) {}
 
@@ -48,6 +78,14 @@ export abstract class PublishWindow<E extends Settle, T> {
     });
   }
 
+  /** How many may be on the wire now: one at a time while a lost connection's messages are being told apart. */
+  protected window(max: number): number {
+    return this.suspects > 0 ? 1 : max;
+  }
+
+  /** How an entry is named in a drop message (topic, exchange and routing key). */
+  protected abstract describe(e: E): string;
+
   /** Moves the next waiting message onto the wire's books. */
   protected take(): E {
     const e = this.waiting.shift()!;
@@ -59,6 +97,10 @@ export abstract class PublishWindow<E extends Settle, T> {
   /** The broker's word on a message: resolved, or refused with err. */
   protected settle(e: E, err?: Error): void {
     this.inflight.delete(e);
+    if (e.suspect) {
+      e.suspect = false;
+      this.suspects--;
+    }
     if (err) e.reject(err);
     else e.resolve();
     this.pump();
@@ -77,10 +119,23 @@ export abstract class PublishWindow<E extends Settle, T> {
    */
   protected release(): void {
     this.target = undefined;
-    if (this.inflight.size > 0) {
-      this.waiting = [...this.inflight, ...this.waiting];
-      this.inflight.clear();
+    const lost = [...this.inflight];
+    this.inflight.clear();
+    if (lost.length === 1) {
+      const e = lost[0];
+      e.losses = (e.losses ?? 0) + 1;
+      if (e.losses >= MAX_LOSSES) {
+        if (e.suspect) { e.suspect = false; this.suspects--; }
+        lost.length = 0;
+        const err = new PublishDroppedError(this.protocol, this.describe(e));
+        this.dropped++;
+        e.reject(err);
+        this.onDropped?.(err);
+      }
+    } else {
+      for (const e of lost) if (!e.suspect) { e.suspect = true; this.suspects++; }
     }
+    if (lost.length > 0) this.waiting = [...lost, ...this.waiting];
     // Nothing can get acknowledged now; flush() should not sit out its timeout.
     this.settleIdleWaiters(this.isIdle());
   }
@@ -102,6 +157,7 @@ export abstract class PublishWindow<E extends Settle, T> {
     if (this.target !== undefined) this.detachTarget();
     const pending = this.waiting;
     this.waiting = [];
+    this.suspects = 0;
     for (const e of pending) e.reject(this.closedWith);
     this.notifyIfIdle();
   }

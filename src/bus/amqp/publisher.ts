@@ -110,10 +110,12 @@ export class ConfirmPublisher extends PublishWindow<Entry, Target> {
 
   protected detachTarget(): void { this.detach(); }
 
+  protected describe(e: Entry): string { return `the message to ${e.exchange || 'default exchange'} / ${e.routingKey.slice(0, 128)}`; }
+
   protected pump(): void {
     const t = this.target;
     if (!t) return;
-    while (t.writable && !t.blocked && this.target === t && this.inflight.size < this.o.maxInFlight && this.waiting.length > 0) {
+    while (t.writable && !t.blocked && this.target === t && this.inflight.size < this.window(this.o.maxInFlight) && this.waiting.length > 0) {
       const e = this.take();
       e.ch = t.ch;
       try {

@@ -81,10 +81,12 @@ export class AckPublisher extends PublishWindow<Entry, PublishTarget> {
 
   protected detachTarget(): void { this.detach(); }
 
+  protected describe(e: Entry): string { return `the message to ${e.topic.slice(0, 128)}`; }
+
   protected pump(): void {
     const t = this.target;
     if (!t) return;
-    const window = Math.min(this.o.maxInFlight, t.brokerReceiveMaximum);
+    const window = this.window(Math.min(this.o.maxInFlight, t.brokerReceiveMaximum));
     while (this.target === t && this.inflight.size < window && this.waiting.length > 0) {
       // Too big for the broker: it would drop the connection, we would
       // reconnect and publish it again, forever.
