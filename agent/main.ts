@@ -48,7 +48,7 @@ async function main(): Promise<number> {
       saveDir, progressIntervalMs: cfg.jobProgressMs,
     },
     nodeId: cfg.nodeId, libvirtUri: cfg.libvirtUri, readOnly: cfg.readOnly, advertiseUri: cfg.advertiseUri,
-    transport, log, codec: codecByName(cfg.encoding), heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, drainMs: cfg.drainS * 1000,
+    transport, log, codec: codecByName(cfg.encoding), heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, maxOutgoingBytes: cfg.maxOutgoingBytes, drainMs: cfg.drainS * 1000,
     dispatcher: { timeoutMs: cfg.commandTimeoutS * 1000, maxConcurrent: cfg.maxConcurrent, idempotency: { windowMs: cfg.idempotencyWindowS * 1000 } },
   });
 

@@ -29,6 +29,8 @@ export interface AgentOptions {
   codec?: MessageCodec;
   heartbeatS?: number;
   maxMessageBytes?: number;
+  /** a larger reply becomes an error reply (default 16 MiB) */
+  maxOutgoingBytes?: number;
   /** how long close() waits for in-flight commands (ms, default 30000) */
   drainMs?: number;
   dispatcher?: DispatcherOptions;
@@ -99,7 +101,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     }, { readOnly: o.readOnly, ...o.dispatcher });
     this.intake = new CommandIntake({
       node: o.nodeId, transport: o.transport, dispatcher: this.dispatcher, publisher: this.publisher, log,
-      maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
+      maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024, maxOutgoingBytes: o.maxOutgoingBytes,
     });
 
     this.libvirt.on('event', (e) => this.publisher.enqueueLibvirt(e));
@@ -124,13 +126,15 @@ export class Agent extends TypedEmitter<AgentEvents> {
     o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));
     o.transport.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i }, 'bus connect failed'));
     o.transport.on('warning', (msg, detail) => log.warn({ detail }, msg));
+    o.transport.on('publish-dropped', (err) => log.error({ err: { type: err.name, message: err.message }, dropped: o.transport.publishDropped }, 'message dropped: the broker refused it for good'));
   }
 
   get nodeId(): string { return this.o.nodeId; }
 
   async start(): Promise<void> {
     const log = this.o.log;
-    log.info({ node: this.o.nodeId, libvirt: this.o.libvirtUri, readOnly: !!this.o.readOnly, bootId: this.bootId, version: AGENT_VERSION }, 'starting');
+    // the logger carries the node id already (a second `node` key would repeat it in every line)
+    log.info({ libvirt: this.o.libvirtUri, readOnly: !!this.o.readOnly, bootId: this.bootId, version: AGENT_VERSION }, 'starting');
     await this.libvirt.start();
     let first = true;
     await this.o.transport.start({
@@ -158,7 +162,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
       this.heartbeat.unref();
     }
     await this.o.peers?.start();
-    log.info({ node: this.o.nodeId }, 'ready: consuming commands');
+    log.info('ready: consuming commands');
     this.emit('ready');
   }
 
@@ -204,8 +208,9 @@ export class Agent extends TypedEmitter<AgentEvents> {
       node: this.o.nodeId, bootId: this.bootId, version: AGENT_VERSION, uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       readOnly: !!this.o.readOnly,
       libvirt: { uri: this.o.libvirtUri, connected: this.libvirt.connected },
-      bus: { kind: this.o.transport.kind, connected: true },
+      bus: { kind: this.o.transport.kind, connected: true, publishDropped: this.o.transport.publishDropped },
       commands: { ...this.dispatcher.counters },
+      intake: { ...this.intake.counters },
       events: { published: this.publisher.published },
     };
   }

@@ -24,7 +24,10 @@ export interface AgentConfig {
   heartbeatS: number;
   commandTimeoutS: number;
   maxConcurrent: number;
+  /** larger commands are refused (BAD_REQUEST) */
   maxMessageBytes: number;
+  /** larger replies and events are not published (a reply becomes an error reply) */
+  maxOutgoingBytes: number;
   prefetch: number;
   idempotencyWindowS: number;
   drainS: number;
@@ -54,6 +57,8 @@ export const DEFAULTS: AgentConfig = {
   commandTimeoutS: 60,
   maxConcurrent: 16,
   maxMessageBytes: 1024 * 1024,
+  // RabbitMQ 4's default max_message_size; a whole node's domain.list fits many times over
+  maxOutgoingBytes: 16 * 1024 * 1024,
   prefetch: 8,
   idempotencyWindowS: 600,
   drainS: 30,
@@ -80,6 +85,7 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['command-timeout', 'VIRTBUS_COMMAND_TIMEOUT_S', 'commandTimeoutS'],
   ['max-concurrent', 'VIRTBUS_MAX_CONCURRENT', 'maxConcurrent'],
   ['max-message-bytes', 'VIRTBUS_MAX_MESSAGE_BYTES', 'maxMessageBytes'],
+  ['max-outgoing-bytes', 'VIRTBUS_MAX_OUTGOING_BYTES', 'maxOutgoingBytes'],
   ['prefetch', 'VIRTBUS_PREFETCH', 'prefetch'],
   ['idempotency-window', 'VIRTBUS_IDEMPOTENCY_WINDOW_S', 'idempotencyWindowS'],
   ['drain', 'VIRTBUS_DRAIN_S', 'drainS'],
@@ -137,6 +143,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   for (const [, name, key] of KEYS) if (env[name] !== undefined && env[name] !== '') cfg[key] = coerce(key, env[name], name);
   for (const [flag, , key] of KEYS) if (values[flag] !== undefined) cfg[key] = coerce(key, values[flag], `--${flag}`);
   if (cfg.mqttVersion !== 4 && cfg.mqttVersion !== 5) throw new ConfigError(`mqtt version ${String(cfg.mqttVersion)} must be 4 (3.1.1) or 5`);
+  for (const k of ['maxMessageBytes', 'maxOutgoingBytes'] as const) {
+    if (!Number.isInteger(cfg[k]) || (cfg[k] as number) < 1024) throw new ConfigError(`${k} ${String(cfg[k])} must be a whole number of bytes, at least 1024`);
+  }
   if (cfg.encoding !== 'json' && cfg.encoding !== 'protobuf') throw new ConfigError(`encoding '${String(cfg.encoding)}' must be json or protobuf`);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(String(cfg.nodeId))) {
     throw new ConfigError(`node id '${String(cfg.nodeId)}' must match [A-Za-z0-9_-]{1,64}`);
@@ -158,6 +167,7 @@ export const USAGE = `virtbus-agent [options]
   --command-timeout S      per-command time limit (default 60)
   --max-concurrent N       commands running at once (default 16)
   --max-message-bytes N    larger commands are refused with BAD_REQUEST (default 1048576)
+  --max-outgoing-bytes N   larger replies become an error reply; larger events are not sent (default 16777216)
   --prefetch N             unacknowledged deliveries at once (default 8)
   --idempotency-window S   how long command outcomes are remembered (default 600)
   --drain S                how long shutdown waits for running commands (default 30)

@@ -1,11 +1,20 @@
-// One command delivery from the broker to its reply: size limit, decode,
-// correlation, dispatch, reply (or completion event), then ack — only after
-// the broker confirmed the reply, so a crash in between means redelivery,
-// which the idempotency record answers.
-import type { Delivery } from '../bus/transport';
+// One command delivery from the broker to its reply: addressing checked,
+// size limit, decode, correlation, dispatch, reply (or completion event),
+// then ack — only after the broker confirmed the reply, so a crash in
+// between means redelivery, which the idempotency record answers.
+//
+// Every delivery is settled exactly once, whatever happens: `accept` ends
+// every path in `settle`. What the caller chose (id, type, reply address,
+// correlation) is checked here, before anything is copied into a routing
+// key, topic or property, so no command can make an unpublishable answer;
+// an answer that still cannot be published is dead-lettered (AMQP) or
+// dropped (MQTT), logged and counted — it never holds a prefetch slot.
+import { createHash } from 'node:crypto';
+import { TransportClosedError, type Delivery, type InboundMessage } from '../bus/transport';
 import { codecFor, jsonCodec, type MessageCodec } from '../codec/codec';
 import { COMMAND_PREFIX, REPLY_TYPE } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
+import { attributeProblem, quote } from '../contract/text';
 import { isDeferred, type CommandDispatcher, type Deferred } from '../commands/dispatcher';
 import { CommandError, toWireError } from '../errors';
 import type { EventPublisher } from '../events/publisher';
@@ -18,23 +27,70 @@ export interface IntakeDeps {
   dispatcher: CommandDispatcher;
   publisher: EventPublisher;
   log: Logger;
+  /** larger commands are refused (BAD_REQUEST) */
   maxMessageBytes: number;
+  /** a larger reply is replaced by an error reply (default 16 MiB) */
+  maxOutgoingBytes?: number;
 }
 
-interface Addressing { id: string; command: string; replyTo?: string; correlationId: string; codec: MessageCodec; echoCorrelation: boolean }
+/** contract: a command id is at most 128 characters */
+const MAX_ID_LENGTH = 128;
+/** `virtbus.cmd.` + the longest command name with room to spare; longer types are not commands */
+const MAX_TYPE_LENGTH = 256;
+const DEFAULT_MAX_OUTGOING = 16 * 1024 * 1024;
 
-/** What a job keeps so its reply can be addressed later, even by the next agent run. */
-export interface ReplyAddress { id: string; command: string; replyTo?: string; correlationId: string; contentType: string; echoCorrelation: boolean }
+interface Addressing {
+  /** the command id, or (before it is known, or when it is unusable) a bounded stand-in */
+  id: string;
+  /** the command type when it is safe to repeat (reply subject), else '' */
+  command: string;
+  replyTo?: string;
+  correlationId?: string;
+  /** MQTT 5 Correlation Data, echoed byte for byte */
+  correlationData?: Buffer;
+  codec: MessageCodec;
+  echoCorrelation: boolean;
+}
+
+/** What a job keeps so its reply can be addressed later, even by the next agent run (JSON: bytes as base64). */
+export interface ReplyAddress {
+  id: string;
+  command: string;
+  replyTo?: string;
+  correlationId?: string;
+  correlationData?: string;
+  contentType: string;
+  echoCorrelation: boolean;
+}
+
+export interface IntakeCounters {
+  /** deliveries settled without their reply or completion event */
+  unanswered: number;
+  /** of those, rejected to the dead-letter exchange (AMQP) */
+  deadLettered: number;
+  /** of those, acknowledged and dropped (MQTT has no dead-lettering) */
+  dropped: number;
+}
+
+type Outcome = 'answered' | 'deferred' | 'closed' | { unanswered: unknown };
+
+/** A stand-in for an id that cannot be repeated as it is: bounded, safe anywhere, the same for the same id. */
+function idStandIn(raw: string): string {
+  return `~${createHash('sha256').update(raw, 'utf8').digest('base64url')}`;
+}
 
 export class CommandIntake {
   private readonly inFlight = new Set<Promise<void>>();
+  readonly counters: IntakeCounters = { unanswered: 0, deadLettered: 0, dropped: 0 };
 
   constructor(private readonly d: IntakeDeps) {}
 
   get pending(): number { return this.inFlight.size; }
 
   accept(delivery: Delivery): void {
-    const p = this.handle(delivery).catch((err) => this.d.log.error({ err }, 'command intake failed'));
+    const p = this.handle(delivery)
+      .catch((err): Outcome => ({ unanswered: err }))
+      .then((outcome) => this.settle(delivery, outcome));
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
   }
@@ -47,71 +103,152 @@ export class CommandIntake {
     return this.inFlight.size;
   }
 
-  private async handle(delivery: Delivery): Promise<void> {
+  /** Sends a job's final reply to the address its command came with. */
+  async replyLater(address: ReplyAddress, reply: ReplyData): Promise<void> {
+    const codec = codecFor(address.contentType) ?? jsonCodec;
+    const { correlationData, ...rest } = address;
+    await this.answer({ ...rest, codec, ...(correlationData !== undefined && { correlationData: Buffer.from(correlationData, 'base64') }) }, reply);
+  }
+
+  /** The one place a delivery is settled. */
+  private settle(delivery: Delivery, outcome: Outcome): void {
+    if (outcome === 'answered' || outcome === 'deferred') {
+      delivery.ack();
+      return;
+    }
+    if (outcome === 'closed') {
+      // Shutting down: the broker hands it to the next run, whose idempotency record answers it.
+      this.d.log.warn({ transport: this.d.transport.kind }, 'command left for redelivery: the transport closed before its answer was confirmed');
+      return;
+    }
+    this.counters.unanswered++;
+    if (delivery.deadLetters) this.counters.deadLettered++;
+    else this.counters.dropped++;
+    delivery.reject();
+    const err = outcome.unanswered;
+    this.d.log.error({ err: err instanceof Error ? { type: err.name, message: err.message } : String(err), deadLettered: delivery.deadLetters },
+      delivery.deadLetters ? 'command not answered: its answer could not be published; dead-lettered' : 'command not answered: its answer could not be published; dropped');
+  }
+
+  private async handle(delivery: Delivery): Promise<Outcome> {
     const m = delivery.message;
-    const fallback: Addressing = {
-      id: m.messageId ?? m.correlationId ?? 'unknown', command: 'unknown', replyTo: m.replyTo,
-      correlationId: m.correlationId ?? m.messageId ?? 'unknown', codec: codecFor(m.contentType) ?? jsonCodec, echoCorrelation: false,
-    };
-    let addr = fallback;
+    const addr = this.initialAddressing(m);
     let reply: ReplyData | Deferred;
     try {
-      if (m.body.length > this.d.maxMessageBytes) {
-        throw new CommandError('BAD_REQUEST', `message of ${m.body.length} bytes exceeds the limit of ${this.d.maxMessageBytes} bytes`);
-      }
-      const codec = codecFor(m.contentType);
-      if (!codec) throw new CommandError('BAD_REQUEST', `unsupported content type '${m.contentType}'`);
-      const env = codec.decode(m.body);
-      addr = {
-        id: env.id, command: env.type, codec,
-        replyTo: m.replyTo ?? env.replyto,
-        correlationId: m.correlationId ?? env.correlationid ?? m.messageId ?? env.id,
-        echoCorrelation: !m.replyTo && env.replyto !== undefined,
-      };
-      if (m.messageId && m.correlationId && m.messageId !== m.correlationId) {
-        throw new CommandError('BAD_REQUEST', `message_id '${m.messageId}' and correlation_id '${m.correlationId}' differ`);
-      }
-      if (!env.type.startsWith(COMMAND_PREFIX)) {
-        throw new CommandError('BAD_REQUEST', `type '${env.type}' is not a command (expected ${COMMAND_PREFIX}<command>)`);
-      }
-      const address: ReplyAddress = { id: addr.id, command: addr.command, ...(addr.replyTo && { replyTo: addr.replyTo }),
-        correlationId: addr.correlationId, contentType: codec.contentType, echoCorrelation: addr.echoCorrelation };
-      reply = await this.d.dispatcher.execute({
-        id: env.id, name: env.type.slice(COMMAND_PREFIX.length), data: env.data ?? {}, deadline: env.deadline,
-      }, { reply: address });
+      reply = await this.parseAndRun(m, addr);
     } catch (e) {
       reply = { ok: false, error: toWireError(e) };
     }
     if (isDeferred(reply)) {
       // durably recorded by the job system: the broker may forget the delivery; the job replies when it ends
       this.d.log.info({ id: addr.id, command: addr.command, job: reply.job.state }, 'command accepted as a job');
-      delivery.ack();
-      return;
+      return 'deferred';
     }
     this.d.log[reply.ok ? 'info' : 'warn']({ id: addr.id, command: addr.command, ok: reply.ok, ...(!reply.ok && { error: reply.error }) }, 'command');
-    await this.answer(addr, reply);
-    delivery.ack();
+    try {
+      await this.answer(addr, reply);
+      return 'answered';
+    } catch (err) {
+      return err instanceof TransportClosedError ? 'closed' : { unanswered: err };
+    }
   }
 
-  /** Sends a job's final reply to the address its command came with. */
-  async replyLater(address: ReplyAddress, reply: ReplyData): Promise<void> {
-    const codec = codecFor(address.contentType) ?? jsonCodec;
-    await this.answer({ ...address, codec }, reply);
+  /** Addressing from the transport's properties alone, before the body is read; unusable addresses are dropped here. */
+  private initialAddressing(m: InboundMessage): Addressing {
+    const fromProps = m.messageId ?? m.correlationId;
+    return {
+      id: fromProps === undefined ? 'unknown' : attributeProblem('id', fromProps, MAX_ID_LENGTH) ? idStandIn(fromProps) : fromProps,
+      command: '',
+      codec: codecFor(m.contentType) ?? jsonCodec,
+      echoCorrelation: false,
+      ...this.replyAddressing(m.replyTo, m.correlationData ?? m.correlationId),
+    };
+  }
+
+  /** The reply address and correlation a transport can use, or none of them. */
+  private replyAddressing(replyTo: string | undefined, correlation: string | Buffer | undefined): Pick<Addressing, 'replyTo' | 'correlationId' | 'correlationData'> {
+    const t = this.d.transport;
+    if (!replyTo || t.replyAddressProblem(replyTo)) return {};
+    if (Buffer.isBuffer(correlation)) return { replyTo, correlationData: correlation, correlationId: correlation.toString('utf8') };
+    if (correlation === undefined || Buffer.byteLength(correlation) > t.maxCorrelationIdBytes) return { replyTo };
+    return { replyTo, correlationId: correlation };
+  }
+
+  /** Decodes and checks the command, fills in its addressing as it learns it, and runs it; throws CommandError to refuse it. */
+  private async parseAndRun(m: InboundMessage, addr: Addressing): Promise<ReplyData | Deferred> {
+    const t = this.d.transport;
+    const replyProblem = m.replyTo ? t.replyAddressProblem(m.replyTo) : undefined;
+    if (m.body.length > this.d.maxMessageBytes) {
+      throw new CommandError('BAD_REQUEST', `message of ${m.body.length} bytes exceeds the limit of ${this.d.maxMessageBytes} bytes`);
+    }
+    const codec = codecFor(m.contentType);
+    if (!codec) throw new CommandError('BAD_REQUEST', `unsupported content type ${quote(m.contentType ?? '')}`);
+    const env = codec.decode(m.body);
+    addr.codec = codec;
+
+    const idProblem = attributeProblem('id', env.id, MAX_ID_LENGTH);
+    addr.id = idProblem ? idStandIn(env.id) : env.id;
+    const typeProblem = attributeProblem('type', env.type, MAX_TYPE_LENGTH);
+    if (!typeProblem) addr.command = env.type;
+
+    // MQTT 3.1.1: reply address and correlation travel in the envelope.
+    const replyTo = m.replyTo ?? env.replyto;
+    const correlation = m.correlationData ?? m.correlationId ?? env.correlationid ?? m.messageId ?? env.id;
+    Object.assign(addr, this.replyAddressing(replyTo, correlation), { echoCorrelation: !m.replyTo && env.replyto !== undefined });
+
+    // Refusals, most basic first. A bad reply address leaves nowhere to reply: the outcome becomes the completion event.
+    const envReplyProblem = !m.replyTo && env.replyto !== undefined ? t.replyAddressProblem(env.replyto) : undefined;
+    if (replyProblem ?? envReplyProblem) throw new CommandError('BAD_REQUEST', `unusable reply address: ${replyProblem ?? envReplyProblem}`);
+    if (addr.replyTo && addr.correlationId === undefined && addr.correlationData === undefined) {
+      throw new CommandError('BAD_REQUEST', `correlation id longer than ${t.maxCorrelationIdBytes} bytes: ${t.kind.toUpperCase()} cannot carry it in the reply`);
+    }
+    if (idProblem) throw new CommandError('BAD_REQUEST', `command ${idProblem}`);
+    if (typeProblem) throw new CommandError('BAD_REQUEST', `command ${typeProblem}`);
+    if (m.messageId && m.correlationId && m.messageId !== m.correlationId) {
+      throw new CommandError('BAD_REQUEST', `message_id ${quote(m.messageId)} and correlation_id ${quote(m.correlationId)} differ`);
+    }
+    if (!env.type.startsWith(COMMAND_PREFIX)) {
+      throw new CommandError('BAD_REQUEST', `type ${quote(env.type)} is not a command (expected ${COMMAND_PREFIX}<command>)`);
+    }
+    const address: ReplyAddress = {
+      id: addr.id, command: addr.command, ...(addr.replyTo && { replyTo: addr.replyTo }),
+      ...(addr.correlationId !== undefined && { correlationId: addr.correlationId }),
+      ...(addr.correlationData && { correlationData: addr.correlationData.toString('base64') }),
+      contentType: codec.contentType, echoCorrelation: addr.echoCorrelation,
+    };
+    return this.d.dispatcher.execute({
+      id: env.id, name: env.type.slice(COMMAND_PREFIX.length), data: env.data ?? {}, deadline: env.deadline,
+    }, { reply: address });
   }
 
   private async answer(a: Addressing, reply: ReplyData): Promise<void> {
+    const limit = this.d.maxOutgoingBytes ?? DEFAULT_MAX_OUTGOING;
     if (!a.replyTo) {
-      // Nobody waits for a reply: the outcome becomes an event.
+      // Nobody waits for a reply: the outcome becomes an event (its result, if it fits).
+      const size = reply.ok ? Buffer.byteLength(JSON.stringify(reply.result ?? null)) : 0;
       await this.d.publisher.enqueue({
         object: 'command', id: a.id, event: 'completed',
-        data: { node: this.d.node, id: a.id, command: a.command, ...reply, at: new Date().toISOString() },
+        data: { node: this.d.node, id: a.id, command: a.command, ...(size > limit - 4096 ? tooLarge(size, limit) : reply), at: new Date().toISOString() },
       });
       return;
     }
-    const { body, contentType } = a.codec.encodeEvent({
-      type: REPLY_TYPE, source: `virtbus://${this.d.node}`, subject: a.command, data: reply,
-      extra: a.echoCorrelation ? { correlationid: a.correlationId } : {},
+    let body = this.encodeReply(a, reply);
+    if (body.body.length > limit) body = this.encodeReply(a, tooLarge(body.body.length, limit));
+    await this.d.transport.publishReply({
+      to: a.replyTo, body: body.body, contentType: body.contentType,
+      ...(a.correlationId !== undefined && { correlationId: a.correlationId }),
+      ...(a.correlationData && { correlationData: a.correlationData }),
     });
-    await this.d.transport.publishReply({ to: a.replyTo, correlationId: a.correlationId, body, contentType });
   }
+
+  private encodeReply(a: Addressing, reply: ReplyData) {
+    return a.codec.encodeEvent({
+      type: REPLY_TYPE, source: `virtbus://${this.d.node}`, ...(a.command && { subject: a.command }), data: reply,
+      extra: a.echoCorrelation && a.correlationId !== undefined ? { correlationid: a.correlationId } : {},
+    });
+  }
+}
+
+function tooLarge(bytes: number, limit: number): ReplyData {
+  return { ok: false, error: { code: 'UNSUPPORTED', message: `the result of ${bytes} bytes exceeds the outgoing message limit of ${limit} bytes (--max-outgoing-bytes)` } };
 }

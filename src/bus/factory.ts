@@ -24,16 +24,16 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
   if (cfg.bus === 'embedded') {
     const embedded = await startEmbeddedBroker(EMBEDDED_HOST, cfg.embeddedPort);
     // aedes speaks MQTT 3.1.1 only
-    return { embedded, transport: new MqttTransport({ url: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxMessageBytes, statusPayload: statusPayload(cfg) }) };
+    return { embedded, transport: new MqttTransport({ url: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
   }
   const url = new URL(cfg.bus);
   switch (url.protocol) {
     case 'amqp:':
     case 'amqps:':
-      return { transport: new AmqpTransport({ url: cfg.bus, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxMessageBytes }) };
+      return { transport: new AmqpTransport({ url: cfg.bus, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxOutgoingBytes }) };
     case 'mqtt:':
     case 'mqtts:':
-      return { transport: new MqttTransport({ url: cfg.bus, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxMessageBytes, statusPayload: statusPayload(cfg) }) };
+      return { transport: new MqttTransport({ url: cfg.bus, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
     default:
       throw new Error(`unsupported bus '${url.protocol}' in ${cfg.bus}: use embedded, amqp:// or mqtt://`);
   }

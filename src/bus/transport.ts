@@ -9,8 +9,10 @@ export interface InboundMessage {
   contentType?: string;
   /** AMQP message_id */
   messageId?: string;
-  /** AMQP correlation_id / MQTT 5 Correlation Data (as string) */
+  /** AMQP correlation_id / MQTT 5 Correlation Data (as UTF-8 text, for logs and 3.1.1-style echoes) */
   correlationId?: string;
+  /** MQTT 5 Correlation Data as the bytes received: echoed unchanged (random bytes are legal) */
+  correlationData?: Buffer;
   /** AMQP reply_to / MQTT 5 Response Topic */
   replyTo?: string;
   /** transport headers / user properties */
@@ -28,12 +30,17 @@ export interface Delivery {
   ack(): void;
   /** drop it (dead-lettered where the broker has a DLX); never requeued */
   reject(): void;
+  /** reject() dead-letters it (AMQP: the queue's DLX); false: reject() only drops it (MQTT) */
+  readonly deadLetters: boolean;
 }
 
 export interface OutboundReply {
   /** reply address (AMQP reply_to queue / MQTT response topic) */
   to: string;
-  correlationId: string;
+  /** absent when the transport cannot carry the command's (see maxCorrelationIdBytes) */
+  correlationId?: string;
+  /** MQTT 5: the command's Correlation Data, sent back byte for byte (else correlationId as UTF-8) */
+  correlationData?: Buffer;
   body: Buffer;
   contentType: string;
 }
@@ -58,6 +65,8 @@ export type TransportEvents = {
   'connect-failed': (err: unknown, info: { attempt: number; delayMs: number }) => void;
   /** a non-fatal problem worth logging */
   warning: (msg: string, detail?: unknown) => void;
+  /** a message the broker refused for good was dropped (its publish rejected); counted in publishDropped */
+  'publish-dropped': (err: Error) => void;
 };
 
 export interface TransportStartOptions {
@@ -69,6 +78,12 @@ export interface TransportStartOptions {
 
 export interface Transport extends TypedEmitter<TransportEvents> {
   readonly kind: 'amqp' | 'mqtt';
+  /** the longest correlation id (UTF-8 bytes) a reply can carry: AMQP shortstr 255 */
+  readonly maxCorrelationIdBytes: number;
+  /** messages the broker refused for good, dropped after bounded tries (a counter) */
+  readonly publishDropped: number;
+  /** Why a caller's reply address cannot be published to (undefined: it can). Checked at intake. */
+  replyAddressProblem(to: string): string | undefined;
   /** Connects (retrying with backoff), declares topology, runs beforeConsume, then consumes. Resolves once consuming. */
   start(o: TransportStartOptions): Promise<void>;
   /** Stops taking new commands (in-flight deliveries can still be acked). */

@@ -5,6 +5,7 @@ import { COMMANDS, isCommandName, type CommandName } from '../contract/commands'
 import type { ReplyData } from '../contract/events';
 import { validator } from '../contract/validate';
 import { CommandError, toWireError } from '../errors';
+import { quote } from '../contract/text';
 import type { Connection } from '../libvirt';
 import type { AgentFacts, CommandContext } from './context';
 import { IdempotencyRecord, type IdempotencyOptions } from './idempotency';
@@ -181,7 +182,7 @@ export class CommandDispatcher {
 
   /** Why the command cannot run at all (never recorded: sending it again is fine). */
   private refusal(cmd: ParsedCommand): CommandError | undefined {
-    if (!isCommandName(cmd.name)) return new CommandError('UNKNOWN_COMMAND', `unknown command '${cmd.name}'`);
+    if (!isCommandName(cmd.name)) return new CommandError('UNKNOWN_COMMAND', `unknown command ${quote(cmd.name)}`);
     const spec = COMMANDS[cmd.name];
     if (spec.planned) return new CommandError('UNSUPPORTED', `command '${cmd.name}' is not implemented by this agent version`);
     // Read-only first: a mutating command is refused whatever its arguments.

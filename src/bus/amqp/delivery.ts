@@ -58,5 +58,6 @@ export function toDelivery(
     message: toInboundMessage(msg, origin),
     ack: () => settle('ack'),
     reject: () => settle('reject'),
+    deadLetters: true,
   };
 }

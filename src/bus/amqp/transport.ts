@@ -65,6 +65,8 @@ function resolveOptions(o: AmqpTransportOptions): Resolved {
 
 export class AmqpTransport extends TypedEmitter<TransportEvents> implements Transport {
   readonly kind = 'amqp' as const;
+  /** correlation_id is a shortstr */
+  readonly maxCorrelationIdBytes = 255;
   private readonly o: Resolved;
   private readonly publisher: ConfirmPublisher;
   /** aborted by close(): ends retry loops and setup steps in progress */
@@ -83,6 +85,7 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     this.publisher = new ConfirmPublisher({
       maxInFlight: this.o.maxInFlightPublishes, maxQueued: this.o.maxQueuedPublishes, maxMessageBytes: this.o.maxMessageBytes,
     });
+    this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
   }
 
   get nodeId(): string { return this.o.nodeId; }
@@ -94,6 +97,14 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
   get peakInFlight(): number { return this.publisher.peakInFlight; }
   /** waiting for a window slot or a reconnect */
   get queuedPublishes(): number { return this.publisher.queued; }
+  get publishDropped(): number { return this.publisher.dropped; }
+
+  /** reply_to is a routing key on the default exchange: any shortstr that is not empty. */
+  replyAddressProblem(to: string): string | undefined {
+    if (to.length === 0) return 'reply_to is empty';
+    if (Buffer.byteLength(to) > 255) return 'reply_to longer than 255 bytes';
+    return undefined;
+  }
 
   start(handlers: TransportStartOptions): Promise<void> {
     if (this.closing) return Promise.reject(new TransportClosedError('amqp'));
@@ -142,7 +153,7 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       routingKey: r.to,
       body: r.body,
       // Not persistent: a reply is only useful to a caller that is waiting now.
-      options: { correlationId: r.correlationId, contentType: r.contentType, persistent: false },
+      options: { ...(r.correlationId !== undefined && { correlationId: r.correlationId }), contentType: r.contentType, persistent: false },
     });
   }
 

@@ -26,6 +26,7 @@ export function toInboundMessage(p: InboundPacket, origin: InboundMessage['origi
     body,
     contentType,
     correlationId: props.correlationData ? Buffer.from(props.correlationData).toString('utf8') : undefined,
+    ...(props.correlationData && { correlationData: Buffer.from(props.correlationData) }),
     replyTo: props.responseTopic,
     headers: { ...(props.userProperties ?? {}) },
     redelivered: p.dup,
@@ -50,5 +51,5 @@ export function toDelivery(message: InboundMessage, settle: (how: 'ack' | 'rejec
     settled = true;
     settle(how);
   };
-  return { message, ack: () => once('ack'), reject: () => once('reject') };
+  return { message, ack: () => once('ack'), reject: () => once('reject'), deadLetters: false };
 }

@@ -5,9 +5,9 @@ import type { IClientPublishOptions } from 'mqtt';
 import { Backoff, retry, sleep } from '../../reconnect/backoff';
 import { TypedEmitter } from '../../typed-emitter';
 import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
-import { isStructuredJson, toBinary } from './cloudevents';
+import { fitsUserProperties, isStructuredJson, toBinary } from './cloudevents';
 import { toDelivery, toInboundMessage } from './delivery';
-import { BROADCAST_TOPIC, assertPublishTopic, commandTopic, eventTopic, statusTopic } from './names';
+import { BROADCAST_TOPIC, assertPublishTopic, commandTopic, eventTopic, replyTopicProblem, statusTopic } from './names';
 import { resolveOptions, type MqttTransportOptions, type ResolvedOptions } from './options';
 import { AckPublisher } from './publisher';
 import { MqttSession, type InboundPacket } from './session';
@@ -18,6 +18,8 @@ export const MqttTransportClosedError = TransportClosedError;
 
 export class MqttTransport extends TypedEmitter<TransportEvents> implements Transport {
   readonly kind = 'mqtt' as const;
+  /** Correlation Data is binary data with a two-byte length */
+  readonly maxCorrelationIdBytes = 65535;
   private readonly o: ResolvedOptions;
   private readonly publisher: AckPublisher;
   /** aborted by close(): ends retry loops and setup steps in progress */
@@ -36,6 +38,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     this.publisher = new AckPublisher({
       maxInFlight: this.o.maxInFlightPublishes, maxQueued: this.o.maxQueuedPublishes, maxMessageBytes: this.o.maxMessageBytes,
     });
+    this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
   }
 
   get nodeId(): string { return this.o.nodeId; }
@@ -49,6 +52,9 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   get inFlight(): number { return this.publisher.inFlight; }
   /** waiting for a window slot or a reconnect */
   get queuedPublishes(): number { return this.publisher.queued; }
+  get publishDropped(): number { return this.publisher.dropped; }
+
+  replyAddressProblem(to: string): string | undefined { return replyTopicProblem(to); }
   /** the topics this agent takes commands from */
   get commandTopics(): [node: string, broadcast: string] { return [commandTopic(this.o.nodeId), BROADCAST_TOPIC]; }
   get statusTopic(): string { return statusTopic(this.o.nodeId); }
@@ -92,7 +98,9 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     }
     const { payload, properties } = this.encode(r.body, r.contentType);
     // MQTT 3.1.1: the correlation id travels in the envelope (the agent echoes correlationid).
-    const props = properties && { ...properties, correlationData: Buffer.from(r.correlationId, 'utf8') };
+    // MQTT 5: the command's Correlation Data byte for byte (a client may use random bytes).
+    const correlationData = r.correlationData ?? (r.correlationId !== undefined ? Buffer.from(r.correlationId, 'utf8') : undefined);
+    const props = properties && { ...properties, ...(correlationData && { correlationData }) };
     return this.publish(r.to, payload, { qos: 1, retain: false, ...(props && { properties: props }) });
   }
 
@@ -110,7 +118,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   private encode(body: Buffer, contentType: string): { payload: Buffer; properties?: IClientPublishOptions['properties'] } {
     if (this.o.protocolVersion === 4) return { payload: body };
     const binary = isStructuredJson(contentType) ? toBinary(body) : undefined;
-    if (!binary) return { payload: body, properties: { contentType } };
+    if (!binary || !fitsUserProperties(binary.userProperties)) return { payload: body, properties: { contentType } };
     return {
       payload: binary.payload,
       properties: { userProperties: binary.userProperties, ...(binary.contentType && { contentType: binary.contentType }) },
