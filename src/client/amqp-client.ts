@@ -1,7 +1,8 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
-import { commandEnvelope, withTimeout, type CallOptions, type ClientOptions, type VirtbusClient } from './client';
+import { withTimeout } from '../timeout';
+import { commandEnvelope, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
 
 export class AmqpClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();

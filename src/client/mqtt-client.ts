@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient as Mqtt } from 'mqtt';
 import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
-import { commandEnvelope, withTimeout, type CallOptions, type ClientOptions, type VirtbusClient } from './client';
+import { withTimeout } from '../timeout';
+import { commandEnvelope, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
 
 /** MQTT 5 by default (Response Topic + Correlation Data); 3.1.1 puts replyto/correlationid in the envelope. */
 export class MqttClient implements VirtbusClient {

@@ -1,27 +1,12 @@
-// Encoding of replies and events, and decoding of commands, for one
-// content type. JSON (structured CloudEvents) now; protobuf plugs in here.
-import { CE_JSON, CE_PROTOBUF, type CloudEvent } from '../contract/envelope';
-import { decodeJsonEnvelope, encodeJsonEnvelope, newEnvelope } from './json';
+// The codecs by content type: structured JSON and protobuf CloudEvents. A
+// new encoding is a file beside json.ts and protobuf.ts plus one line here.
+import { CE_JSON, CE_PROTOBUF } from '../contract/envelope';
+import { jsonCodec } from './json';
 import { protobufCodec } from './protobuf';
+import type { MessageCodec } from './types';
 
-export interface EncodedMessage { body: Buffer; contentType: string; id: string }
-
-export interface OutgoingEvent { type: string; source: string; subject?: string; data: unknown; extra?: Partial<CloudEvent> }
-
-export interface MessageCodec {
-  readonly contentType: string;
-  decode(body: Buffer): CloudEvent;
-  encodeEvent(e: OutgoingEvent): EncodedMessage;
-}
-
-export const jsonCodec: MessageCodec = {
-  contentType: CE_JSON,
-  decode: decodeJsonEnvelope,
-  encodeEvent(e) {
-    const env = newEnvelope(e.type, e.source, e.data, { ...(e.subject && { subject: e.subject }), ...e.extra });
-    return { ...encodeJsonEnvelope(env), id: env.id };
-  },
-};
+export { jsonCodec };
+export type { EncodedMessage, MessageCodec, OutgoingEvent } from './types';
 
 /** The media type of a Content-Type value: lower-case, without parameters ("Application/JSON; charset=utf-8" -> "application/json"). */
 export function mediaType(contentType: string): string {

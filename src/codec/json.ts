@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CE_JSON, CloudEvent } from '../contract/envelope';
 import { CommandError } from '../errors';
 import { validator } from '../contract/validate';
+import type { MessageCodec } from './types';
 
 const checkEnvelope = validator(CloudEvent);
 
@@ -26,3 +27,12 @@ export function encodeJsonEnvelope(e: CloudEvent): { body: Buffer; contentType: 
 export function newEnvelope(type: string, source: string, data: unknown, extra: Partial<CloudEvent> = {}): CloudEvent {
   return { specversion: '1.0', id: randomUUID(), source, type, time: new Date().toISOString(), datacontenttype: 'application/json', data, ...extra };
 }
+
+export const jsonCodec: MessageCodec = {
+  contentType: CE_JSON,
+  decode: decodeJsonEnvelope,
+  encodeEvent(e) {
+    const env = newEnvelope(e.type, e.source, e.data, { ...(e.subject && { subject: e.subject }), ...e.extra });
+    return { ...encodeJsonEnvelope(env), id: env.id };
+  },
+};

@@ -4,7 +4,7 @@
 import { COMMANDS, isCommandName } from './commands';
 import { CloudEvent, COMMAND_PREFIX, REPLY_TYPE } from './envelope';
 import { ReplyData } from './events';
-import { EVENT_MESSAGES, dataMessageFor } from './proto-gen';
+import { EVENT_MESSAGES, dataMessageFor } from './proto-names';
 import { validator } from './validate';
 
 const envelope = validator(CloudEvent);

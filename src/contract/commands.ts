@@ -1,7 +1,7 @@
 // The v1 command set: for each command, the schema of its `data` and of its
 // reply's `result`. These TypeBox definitions are the single source: the TS
 // types come from Static<>, and contracts/schemas/*.json are generated from
-// them (scripts/gen-contracts.ts).
+// them (`npm run gen`, tools/contract/).
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
 
 const Name = T.String({ minLength: 1, maxLength: 255 });

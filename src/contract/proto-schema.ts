@@ -1,6 +1,7 @@
-// JSON Schema (TypeBox) -> proto3. The .proto files under proto/virtbus/v1/
-// are rendered from the same definitions as the JSON Schemas, so JSON and
-// protobuf carry the same information. Rules:
+// JSON Schema (TypeBox) -> proto3 field kinds, shared by the codec at run time
+// (src/codec/proto-convert.ts) and the generator that renders proto/virtbus/v1/
+// (tools/contract/proto-render.ts), so JSON and protobuf carry the same
+// information. Rules:
 //   string / string literals      -> string        integer -> int64
 //   number                        -> double        boolean -> bool
 //   object                        -> message (nested, named after the field)
@@ -66,31 +67,4 @@ export function fieldKind(s: S, name: string): FieldKind {
     return { k: 'json' };
   }
   return { k: 'json' };
-}
-
-function typeName(f: FieldKind): string {
-  switch (f.k) {
-    case 'scalar': return f.proto;
-    case 'json': return 'string';
-    case 'message': return f.name;
-    case 'repeated': return typeName(f.of);
-    case 'map': return `map<string, ${f.value.k === 'anyScalar' ? 'virtbus.v1.ScalarValue' : typeName(f.value as FieldKind)}>`;
-  }
-}
-
-/** proto3 text of a message (with nested messages) for schema s. */
-export function renderMessage(name: string, s: TSchema, indent = ''): string {
-  const { props, extra } = objectShape(s as S);
-  const lines: string[] = [];
-  const nested: string[] = [];
-  props.forEach(([key, schema, required], i) => {
-    const f = fieldKind(schema, key);
-    const inner = f.k === 'repeated' ? f.of : f;
-    if (inner.k === 'message') nested.push(renderMessage(inner.name, inner.schema as TSchema, `${indent}  `));
-    const label = f.k === 'repeated' ? 'repeated ' : f.k === 'map' ? '' : required ? '' : 'optional ';
-    const comment = f.k === 'json' ? ' // JSON text' : '';
-    lines.push(`${indent}  ${label}${typeName(f)} ${key} = ${i + 1};${comment}`);
-  });
-  if (extra) lines.push(`${indent}  optional string extra_json = 1000; // JSON object of the fields the schema does not name`);
-  return [`${indent}message ${name} {`, ...nested, ...lines, `${indent}}`].join('\n');
 }

@@ -1,7 +1,7 @@
 // contracts/ is generated from src/contract/: the checked-in copy must match.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { renderContracts } from '../../src/contract/generate';
+import { renderContracts } from '../../tools/contract/contracts';
 import { ERROR_CODES } from '../../src/errors';
 
 const root = join(__dirname, '..', '..', 'contracts');

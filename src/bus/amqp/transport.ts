@@ -3,6 +3,7 @@
 // agent, and publishes events and replies through the confirm window.
 import type { ConsumeMessage } from 'amqplib';
 import type { BackoffOptions } from '../../reconnect/backoff';
+import { withTimeout } from '../../timeout';
 import { TypedEmitter } from '../../typed-emitter';
 import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
 export { TransportClosedError };
@@ -285,10 +286,4 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     this.emit('warning', `AMQP transport stopped: ${err.message}`, err);
     this.publisher.close(err);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t!: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }

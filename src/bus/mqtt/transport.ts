@@ -3,6 +3,7 @@
 // commands to the agent, and publishes events and replies at QoS 1.
 import type { IClientPublishOptions } from 'mqtt';
 import { Backoff, retry, sleep } from '../../reconnect/backoff';
+import { withTimeout } from '../../timeout';
 import { TypedEmitter } from '../../typed-emitter';
 import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
 import { fitsUserProperties, isStructuredJson, toBinary } from './cloudevents';
@@ -277,10 +278,4 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
       if (!this.abort.signal.aborted) this.emit('warning', 'MQTT: reconnecting stopped', err);
     });
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t!: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }

@@ -1,18 +1,18 @@
 // Records contracts/examples/ on libvirt's test driver: runs every sample
 // command through the real dispatcher, keeps the real replies and the events
-// they caused. Run from dist: `npm run gen:examples`.
+// they caused. `npm run gen` (or `npm run gen -- examples`).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { CommandDispatcher, isDeferred } from '../commands/dispatcher';
-import { longRunningRunners } from '../commands/long-running';
-import { JobRunners, LocalJobBackend, MIGRATE_KIND, migrationRunner } from '../jobs';
-import type { ReplyData } from './events';
-import { mapLibvirtEvent, eventType } from '../events/mapping';
-import { Connection, type LibvirtEvent } from '../libvirt';
-import { encodeProtobufEnvelope } from '../codec/protobuf';
-import { REPLY_TYPE, type CloudEvent } from './envelope';
+import { CommandDispatcher, isDeferred } from '../../src/commands/dispatcher';
+import { longRunningRunners } from '../../src/commands/long-running';
+import { JobRunners, LocalJobBackend, MIGRATE_KIND, migrationRunner } from '../../src/jobs';
+import type { ReplyData } from '../../src/contract/events';
+import { mapLibvirtEvent, eventType } from '../../src/events/mapping';
+import { Connection, type LibvirtEvent } from '../../src/libvirt';
+import { encodeProtobufEnvelope } from '../../src/codec/protobuf';
+import { REPLY_TYPE, type CloudEvent } from '../../src/contract/envelope';
 import { EXAMPLE_NODE, EXAMPLE_TIME, SAMPLE_COMMANDS, type Example } from './examples';
 
 async function record(): Promise<Example[]> {
@@ -86,15 +86,14 @@ async function record(): Promise<Example[]> {
   return out;
 }
 
-if (require.main === module) {
-  const dir = process.argv[2] ?? 'contracts/examples';
-  record().then((examples) => {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    for (const e of examples) {
-      writeFileSync(join(dir, `${e.name}.json`), `${JSON.stringify(e.envelope, null, 2)}\n`);
-      writeFileSync(join(dir, `${e.name}.pb`), encodeProtobufEnvelope(e.envelope));
-    }
-    console.log(`wrote ${examples.length} examples (JSON + protobuf) to ${dir}`);
-  }, (err) => { console.error(err); process.exit(1); });
+/** Records every example and writes it as JSON and protobuf into dir (anew). */
+export async function writeExamples(dir: string): Promise<number> {
+  const examples = await record();
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const e of examples) {
+    writeFileSync(join(dir, `${e.name}.json`), `${JSON.stringify(e.envelope, null, 2)}\n`);
+    writeFileSync(join(dir, `${e.name}.pb`), encodeProtobufEnvelope(e.envelope));
+  }
+  return examples.length;
 }

@@ -1,16 +1,18 @@
 // Golden example messages (contracts/examples/): every command with sample
 // data, the reply the agent really gave on libvirt's test driver, and every
-// kind of event, in JSON and protobuf. `npm run gen:examples` re-records
+// kind of event, in JSON and protobuf. `npm run gen` re-records
 // them; tests validate each against its schema and round-trip it through
 // both codecs.
-import type { CloudEvent } from './envelope';
-import type { CommandName } from './commands';
+import type { CloudEvent } from '../../src/contract/envelope';
+import type { CommandName } from '../../src/contract/commands';
 
 export const EXAMPLE_TIME = '2026-11-23T08:00:00.000Z';
 export const EXAMPLE_NODE = 'node1';
 
+/** fixed UUIDs, so that `npm run gen` records the same examples every time */
+const UUIDS: Record<string, string> = { vm1: '2aa34616-0a6c-4caf-b8de-c9c95633f954', vm2: '1be67df9-b7a4-460e-b845-8725f6b5a77b' };
 const vmXml = (name: string) =>
-  `<domain type='test'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
+  `<domain type='test'><name>${name}</name><uuid>${UUIDS[name]}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
 
 /** Sample data, in the order the recorder runs them (later ones use what earlier ones made). */
 export const SAMPLE_COMMANDS: Array<[CommandName, Record<string, unknown>]> = [

@@ -1,0 +1,30 @@
+// The client SDK's types and its command envelope, shared by the AMQP and MQTT clients.
+import { randomUUID } from 'node:crypto';
+import type { CloudEvent } from '../contract/envelope';
+import type { CommandName } from '../contract/commands';
+import type { ReplyData } from '../contract/events';
+
+export interface CallOptions { id?: string; deadline?: string; timeoutMs?: number }
+
+export interface VirtbusClient {
+  /** Sends a command and resolves with the reply's data ({ok, result} or {ok:false, error}). */
+  call(command: CommandName | string, data?: unknown, o?: CallOptions): Promise<ReplyData>;
+  /** Calls onEvent for every event of the node (or of all nodes with '*'); resolves once subscribed. */
+  watch(onEvent: (e: CloudEvent) => void, node?: string): Promise<void>;
+  /** Sends a command to every agent (broadcast); onReply sees each agent's reply as it comes. */
+  broadcast(command: CommandName | string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void>;
+  /** Calls onPresence for every agent's online/heartbeat/offline event; resolves once subscribed. */
+  watchPresence(onPresence: (e: CloudEvent) => void): Promise<void>;
+  /** resolves when the connection to the broker is lost */
+  readonly lost: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions { url: string; node: string; source?: string; protocolVersion?: 4 | 5 }
+
+export function commandEnvelope(command: string, data: unknown, source: string, o: CallOptions & { extra?: Record<string, unknown> } = {}): CloudEvent {
+  return {
+    specversion: '1.0', id: o.id ?? randomUUID(), source, type: `virtbus.cmd.${command}`, time: new Date().toISOString(),
+    data: data ?? {}, ...(o.deadline && { deadline: o.deadline }), ...o.extra,
+  };
+}
