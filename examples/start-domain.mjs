@@ -18,16 +18,21 @@ const { queue } = await ch.assertQueue('', { exclusive: true });
 await ch.bindQueue(queue, 'virtbus.events', `v1.${node}.domain.*.lifecycle`);
 
 const id = randomUUID();
+// Done once both the reply and the started event are in (either may come first).
 const done = new Promise((resolve) => {
+  let replied = false;
+  let started = false;
   ch.consume(queue, (msg) => {
     const ce = JSON.parse(msg.content.toString());
     if (msg.properties.correlationId === id) {
       console.log('reply', JSON.stringify(ce.data));
       if (!ce.data.ok) resolve(1);
+      replied = true;
     } else if (ce.data.domain?.name === domain || ce.data.domain?.uuid === domain) {
       console.log('event', ce.data.event, ce.data.detail, `seq=${ce.data.seq}`, `state=${ce.data.state}`);
-      if (ce.data.event === 'started') resolve(0);
+      if (ce.data.event === 'started') started = true;
     }
+    if (replied && started) resolve(0);
   }, { noAck: true });
 });
 

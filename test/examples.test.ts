@@ -10,11 +10,11 @@ test('examples/start-domain.mjs starts a domain and prints its lifecycle events'
   const agent = await startAgent({ node });
   const client = await TestClient.connect();
   try {
-    const name = `example-${process.pid}`;
+    const name = `example-${node}`;
     const xml = `<domain type='test'><name>${name}</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>`;
     expect((await client.call(node, 'domain.define', { xml })).data.ok).toBe(true);
     const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', 'examples', 'start-domain.mjs'), node, name, AMQP_URL]);
-    expect(stdout).toMatch(/^reply \{"ok":true,"result":\{"uuid":"[^"]+","name":"example-\d+","state":"running"\}\}$/m);
+    expect(stdout).toMatch(new RegExp(`^reply \\{"ok":true,"result":\\{"uuid":"[^"]+","name":"${name}","state":"running"\\}\\}$`, 'm'));
     expect(stdout).toMatch(/^event started booted seq=\d+ state=running$/m);
     await client.call(node, 'domain.destroy', { domain: name });
     await client.call(node, 'domain.undefine', { domain: name });

@@ -11,10 +11,12 @@ import { ReconnectingConnection, type Connection } from '../libvirt';
 import type { Logger } from '../log';
 import { TypedEmitter } from '../typed-emitter';
 import { Gate } from './gate';
-import { CommandIntake, type ReplyAddress } from './intake';
+import { CommandIntake } from './intake';
+import type { ReplyAddress } from './reply-address';
 import type { PeerDirectory } from './peers';
-import { createJobBackend, JobRunners, MIGRATE_KIND, migrationRunner, type JobBackend, type JobBackendConfig, type JobRecord } from '../jobs';
-import { longRunningRunners } from '../commands/long-running';
+import { createJobBackend, type JobBackend, type JobBackendConfig, type JobRecord } from '../jobs';
+import { jobRunners, kindConcurrency } from '../jobs/kinds';
+import { JobWaiters } from './job-waiters';
 import type { ReplyData } from '../contract/events';
 import { AGENT_VERSION } from './version';
 
@@ -72,6 +74,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
   private online = false;
   private readonly libvirtGate = new Gate();
   readonly jobs?: JobBackend;
+  private readonly waiters?: JobWaiters;
 
   constructor(private readonly o: AgentOptions) {
     super();
@@ -83,12 +86,14 @@ export class Agent extends TypedEmitter<AgentEvents> {
       onError: (err, e) => log.error({ err, event: `${e.object}.${e.event}` }, 'event not published'),
     });
     if (o.jobs) {
-      const runners = new JobRunners();
-      runners.register(MIGRATE_KIND, migrationRunner({ source: () => this.libvirt.connection, pollIntervalMs: o.jobs.progressIntervalMs }));
-      for (const [kind, r] of Object.entries(longRunningRunners({ connection: () => this.libvirt.connection, saveDir: o.jobs.saveDir, pollIntervalMs: o.jobs.progressIntervalMs }))) {
-        runners.register(kind, r);
-      }
-      this.jobs = createJobBackend({ ...o.jobs.backend, runners, bootId: this.bootId } as JobBackendConfig);
+      const runners = jobRunners({ connection: () => this.libvirt.connection, saveDir: o.jobs.saveDir, pollIntervalMs: o.jobs.progressIntervalMs });
+      const windowMs = o.dispatcher?.idempotency?.windowMs;
+      this.jobs = createJobBackend({
+        ...o.jobs.backend, runners, bootId: this.bootId,
+        concurrency: { ...kindConcurrency(), ...o.jobs.backend.concurrency },
+        ...(windowMs !== undefined && { idempotencyWindowMs: windowMs }),
+      } as JobBackendConfig);
+      this.waiters = new JobWaiters(this.jobs, (to, reply) => this.intake.replyLater(to, reply));
     }
     this.dispatcher = new CommandDispatcher({
       jobs: this.jobs, idempotency: this.jobs?.idempotency, peers: o.peers,
@@ -102,6 +107,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.intake = new CommandIntake({
       node: o.nodeId, transport: o.transport, dispatcher: this.dispatcher, publisher: this.publisher, log,
       maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024, maxOutgoingBytes: o.maxOutgoingBytes,
+      ...(this.waiters && { waiters: this.waiters }),
     });
 
     this.libvirt.on('event', (e) => this.publisher.enqueueLibvirt(e));
@@ -184,6 +190,10 @@ export class Agent extends TypedEmitter<AgentEvents> {
       });
       const address = (record.meta as { reply?: ReplyAddress } | undefined)?.reply;
       if (address) await this.intake.replyLater(address, reply);
+      // callers that sent the same command id while it ran (best effort: the first caller's reply decides markReplied)
+      for (const to of this.waiters?.take(id) ?? []) {
+        this.intake.replyLater(to, reply).catch((err) => this.o.log.warn({ err, id }, 'job reply to a duplicate caller not delivered'));
+      }
       await this.jobs!.markReplied(id);
       this.o.log.info({ id, command: record.command, ok: reply.ok }, 'job replied');
     } catch (err) {

@@ -1,20 +1,21 @@
-// A command's way from a parsed envelope to its reply: known? → validate →
-// allowed? → in time? → not a duplicate? → ordered per object → handler with
-// a time limit → reply data. Nothing here knows about brokers.
+// A command's way from a parsed envelope to its reply, one path for every
+// command: known already? (its first outcome) → refusals (unknown, planned,
+// read-only, schema, deadline; never recorded) → a job (recorded durably,
+// replies when it ends) or run once, ordered per object, with a time limit,
+// its outcome recorded. Nothing here knows about brokers or about any job
+// kind by name (src/jobs/kinds/).
 import { COMMANDS, isCommandName, type CommandName } from '../contract/commands';
 import type { ReplyData } from '../contract/events';
+import { quote } from '../contract/text';
 import { validator } from '../contract/validate';
 import { CommandError, toWireError } from '../errors';
-import { quote } from '../contract/text';
+import type { JobBackend, JobRecord } from '../jobs';
+import { isJobOnlyCommand, jobKindFor, type JobKind, type PeerResolver } from '../jobs/kinds';
 import type { Connection } from '../libvirt';
 import type { AgentFacts, CommandContext } from './context';
-import { IdempotencyRecord, type IdempotencyOptions } from './idempotency';
+import { MemoryIdempotency, type IdempotencyOptions, type IdempotencyStore } from './idempotency';
 import { KeyedSerialQueue } from './ordering';
 import { handlerFor } from './registry';
-import { JOB_KINDS, jobKindOf } from './job-kinds';
-import type { CommandData } from '../contract/commands';
-import { type DurableIdempotency, type JobBackend, type JobRecord, type MigrateJobData } from '../jobs';
-import type { PeerResolver } from '../agent/peers';
 
 export interface ParsedCommand {
   /** command id: correlation id and idempotency key */
@@ -34,6 +35,7 @@ export interface DispatcherOptions {
   timeouts?: Partial<Record<CommandName, number>>;
   /** commands running at once across objects (default 16) */
   maxConcurrent?: number;
+  /** the in-memory record of read-only commands (and of every command without a durable store) */
   idempotency?: IdempotencyOptions;
   /** how long a command waits for libvirt to come back before UNAVAILABLE (ms, default 15000) */
   libvirtWaitMs?: number;
@@ -47,16 +49,19 @@ export interface DispatcherDeps {
   libvirtReady?: (ms: number) => Promise<boolean>;
   /** runs the long-running commands; without it they are UNSUPPORTED */
   jobs?: JobBackend;
-  /** durable outcome record of mutating commands (else: the in-memory one) */
-  idempotency?: DurableIdempotency;
+  /** durable outcome record of mutating commands (default: the in-memory one) */
+  idempotency?: IdempotencyStore;
   /** other agents by node id (domain.migrate {to}) */
   peers?: PeerResolver;
 }
 
-/** The reply comes later: the command was durably handed to the job system. */
-export interface Deferred { deferred: true; job: JobRecord }
+/**
+ * The reply comes later: the command was durably handed to the job system
+ * (or, with duplicate, is the same command id as a job still running, whose
+ * final reply the caller will get when it ends).
+ */
+export interface Deferred { deferred: true; job: JobRecord; duplicate?: boolean }
 export const isDeferred = (r: ReplyData | Deferred): r is Deferred => (r as Deferred).deferred === true;
-
 
 const checkers = new Map<CommandName, (v: unknown) => string | undefined>();
 function checkData(name: CommandName, data: unknown): string | undefined {
@@ -76,13 +81,16 @@ function orderingKey(name: string, data: Record<string, unknown>, id: string): s
 const fail = (e: unknown): ReplyData => ({ ok: false, error: toWireError(e) });
 
 export class CommandDispatcher {
-  readonly record: IdempotencyRecord;
+  /** the in-memory record (reads; every command when there is no durable store) */
+  readonly memory: MemoryIdempotency;
   private readonly queue: KeyedSerialQueue;
   private readonly stopping = new AbortController();
+  /** short commands running in this process, by id: a duplicate waits for the first's reply */
+  private readonly running = new Map<string, Promise<ReplyData>>();
   readonly counters = { inFlight: 0, completed: 0, failed: 0 };
 
   constructor(private readonly deps: DispatcherDeps, private readonly o: DispatcherOptions = {}) {
-    this.record = new IdempotencyRecord(o.idempotency);
+    this.memory = new MemoryIdempotency(o.idempotency);
     this.queue = new KeyedSerialQueue(o.maxConcurrent ?? 16);
   }
 
@@ -91,68 +99,71 @@ export class CommandDispatcher {
    * a job (how to address its reply after an agent restart).
    */
   async execute(cmd: ParsedCommand, meta?: Record<string, unknown>): Promise<ReplyData | Deferred> {
-    const kind = jobKindOf(cmd.name, cmd.data);
-    if (kind && this.deps.jobs) return this.submitJob(cmd, kind, this.deps.jobs, meta);
-    if (this.deps.idempotency && isCommandName(cmd.name) && COMMANDS[cmd.name].mutating) return this.executeDurably(cmd, this.deps.idempotency);
-    return this.executeInMemory(cmd);
-  }
-
-  private async submitJob(cmd: ParsedCommand, kind: string, jobs: JobBackend, meta?: Record<string, unknown>): Promise<ReplyData | Deferred> {
-    const existing = await jobs.get(cmd.id);
-    if (existing) return this.duplicateJob(existing);
+    // 1. Known already: the same command id never runs twice.
+    const first = this.running.get(cmd.id);
+    if (first) return first;
+    const kind = this.deps.jobs ? jobKindFor(cmd.name, cmd.data) : undefined;
+    if (kind) {
+      const job = await this.deps.jobs!.get(cmd.id);
+      if (job) return this.duplicateJob(job);
+    }
+    const store = this.storeFor(cmd.name);
+    const known = await store.get(cmd.id);
+    if (known) return this.known(cmd.id, known);
+    // 2. Refusals: never recorded, so sending the command again (fixed) is fine.
     const refused = this.refusal(cmd);
     if (refused) return fail(refused);
+    // 3. Run: as a job, or once here.
+    if (kind) return this.submitJob(cmd, kind, meta);
+    const p = this.runOnce(cmd, store);
+    if (!this.running.has(cmd.id)) {
+      this.running.set(cmd.id, p);
+      void p.finally(() => { if (this.running.get(cmd.id) === p) this.running.delete(cmd.id); });
+    }
+    return p;
+  }
+
+  /** Mutating commands are recorded durably where there is a store for it; reads in memory. */
+  private storeFor(name: string): IdempotencyStore {
+    return this.deps.idempotency && isCommandName(name) && COMMANDS[name].mutating ? this.deps.idempotency : this.memory;
+  }
+
+  private known(id: string, e: Exclude<Awaited<ReturnType<IdempotencyStore['get']>>, undefined>): ReplyData | Promise<ReplyData> {
+    if (e.state === 'done') return e.reply;
+    // Running here: its reply. Running elsewhere (a record shared with another process): we cannot wait for it.
+    return this.running.get(id) ?? fail(new CommandError('IN_PROGRESS', `command ${id} (${e.command}) is still running`));
+  }
+
+  private async submitJob(cmd: ParsedCommand, kind: JobKind, meta?: Record<string, unknown>): Promise<ReplyData | Deferred> {
     let data: unknown;
     try {
-      data = cmd.name === 'domain.migrate' ? this.migrationData(cmd.data as CommandData<'domain.migrate'>) : cmd.data;
+      data = kind.prepare ? kind.prepare(cmd.data, { node: this.deps.agent.node, peers: this.deps.peers }) : cmd.data;
     } catch (e) {
       return fail(e);
     }
-    const { created, record } = await jobs.submit({ id: cmd.id, kind, command: cmd.name, data, meta });
+    const { created, record } = await this.deps.jobs!.submit({ id: cmd.id, kind: kind.name, command: cmd.name, data, meta });
     return created ? { deferred: true, job: record } : this.duplicateJob(record);
   }
 
-  private duplicateJob(r: JobRecord): ReplyData {
-    if (r.reply) return r.reply;
-    return fail(new CommandError('IN_PROGRESS', `command ${r.id} (${r.command}) is ${r.state}; its reply comes when it ends`));
+  private duplicateJob(r: JobRecord): ReplyData | Deferred {
+    return r.reply ?? { deferred: true, job: r, duplicate: true };
   }
 
-  /** migrate {to: node} → the node's libvirt URI from its presence. */
-  private migrationData(d: CommandData<'domain.migrate'>): MigrateJobData {
-    const { to, destination, ...rest } = d;
-    if (!to && !destination) throw new CommandError('BAD_REQUEST', 'domain.migrate needs `to` (a node id) or `destination.uri`');
-    let destinationUri = destination?.uri;
-    let migrateUri = destination?.migrateUri;
-    if (to) {
-      if (to === this.deps.agent.node) throw new CommandError('BAD_REQUEST', `node '${to}' is this node`);
-      const peer = this.deps.peers?.resolve(to);
-      if (!peer) throw new CommandError('NOT_FOUND', `no presence seen from node '${to}': is its agent running on this bus?`);
-      if (peer.status === 'offline') throw new CommandError('UNAVAILABLE', `node '${to}' said it is offline`);
-      destinationUri ??= peer.libvirtUri;
-      migrateUri ??= peer.migrateUri;
-    }
-    return { ...rest, destinationUri: destinationUri!, ...(migrateUri && { migrateUri }), ...(to && { destinationNode: to }) };
-  }
-
-  private async executeDurably(cmd: ParsedCommand, store: DurableIdempotency): Promise<ReplyData> {
-    const known = await store.get(cmd.id);
-    if (known?.state === 'running') return fail(new CommandError('IN_PROGRESS', `command ${cmd.id} (${known.command}) is still running`));
-    if (known?.state === 'done') return known.reply;
-    const refused = this.refusal(cmd);
-    if (refused) return fail(refused);
+  private async runOnce(cmd: ParsedCommand, store: IdempotencyStore): Promise<ReplyData> {
     const begun = await store.begin(cmd.id, cmd.name);
-    if (begun !== 'new') {
-      return begun.state === 'done' ? begun.reply : fail(new CommandError('IN_PROGRESS', `command ${cmd.id} (${begun.command}) is still running`));
-    }
-    const reply = await this.runCounted(cmd);
-    await store.finish(cmd.id, cmd.name, reply);
+    if (begun !== 'new') return this.known(cmd.id, begun);
+    const began = { handler: false };
+    const reply = await this.runCounted(cmd, began);
+    // Never reached libvirt (it stayed away, its turn expired): nothing happened, so nothing is recorded and a re-send runs.
+    if (!began.handler) await store.forget(cmd.id);
+    else await store.finish(cmd.id, cmd.name, reply);
     return reply;
   }
 
-  private async runCounted(cmd: ParsedCommand): Promise<ReplyData> {
+  private async runCounted(cmd: ParsedCommand, began: { handler: boolean }): Promise<ReplyData> {
     this.counters.inFlight++;
     try {
-      const reply: ReplyData = { ok: true, result: await this.run(cmd.name as CommandName, cmd) };
+      const reply: ReplyData = { ok: true, result: await this.run(cmd.name as CommandName, cmd, began) };
       this.counters.completed++;
       return reply;
     } catch (e) {
@@ -161,23 +172,6 @@ export class CommandDispatcher {
     } finally {
       this.counters.inFlight--;
     }
-  }
-
-  private async executeInMemory(cmd: ParsedCommand): Promise<ReplyData> {
-    const known = this.record.get(cmd.id);
-    if (known?.state === 'running') {
-      return fail(new CommandError('IN_PROGRESS', `command ${cmd.id} (${known.command}) is still running`));
-    }
-    if (known?.state === 'done') return known.reply;
-
-    const refused = this.refusal(cmd);
-    if (refused) return fail(refused);
-
-    const name = cmd.name as CommandName;
-    this.record.begin(cmd.id, name);
-    const reply = await this.runCounted(cmd);
-    this.record.finish(cmd.id, name, reply);
-    return reply;
   }
 
   /** Why the command cannot run at all (never recorded: sending it again is fine). */
@@ -189,7 +183,7 @@ export class CommandDispatcher {
     if (this.o.readOnly && spec.mutating) {
       return new CommandError('FORBIDDEN', `the agent is read-only; '${cmd.name}' changes state`);
     }
-    if (!handlerFor(cmd.name) && !(JOB_KINDS[cmd.name] && this.deps.jobs)) {
+    if (!handlerFor(cmd.name) && !(isJobOnlyCommand(cmd.name) && this.deps.jobs)) {
       return new CommandError('UNSUPPORTED', `'${cmd.name}' is a long-running command and this agent runs without a job system`);
     }
     const problem = checkData(cmd.name, cmd.data);
@@ -202,7 +196,7 @@ export class CommandDispatcher {
     return undefined;
   }
 
-  private async run(name: CommandName, cmd: ParsedCommand): Promise<unknown> {
+  private async run(name: CommandName, cmd: ParsedCommand, began: { handler: boolean }): Promise<unknown> {
     const handler = handlerFor(name)!;
     const data = cmd.data as Record<string, unknown>;
     const limitMs = this.o.timeouts?.[name] ?? this.o.timeoutMs ?? 60_000;
@@ -218,6 +212,7 @@ export class CommandDispatcher {
         throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
       }
       const ctx: CommandContext = { get conn() { return deps.connection(); }, agent: deps.agent, signal, jobs: deps.jobs };
+      began.handler = true;
       return handler(data as never, ctx);
     });
     let timer: NodeJS.Timeout | undefined;

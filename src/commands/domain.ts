@@ -2,7 +2,7 @@ import type { CommandResult } from '../contract/commands';
 import { CommandError } from '../errors';
 import { isLibvirtError, type Connection, type Domain } from '../libvirt';
 import type { HandlerTable } from './context';
-import { diskXml, findDisk, findInterface, interfaceXml, randomMac } from './xml';
+import { diskXml, findDisk, findInterface, interfaceXml, randomMac } from '../libvirt/xml';
 
 type StateResult = CommandResult<'domain.start'>;
 

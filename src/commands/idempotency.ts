@@ -1,7 +1,9 @@
 // The command id is the idempotency key (contract v1): a redelivered or
-// re-sent command is answered from this record instead of running twice.
-// In memory for now, bounded in size and time; the jobs issue moves it to
-// durable storage.
+// re-sent command is answered from the record instead of running twice.
+// IdempotencyStore is the one interface of every record: in memory (here),
+// the local state file and Redis (src/jobs); all honour the window
+// (--idempotency-window). Reads are recorded in memory, mutating commands in
+// the job backend's durable store.
 import type { ReplyData } from '../contract/events';
 
 export type IdempotencyEntry =
@@ -15,6 +17,17 @@ export interface IdempotencyOptions {
   maxEntries?: number;
 }
 
+/** Command id -> outcome; the dispatcher's one view of every store. */
+export interface IdempotencyStore {
+  get(id: string): Promise<IdempotencyEntry | undefined>;
+  /** atomically: 'new' (now recorded as running), or what is known about the id */
+  begin(id: string, command: string): Promise<'new' | IdempotencyEntry>;
+  finish(id: string, command: string, reply: ReplyData): Promise<void>;
+  /** forgets a running entry whose outcome must not be kept (e.g. refused before it started) */
+  forget(id: string): Promise<void>;
+}
+
+/** The in-memory record, bounded in size and time (lost with the process). */
 export class IdempotencyRecord {
   private readonly entries = new Map<string, IdempotencyEntry>();
   private readonly windowMs: number;
@@ -61,4 +74,16 @@ export class IdempotencyRecord {
       this.entries.delete(id);
     }
   }
+}
+
+/** IdempotencyRecord as an IdempotencyStore. */
+export class MemoryIdempotency implements IdempotencyStore {
+  readonly record: IdempotencyRecord;
+  constructor(o: IdempotencyOptions = {}) { this.record = new IdempotencyRecord(o); }
+  async get(id: string): Promise<IdempotencyEntry | undefined> { return this.record.get(id); }
+  async begin(id: string, command: string): Promise<'new' | IdempotencyEntry> {
+    return this.record.begin(id, command) ? 'new' : this.record.get(id)!;
+  }
+  async finish(id: string, command: string, reply: ReplyData): Promise<void> { this.record.finish(id, command, reply); }
+  async forget(id: string): Promise<void> { this.record.forget(id); }
 }

@@ -1,7 +1,6 @@
 import { CommandError } from '../errors';
 import { jobInfo, type JobBackend, type JobState } from '../jobs';
 import type { HandlerTable } from './context';
-import { listSnapshots } from './long-running';
 
 function need(jobs: JobBackend | undefined): JobBackend {
   if (!jobs) throw new CommandError('UNSUPPORTED', 'this agent runs without a job system');
@@ -20,5 +19,4 @@ export const jobHandlers: HandlerTable = {
     if (!r) throw new CommandError('NOT_FOUND', `no job with command id '${d.id}'`);
     return jobInfo(r) as never;
   },
-  'domain.snapshot.list': async (d, { conn }) => listSnapshots(conn, d.domain),
 };

@@ -1,7 +1,7 @@
 import type { CommandResult } from '../contract/commands';
 import type { StoragePool, StorageVolume } from '../libvirt';
 import type { HandlerTable } from './context';
-import { volumeXml } from './xml';
+import { volumeXml } from '../libvirt/xml';
 
 async function poolSummary(p: StoragePool): Promise<CommandResult<'pool.get'>> {
   const [info, persistent, autostart] = await Promise.all([p.info(), p.isPersistent(), p.autostart().catch(() => false)]);

@@ -4,7 +4,7 @@ export type {
 } from './types';
 export { FINAL_STATES } from './types';
 export { JobRunners } from './runners';
-export { DEFAULT_CONCURRENCY, DEFAULT_KIND_CONCURRENCY, type KindLimits } from './limiter';
+export { DEFAULT_CONCURRENCY, type KindLimits } from './limiter';
 export { jobInfo, stateOfReply } from './outcome';
 export { LocalJobBackend, type LocalJobBackendOptions } from './local/backend';
 export { BullJobBackend, type BullJobBackendOptions } from './redis/backend';

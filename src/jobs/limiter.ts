@@ -3,13 +3,11 @@
 // a BullMQ Pro feature — so with one queue per node the per-kind limit has to
 // be ours. Both backends use this limiter; it is FIFO within a kind.
 
-/** Outgoing migrations are bandwidth- and CPU-heavy on both ends; libvirt itself allows many more. */
-export const DEFAULT_KIND_CONCURRENCY: Readonly<Record<string, number>> = { migrate: 2 };
 /** for kinds without their own limit (save, restore, clone, …) */
 export const DEFAULT_CONCURRENCY = 4;
 
 export interface KindLimits {
-  /** per kind; merged over DEFAULT_KIND_CONCURRENCY */
+  /** per kind (the agent passes what the kinds declare, src/jobs/kinds) */
   concurrency?: Record<string, number>;
   /** kinds not listed (default 4) */
   defaultConcurrency?: number;
@@ -24,7 +22,7 @@ export class KindLimiter {
   private readonly waiting = new Map<string, Waiter[]>();
 
   constructor(o: KindLimits = {}) {
-    this.limits = { ...DEFAULT_KIND_CONCURRENCY, ...o.concurrency };
+    this.limits = { ...o.concurrency };
     this.fallback = o.defaultConcurrency ?? DEFAULT_CONCURRENCY;
     for (const [k, n] of Object.entries(this.limits).concat([['*', this.fallback]])) {
       if (!Number.isInteger(n) || n < 1) throw new RangeError(`concurrency of job kind '${k}' must be a positive integer, got ${n}`);

@@ -1,7 +1,7 @@
 // The job layer's vocabulary: what a long-running command (migrate, save,
 // restore, clone, …) looks like once accepted, how a runner sees it, and the
 // interface both storage backends (BullMQ on Redis, a local JSON file) offer.
-import type { IdempotencyEntry } from '../commands/idempotency';
+import type { IdempotencyEntry, IdempotencyStore } from '../commands/idempotency';
 import type { ReplyData } from '../contract/events';
 import type { TypedEmitter } from '../typed-emitter';
 
@@ -98,18 +98,8 @@ export type JobBackendEvents = {
   error: (err: unknown) => void;
 };
 
-/**
- * Command id → outcome of every mutating command, durable across agent
- * restarts (the async twin of src/commands/idempotency.ts's IdempotencyRecord).
- */
-export interface DurableIdempotency {
-  get(id: string): Promise<IdempotencyEntry | undefined>;
-  /** atomically: 'new' (now recorded as running), or what is known about the id */
-  begin(id: string, command: string): Promise<'new' | IdempotencyEntry>;
-  finish(id: string, command: string, reply: ReplyData): Promise<void>;
-  /** forgets a running entry whose outcome must not be kept (e.g. refused before it started) */
-  forget(id: string): Promise<void>;
-}
+/** The durable store of mutating commands' outcomes: the one IdempotencyStore interface, kept across agent restarts. */
+export type DurableIdempotency = IdempotencyStore;
 
 export interface JobBackend extends TypedEmitter<JobBackendEvents> {
   readonly idempotency: DurableIdempotency;

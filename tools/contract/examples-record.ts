@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { CommandDispatcher, isDeferred } from '../../src/commands/dispatcher';
-import { longRunningRunners } from '../../src/commands/long-running';
-import { JobRunners, LocalJobBackend, MIGRATE_KIND, migrationRunner } from '../../src/jobs';
+import { LocalJobBackend } from '../../src/jobs';
+import { jobRunners, kindConcurrency } from '../../src/jobs/kinds';
 import type { ReplyData } from '../../src/contract/events';
 import { mapLibvirtEvent, eventType } from '../../src/events/mapping';
 import { Connection, type LibvirtEvent } from '../../src/libvirt';
@@ -30,10 +30,8 @@ async function record(): Promise<Example[]> {
   // long-running commands run as real jobs (local backend) on the test driver
   const saveDir = '/tmp/virtbus-examples/save';
   mkdirSync(saveDir, { recursive: true });
-  const runners = new JobRunners();
-  runners.register(MIGRATE_KIND, migrationRunner({ source: () => conn }));
-  for (const [kind, r] of Object.entries(longRunningRunners({ connection: () => conn, saveDir, pollIntervalMs: 100 }))) runners.register(kind, r);
-  const jobs = new LocalJobBackend({ stateDir: mkdtempSync(join(tmpdir(), 'virtbus-examples-')), runners, bootId: agent.bootId });
+  const runners = jobRunners({ connection: () => conn, saveDir, pollIntervalMs: 100 });
+  const jobs = new LocalJobBackend({ stateDir: mkdtempSync(join(tmpdir(), 'virtbus-examples-')), runners, bootId: agent.bootId, concurrency: kindConcurrency() });
   await jobs.start();
   const dispatcher = new CommandDispatcher({ connection: () => conn, agent, jobs });
   const out: Example[] = [];

@@ -25,6 +25,9 @@ export interface LocalJobBackendOptions extends KindLimits {
   bootId?: string;
   /** how long finished jobs are kept (ms, default 24 h) */
   retentionMs?: number;
+  /** how long a finished command's idempotency outcome is kept (ms, default 1 h) */
+  idempotencyWindowMs?: number;
+  /** more of the local record's bounds */
   idempotency?: LocalIdempotencyOptions;
   /** how often expired jobs and outcomes are dropped (ms, default 60 s) */
   sweepIntervalMs?: number;
@@ -45,7 +48,7 @@ export class LocalJobBackend extends TypedEmitter<JobBackendEvents> implements J
   constructor(private readonly o: LocalJobBackendOptions) {
     super();
     this.store = new LocalStore(o.stateDir);
-    this.idempotency = new LocalIdempotency(this.store, o.bootId ?? randomUUID(), o.idempotency);
+    this.idempotency = new LocalIdempotency(this.store, o.bootId ?? randomUUID(), { ...o.idempotency, ...(o.idempotencyWindowMs !== undefined && { windowMs: o.idempotencyWindowMs }) });
     this.executor = new JobExecutor(o.runners, new KindLimiter(o));
     this.retentionMs = o.retentionMs ?? 24 * 3600_000;
   }
