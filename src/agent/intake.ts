@@ -20,6 +20,10 @@ import { CommandError, toWireError } from '../errors';
 import type { EventPublisher } from '../events/publisher';
 import type { Logger } from '../log';
 import type { Transport } from '../bus/transport';
+import type { JobWaiters } from './job-waiters';
+import type { ReplyAddress } from './reply-address';
+
+export type { ReplyAddress };
 
 export interface IntakeDeps {
   node: string;
@@ -31,6 +35,8 @@ export interface IntakeDeps {
   maxMessageBytes: number;
   /** a larger reply is replaced by an error reply (default 16 MiB) */
   maxOutgoingBytes?: number;
+  /** callers of a job's command id while it runs, answered when it ends (without: IN_PROGRESS) */
+  waiters?: JobWaiters;
 }
 
 /** contract: a command id is at most 128 characters */
@@ -50,17 +56,8 @@ interface Addressing {
   correlationData?: Buffer;
   codec: MessageCodec;
   echoCorrelation: boolean;
-}
-
-/** What a job keeps so its reply can be addressed later, even by the next agent run (JSON: bytes as base64). */
-export interface ReplyAddress {
-  id: string;
-  command: string;
-  replyTo?: string;
-  correlationId?: string;
-  correlationData?: string;
-  contentType: string;
-  echoCorrelation: boolean;
+  /** the reply address as a job keeps it, once the command was read */
+  address?: ReplyAddress;
 }
 
 export interface IntakeCounters {
@@ -136,12 +133,13 @@ export class CommandIntake {
     let reply: ReplyData | Deferred;
     try {
       reply = await this.parseAndRun(m, addr);
+      if (isDeferred(reply) && reply.duplicate) reply = await this.waitForJob(reply, addr);
     } catch (e) {
       reply = { ok: false, error: toWireError(e) };
     }
     if (isDeferred(reply)) {
       // durably recorded by the job system: the broker may forget the delivery; the job replies when it ends
-      this.d.log.info({ id: addr.id, command: addr.command, job: reply.job.state }, 'command accepted as a job');
+      this.d.log.info({ id: addr.id, command: addr.command, job: reply.job.state, ...(reply.duplicate && { duplicate: true }) }, 'command accepted as a job');
       return 'deferred';
     }
     this.d.log[reply.ok ? 'info' : 'warn']({ id: addr.id, command: addr.command, ok: reply.ok, ...(!reply.ok && { error: reply.error }) }, 'command');
@@ -168,7 +166,7 @@ export class CommandIntake {
   /** The reply address and correlation a transport can use, or none of them. */
   private replyAddressing(replyTo: string | undefined, correlation: string | Buffer | undefined): Pick<Addressing, 'replyTo' | 'correlationId' | 'correlationData'> {
     const t = this.d.transport;
-    if (!replyTo || t.replyAddressProblem(replyTo)) return {};
+    if (replyTo === undefined || t.replyAddressProblem(replyTo)) return {};
     if (Buffer.isBuffer(correlation)) return { replyTo, correlationData: correlation, correlationId: correlation.toString('utf8') };
     if (correlation === undefined || Buffer.byteLength(correlation) > t.maxCorrelationIdBytes) return { replyTo };
     return { replyTo, correlationId: correlation };
@@ -177,7 +175,8 @@ export class CommandIntake {
   /** Decodes and checks the command, fills in its addressing as it learns it, and runs it; throws CommandError to refuse it. */
   private async parseAndRun(m: InboundMessage, addr: Addressing): Promise<ReplyData | Deferred> {
     const t = this.d.transport;
-    const replyProblem = m.replyTo ? t.replyAddressProblem(m.replyTo) : undefined;
+    // An empty reply address is a bad one, not an absent one (that command would run unanswered).
+    const replyProblem = m.replyTo !== undefined ? t.replyAddressProblem(m.replyTo) : undefined;
     if (m.body.length > this.d.maxMessageBytes) {
       throw new CommandError('BAD_REQUEST', `message of ${m.body.length} bytes exceeds the limit of ${this.d.maxMessageBytes} bytes`);
     }
@@ -194,10 +193,10 @@ export class CommandIntake {
     // MQTT 3.1.1: reply address and correlation travel in the envelope.
     const replyTo = m.replyTo ?? env.replyto;
     const correlation = m.correlationData ?? m.correlationId ?? env.correlationid ?? m.messageId ?? env.id;
-    Object.assign(addr, this.replyAddressing(replyTo, correlation), { echoCorrelation: !m.replyTo && env.replyto !== undefined });
+    Object.assign(addr, this.replyAddressing(replyTo, correlation), { echoCorrelation: m.replyTo === undefined && env.replyto !== undefined });
 
     // Refusals, most basic first. A bad reply address leaves nowhere to reply: the outcome becomes the completion event.
-    const envReplyProblem = !m.replyTo && env.replyto !== undefined ? t.replyAddressProblem(env.replyto) : undefined;
+    const envReplyProblem = m.replyTo === undefined && env.replyto !== undefined ? t.replyAddressProblem(env.replyto) : undefined;
     if (replyProblem ?? envReplyProblem) throw new CommandError('BAD_REQUEST', `unusable reply address: ${replyProblem ?? envReplyProblem}`);
     if (addr.replyTo && addr.correlationId === undefined && addr.correlationData === undefined) {
       throw new CommandError('BAD_REQUEST', `correlation id longer than ${t.maxCorrelationIdBytes} bytes: ${t.kind.toUpperCase()} cannot carry it in the reply`);
@@ -210,7 +209,7 @@ export class CommandIntake {
     if (!env.type.startsWith(COMMAND_PREFIX)) {
       throw new CommandError('BAD_REQUEST', `type ${quote(env.type)} is not a command (expected ${COMMAND_PREFIX}<command>)`);
     }
-    const address: ReplyAddress = {
+    const address: ReplyAddress = addr.address = {
       id: addr.id, command: addr.command, ...(addr.replyTo && { replyTo: addr.replyTo }),
       ...(addr.correlationId !== undefined && { correlationId: addr.correlationId }),
       ...(addr.correlationData && { correlationData: addr.correlationData.toString('base64') }),
@@ -219,6 +218,13 @@ export class CommandIntake {
     return this.d.dispatcher.execute({
       id: env.id, name: env.type.slice(COMMAND_PREFIX.length), data: env.data ?? {}, deadline: env.deadline,
     }, { reply: address });
+  }
+
+  /** The same command id as a job still running: this caller gets the job's final reply when it ends. */
+  private async waitForJob(d: Deferred, addr: Addressing): Promise<ReplyData | Deferred> {
+    const inProgress: ReplyData = { ok: false, error: { code: 'IN_PROGRESS', message: `command ${d.job.id} (${d.job.command}) is ${d.job.state}; its reply comes when it ends` } };
+    if (!this.d.waiters || !addr.address?.replyTo) return inProgress;
+    return (await this.d.waiters.wait(d.job.id, addr.address)) ? d : inProgress;
   }
 
   private async answer(a: Addressing, reply: ReplyData): Promise<void> {
@@ -242,7 +248,17 @@ export class CommandIntake {
   }
 
   private encodeReply(a: Addressing, reply: ReplyData) {
-    return a.codec.encodeEvent({
+    try {
+      return this.encodeWith(a.codec, a, reply);
+    } catch (err) {
+      // a reply the command's encoding cannot carry still goes out, as JSON
+      this.d.log.warn({ err: { message: (err as Error).message }, id: a.id }, 'reply not encodable as the command\'s content type; sent as JSON');
+      return this.encodeWith(jsonCodec, a, reply);
+    }
+  }
+
+  private encodeWith(codec: MessageCodec, a: Addressing, reply: ReplyData) {
+    return codec.encodeEvent({
       type: REPLY_TYPE, source: `virtbus://${this.d.node}`, ...(a.command && { subject: a.command }), data: reply,
       extra: a.echoCorrelation && a.correlationId !== undefined ? { correlationid: a.correlationId } : {},
     });

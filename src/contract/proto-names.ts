@@ -2,7 +2,7 @@
 // named the same way by the codec at run time and by the generator that
 // renders proto/virtbus/v1/ (tools/contract/proto-gen.ts).
 import { Type as T } from '@sinclair/typebox';
-import { COMMANDS, type CommandName } from './commands';
+import { COMMANDS, isCommandName, type CommandName } from './commands';
 import { CommandCompletedData, DomainEventData, JobEventData, ObjectEventData, PresenceData, SnapshotData } from './events';
 import { pascal } from './proto-schema';
 import { COMMAND_PREFIX, REPLY_TYPE } from './envelope';
@@ -26,11 +26,12 @@ export const commandMessage = (c: CommandName, part: 'Data' | 'Result' | 'Reply'
 export function dataMessageFor(type: string, subject?: string): string | undefined {
   if (type.startsWith(COMMAND_PREFIX)) {
     const c = type.slice(COMMAND_PREFIX.length);
-    return c in COMMANDS ? commandMessage(c as CommandName, 'Data') : undefined;
+    return isCommandName(c) ? commandMessage(c, 'Data') : undefined;
   }
   if (type === REPLY_TYPE) {
     const c = subject?.startsWith(COMMAND_PREFIX) ? subject.slice(COMMAND_PREFIX.length) : undefined;
-    return c && c in COMMANDS ? commandMessage(c as CommandName, 'Reply') : undefined;
+    // own names only: 'constructor' is `in` every object
+    return c && isCommandName(c) ? commandMessage(c, 'Reply') : undefined;
   }
   const m = /^virtbus\.event\.([a-z]+)\.(.+)$/.exec(type);
   if (!m) return undefined;

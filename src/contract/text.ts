@@ -31,5 +31,6 @@ export function attributeProblem(name: string, s: string, maxLength: number): st
 /** At most max characters of caller input for an error message or log line, JSON-quoted so nothing in it is taken for syntax. */
 export function quote(s: string, max = 64): string {
   const cut = s.length > max ? `${s.slice(0, max)}…` : s;
-  return JSON.stringify(cut.replace(SURROGATE, '\ufffd'));
+  // lone surrogates only (pairs are kept), every one of them
+  return JSON.stringify(cut.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
 }

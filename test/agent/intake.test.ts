@@ -146,6 +146,13 @@ describe('nothing a caller sends makes an unpublishable answer', () => {
     expect(ev.data.error.message).toMatch(/^unusable reply address/);
   });
 
+  test.each(['amqp', 'mqtt'] as const)('%s: an empty reply address is a bad one: not run, BAD_REQUEST as the completion event', async (kind) => {
+    const { transport, run } = setup(kind);
+    await run({ body: cmd({ id: 'empty-reply' }), replyTo: '' });
+    expect(transport.replies).toHaveLength(0);
+    expect(JSON.parse(transport.events[0].body.toString()).data).toMatchObject({ id: 'empty-reply', ok: false, error: { code: 'BAD_REQUEST' } });
+  });
+
   test('MQTT 5 Correlation Data that is not UTF-8 comes back byte for byte', async () => {
     const { transport, run } = setup('mqtt');
     const bytes = Buffer.from([0xff, 0xfe, 0xfd, 0x00, 0x80]);

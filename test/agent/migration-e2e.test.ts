@@ -1,29 +1,38 @@
 // An orchestrator moves a running guest between the lab's two libvirt nodes
 // with one command to the source node's queue over RabbitMQ; the agents run
 // their jobs on BullMQ/Redis. Also: cancel, an unreachable destination, a
-// duplicate command id.
+// duplicate command id. Each test boots its own guest; afterwards its jobs are
+// cancelled, libvirt's job aborted and the guest removed from both nodes, even
+// when the test failed mid-migration.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent';
 import { PeerDirectory } from '../../src/agent/peers';
 import { createLogger } from '../../src/log';
 import type { Connection } from '../../src/libvirt';
-import { AMQP_URL, TestClient, deleteNodeQueues, type Received } from '../helpers/amqp-client';
+import { AMQP_URL, TestClient, deleteNodeQueues, settleAgentJobs, type Received } from '../helpers/amqp-client';
 import { REDIS_URL, startAgent, testNode } from '../helpers/agent';
+import { cleanupAll } from '../helpers/cleanup';
 import { eventually } from '../helpers/events';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeDomain, waitGuestReady } from '../helpers/lab';
+import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, abortGuestJobs, guestXml, labUniq, openNode, removeGuest, waitGuestReady } from '../helpers/lab';
+import { deleteNodeKeys } from '../helpers/redis';
 
 describe('domain.migrate between two agents', () => {
   const src = testNode('src');
   const dst = testNode('dst');
+  const prefix = `virtbus-test-${process.pid}`;
+  const saveDir = mkdtempSync(join(tmpdir(), 'virtbus-migsave-'));
   let a1: Agent;
   let a2: Agent;
-  let peers: PeerDirectory;
+  let peers: PeerDirectory | undefined;
   let client: TestClient;
   let n1: Connection;
   let n2: Connection;
   const guests: string[] = [];
 
-  const jobs = (node: string) => ({ backend: { type: 'redis' as const, node, redis: REDIS_URL, prefix: `virtbus-test-${process.pid}` }, saveDir: '/tmp', progressIntervalMs: 300 });
+  const jobs = (node: string) => ({ backend: { type: 'redis' as const, node, redis: REDIS_URL, prefix }, saveDir, progressIntervalMs: 300 });
 
   beforeAll(async () => {
     n1 = await openNode(NODE1_URI);
@@ -34,19 +43,28 @@ describe('domain.migrate between two agents', () => {
     a2 = await startAgent({ node: dst, libvirtUri: NODE2_URI, advertiseMigrateUri: NODE2_MIGRATE_URI, jobs: jobs(dst), heartbeatS: 1 });
     peers = new PeerDirectory({ url: AMQP_URL, self: src, log: createLogger('silent') });
     a1 = await startAgent({ node: src, libvirtUri: NODE1_URI, jobs: jobs(src), peers, heartbeatS: 1 });
-    await eventually(async () => peers.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
+    await eventually(async () => peers!.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
   });
 
-  afterAll(async () => {
-    for (const g of guests) { await removeDomain(n1, g); await removeDomain(n2, g); }
-    await a1?.close();
-    await a2?.close();
-    await client?.close();
-    await deleteNodeQueues(src);
-    await deleteNodeQueues(dst);
-    await n1?.close();
-    await n2?.close();
-  });
+  afterEach(() => cleanupAll([
+    // the agent's job first (a cancel aborts libvirt's migration), then libvirt directly, then the guests
+    ['cancel the source agent\'s jobs', () => client && a1 && settleAgentJobs(client, src)],
+    ...guests.map((g): [string, () => Promise<void>] => [`abort the libvirt jobs of ${g}`, () => abortGuestJobs(n1, g)]),
+    ['wait until the source agent runs no job', () => client && a1 && settleAgentJobs(client, src)],
+    ...guests.splice(0).map((g): [string, () => Promise<void>] => [`remove ${g} from both nodes`, () => removeGuest(g, { node1: n1, node2: n2 })]),
+  ]));
+
+  afterAll(() => cleanupAll([
+    ['close the source agent', () => a1?.close()],
+    ['close the destination agent', () => a2?.close()],
+    ['stop watching peers', () => peers?.close()],
+    ['close the client', () => client?.close()],
+    ['delete the queues', async () => { await deleteNodeQueues(src); await deleteNodeQueues(dst); }],
+    ['delete the Redis keys', async () => { await deleteNodeKeys(src, prefix); await deleteNodeKeys(dst, prefix); }],
+    ['remove the save directory', () => rmSync(saveDir, { recursive: true, force: true })],
+    ['close node 1', () => n1?.close()],
+    ['close node 2', () => n2?.close()],
+  ]));
 
   async function bootGuest(): Promise<string> {
     const name = labUniq('mig');
@@ -87,11 +105,17 @@ describe('domain.migrate between two agents', () => {
     client.send(src, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate', data: { domain: name, to: dst, bandwidthMiBs: 1 } }),
       { messageId: id, correlationId: id, replyTo: client.replyQueue });
     await client.waitFor((m) => m.routingKey === `v1.${src}.job.${id}.progress`, 'progress of the slow migration', 20000);
-    // a duplicate while it runs is IN_PROGRESS
-    expect((await client.call(src, 'domain.migrate', { domain: name, to: dst, bandwidthMiBs: 1 }, { id })).data.error.code).toBe('IN_PROGRESS');
+    // a duplicate while it runs waits for the job: both callers get its final reply
+    const from = client.received.length;
+    client.send(src, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate', data: { domain: name, to: dst, bandwidthMiBs: 1 } }),
+      { messageId: id, correlationId: id, replyTo: client.replyQueue });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(client.received.slice(from).filter((m) => m.exchange === '' && m.properties.correlationId === id)).toHaveLength(0);
     const cancel = await client.call(src, 'job.cancel', { id });
     expect(cancel.data).toMatchObject({ ok: true, result: { id } });
-    const final = await client.waitFor((m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED', 'CANCELLED reply', 60000);
+    await client.waitFor(() => client.received.filter((m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED').length >= 2,
+      'the CANCELLED reply, to the first caller and the duplicate', 60000);
+    const final = client.received.find((m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED')!;
     expect(final.body.data.error.message).toContain('still running on the source');
     expect((await (await n1.domain(name)).state()).state).toBe('running');
     await expect(n2.domain(name)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });

@@ -25,3 +25,7 @@ test('quote bounds and escapes caller input', () => {
   expect(quote('x'.repeat(100_000))).toHaveLength(64 + 3);
   expect(quote('a\nb')).toBe('"a\\nb"');
 });
+
+test('quote replaces every lone surrogate and keeps pairs', () => {
+  expect(quote('a\ud800b\udc00🙂')).toBe(JSON.stringify('a\ufffdb\ufffd🙂'));
+});

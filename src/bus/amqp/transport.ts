@@ -104,6 +104,10 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
   replyAddressProblem(to: string): string | undefined {
     if (to.length === 0) return 'reply_to is empty';
     if (Buffer.byteLength(to) > 255) return 'reply_to longer than 255 bytes';
+    // RabbitMQ decodes a direct reply-to name as an Erlang term: a forged one
+    // crashes the publishing channel and closes the agent's connection
+    // (541 INTERNAL_ERROR, RabbitMQ 3.10). Callers reply on a queue of their own.
+    if (to.startsWith('amq.rabbitmq.reply-to')) return 'direct reply-to (amq.rabbitmq.reply-to) is not supported: use a queue of your own';
     return undefined;
   }
 
