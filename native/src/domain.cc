@@ -130,6 +130,13 @@ static Napi::Value MigrateSetMaxDowntime(const Napi::CallbackInfo& info) {
   auto ms = static_cast<unsigned long long>(ArgNumber(info, 1));
   return Run(info.Env(), [d, ms]() -> Value { return Status(virDomainMigrateSetMaxDowntime(d.get(), ms, 0)); });
 }
+static Napi::Value MigrateGetMaxDowntime(const Napi::CallbackInfo& info) {
+  return CallFlags<D>(info, [](D d, unsigned f) {
+    unsigned long long ms = 0;
+    Check(virDomainMigrateGetMaxDowntime(d, &ms, f));
+    return Value::Number(static_cast<double>(ms));
+  });
+}
 static Napi::Value MigrateSetMaxSpeed(const Napi::CallbackInfo& info) {
   auto d = ArgHandle<D>(info, 0);
   auto mibs = static_cast<unsigned long>(ArgNumber(info, 1));
@@ -285,6 +292,7 @@ void InitDomain(Napi::Env env, Napi::Object exports) {
   VB_EXPORT(exports, "domainSetMemory", SetMemory);
   VB_EXPORT(exports, "domainMigrateToURI3", MigrateToURI3);
   VB_EXPORT(exports, "domainMigrateSetMaxDowntime", MigrateSetMaxDowntime);
+  VB_EXPORT(exports, "domainMigrateGetMaxDowntime", MigrateGetMaxDowntime);
   VB_EXPORT(exports, "domainMigrateSetMaxSpeed", MigrateSetMaxSpeed);
   VB_EXPORT(exports, "domainMigrateStartPostCopy", MigrateStartPostCopy);
   VB_EXPORT(exports, "domainGetJobStats", GetJobStats);

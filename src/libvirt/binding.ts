@@ -95,6 +95,7 @@ export interface NativeBinding {
   domainSetMemory(d: D, kib: number, flags: number): P<null>;
   domainMigrateToURI3(d: D, dconnuri: string | null, params: NativeTypedParam[], flags: number): P<null>;
   domainMigrateSetMaxDowntime(d: D, ms: number): P<null>;
+  domainMigrateGetMaxDowntime(d: D, flags: number): P<number>;
   domainMigrateSetMaxSpeed(d: D, mibs: number, flags: number): P<null>;
   domainMigrateStartPostCopy(d: D, flags: number): P<null>;
   domainGetJobStats(d: D, flags: number): P<{ type: number; params: TypedParams }>;

@@ -84,6 +84,8 @@ export class Domain {
     await native.domainMigrateToURI3(this.handle, dconnuri, migrateParams(o), flags);
   }
   async setMigrationMaxDowntime(ms: number): Promise<void> { await native.domainMigrateSetMaxDowntime(this.handle, ms); }
+  /** The largest pause (ms) a live migration of this guest may take at switch-over: virDomainMigrateGetMaxDowntime. */
+  async migrationMaxDowntimeMs(): Promise<number> { return native.domainMigrateGetMaxDowntime(this.handle, 0); }
   async setMigrationMaxSpeed(mibs: number): Promise<void> { await native.domainMigrateSetMaxSpeed(this.handle, mibs, 0); }
   async startPostCopy(): Promise<void> { await native.domainMigrateStartPostCopy(this.handle, 0); }
 

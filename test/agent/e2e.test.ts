@@ -99,14 +99,17 @@ describe.each(E2E_CASES)('agent over $name', (bus) => {
   test('the same command id twice runs once and both get the same result', async () => {
     const vol = `idem-${randomUUID().slice(0, 8)}.img`;
     const e = env('vol.create', { pool: 'default-pool', name: vol, capacityBytes: 1024 * 1024 });
-    const [a, b] = await client.sendTwice(node, e);
-    const outcomes = [a.data, b.data];
-    expect(outcomes.filter((o) => o.ok)).toHaveLength(outcomes.some((o) => o.error?.code === 'IN_PROGRESS') ? 1 : 2);
-    const again = await client.call(node, 'vol.create', e.data, { id: e.id });
-    expect(again.data).toEqual(outcomes.find((o) => o.ok));
-    const list = await client.call(node, 'vol.list', { pool: 'default-pool' });
-    expect(list.data.result.volumes.filter((v: { name: string }) => v.name === vol)).toHaveLength(1);
-    await client.call(node, 'vol.delete', { pool: 'default-pool', volume: vol });
+    try {
+      const [a, b] = await client.sendTwice(node, e);
+      const outcomes = [a.data, b.data];
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(outcomes.some((o) => o.error?.code === 'IN_PROGRESS') ? 1 : 2);
+      const again = await client.call(node, 'vol.create', e.data, { id: e.id });
+      expect(again.data).toEqual(outcomes.find((o) => o.ok));
+      const list = await client.call(node, 'vol.list', { pool: 'default-pool' });
+      expect(list.data.result.volumes.filter((v: { name: string }) => v.name === vol)).toHaveLength(1);
+    } finally {
+      await client.call(node, 'vol.delete', { pool: 'default-pool', volume: vol });
+    }
   });
 
   // protobuf needs a content type on the wire: AMQP and MQTT 5 carry one, 3.1.1 cannot

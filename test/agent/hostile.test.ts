@@ -9,7 +9,7 @@ import { AmqpTransport } from '../../src/bus/amqp/transport';
 import { MqttTransport } from '../../src/bus/mqtt/transport';
 import { startAgent, testNode } from '../helpers/agent';
 import { AMQP_URL, TestClient, deleteNodeQueues } from '../helpers/amqp-client';
-import { MOSQUITTO_V5, forgetSession } from '../helpers/mqtt';
+import { MOSQUITTO_V5, forgetAgent } from '../helpers/mqtt';
 import { MqttTestClient } from '../helpers/mqtt-client';
 
 /** more than the agent's prefetch (8) and Receive Maximum (16): a leaked slot per command would stop it */
@@ -100,7 +100,7 @@ describe('over Mosquitto MQTT 5', () => {
   afterAll(async () => {
     await agent?.close();
     await client?.close();
-    await forgetSession(url, 5, `virtbus-agent-${node}`).catch(() => undefined);
+    await forgetAgent(url, 5, node); // its session and its retained status
   });
   afterEach(async () => {
     const ping = await client.call(node, 'agent.ping', {}, { timeoutMs: 1000 });

@@ -1,9 +1,13 @@
 // The agent on the lab's real libvirtd, driving the minimal guest by
-// commands over RabbitMQ, with the events a consumer sees.
+// commands over RabbitMQ, with the events a consumer sees. Afterwards the
+// guest, the pool (and its directory) and the agent's queue are removed
+// through libvirt directly, even if the test or the agent failed.
 import type { Agent } from '../../src/agent/agent';
+import type { Connection } from '../../src/libvirt';
 import { TestClient, deleteNodeQueues, type Received } from '../helpers/amqp-client';
 import { startAgent, testNode } from '../helpers/agent';
-import { LAB_DIR, NODE1_URI, guestXml, labUniq, openNode, removeDomain, virsh, waitGuestReady } from '../helpers/lab';
+import { cleanupAll } from '../helpers/cleanup';
+import { NODE1_URI, guestXml, labPoolXml, labUniq, openNode, removeGuest, removePool, virsh, waitGuestReady } from '../helpers/lab';
 
 describe('agent on qemu:///system with the real guest', () => {
   const node = testNode('lab');
@@ -11,24 +15,22 @@ describe('agent on qemu:///system with the real guest', () => {
   const pool = labUniq('apool');
   let agent: Agent;
   let client: TestClient;
+  let conn: Connection;
 
   beforeAll(async () => {
-    (await openNode(NODE1_URI)).close(); // fails with instructions if the lab is down
+    conn = await openNode(NODE1_URI); // fails with instructions if the lab is down
     client = await TestClient.connect();
     await client.bindEvents(`v1.${node}.domain.#`);
     agent = await startAgent({ node, libvirtUri: NODE1_URI });
   });
-  afterAll(async () => {
-    const conn = await openNode(NODE1_URI);
-    await removeDomain(conn, name);
-    await conn.close();
-    await client?.call(node, 'vol.delete', { pool, volume: 'data.qcow2' }).catch(() => undefined);
-    await client?.call(node, 'pool.destroy', { pool }).catch(() => undefined);
-    await client?.call(node, 'pool.undefine', { pool }).catch(() => undefined);
-    await agent?.close();
-    await client?.close();
-    await deleteNodeQueues(node);
-  });
+  afterAll(() => cleanupAll([
+    ['close the agent', () => agent?.close()],
+    ['close the client', () => client?.close()],
+    ['delete the queue', () => deleteNodeQueues(node)],
+    ['remove the guest', () => removeGuest(name, { node1: conn })],
+    ['remove the pool and its directory', () => removePool(conn, pool)],
+    ['close node 1', () => conn?.close()],
+  ]));
 
   const lifecycle = (event: string, detail?: string) => (m: Received) =>
     m.body?.type === 'virtbus.event.domain.lifecycle' && m.body.data.domain.name === name && m.body.data.event === event &&
@@ -41,7 +43,7 @@ describe('agent on qemu:///system with the real guest', () => {
     await client.waitFor(lifecycle('started', 'booted'), 'started/booted', 30000);
     await waitGuestReady(name);
 
-    ok(await client.call(node, 'pool.define', { xml: `<pool type='dir'><name>${pool}</name><target><path>${LAB_DIR}/pools/${pool}</path></target></pool>` }));
+    ok(await client.call(node, 'pool.define', { xml: labPoolXml(pool) }));
     ok(await client.call(node, 'pool.build', { pool }));
     expect(ok(await client.call(node, 'pool.start', { pool })).state).toBe('running');
     const vol = ok(await client.call(node, 'vol.create', { pool, name: 'data.qcow2', capacityBytes: 16 * 1024 * 1024, format: 'qcow2' }));

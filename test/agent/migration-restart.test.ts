@@ -1,61 +1,68 @@
 // kill -9 the source agent in the middle of a migration and start it again:
 // the job is reconciled (never started twice) and the original caller still
-// gets the final reply.
+// gets the final reply. Whatever happens, the agents are stopped, libvirt's
+// migration aborted, the guest removed from both nodes and the agent's
+// queue, Redis keys and state directory deleted.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process';
+import { spawnAgent, removeAgentState, type AgentProcess } from '../helpers/agent-process';
 import { AMQP_URL, TestClient, deleteNodeQueues } from '../helpers/amqp-client';
 import { REDIS_URL, testNode } from '../helpers/agent';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeDomain, virsh, waitGuestReady } from '../helpers/lab';
+import { cleanupAfterEach } from '../helpers/cleanup';
+import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeGuest, virsh, waitGuestReady } from '../helpers/lab';
+import { deleteNodeKeys } from '../helpers/redis';
+
+const defer = cleanupAfterEach();
 
 test('a migration survives the source agent being SIGKILLed and is answered by the next run', async () => {
   const node = testNode('kill');
   const name = labUniq('kill');
   const n1 = await openNode(NODE1_URI);
+  defer('close node 1', () => n1.close());
   const n2 = await openNode(NODE2_URI);
-  const client = await TestClient.connect();
-  const procs: AgentProcess[] = [];
-  const args = ['--node-id', node, '--libvirt-uri', NODE1_URI, '--bus', AMQP_URL, '--redis', REDIS_URL,
-    '--state-dir', mkdtempSync(join(tmpdir(), 'virtbus-kill-')), '--job-progress-ms', '300', '--heartbeat', '0'];
-  try {
-    await n1.createDomain(guestXml(name));
-    await waitGuestReady(name);
-    await client.bindEvents(`v1.${node}.job.#`);
-    procs.push(await spawnAgent(args));
-
-    const id = randomUUID();
-    client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate',
-      data: { domain: name, destination: { uri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI }, bandwidthMiBs: 1 } }),
-      { messageId: id, correlationId: id, replyTo: client.replyQueue });
-    await client.waitFor((m) => m.routingKey === `v1.${node}.job.${id}.progress`, 'migration progress', 30000);
-
-    procs[0].child.kill('SIGKILL');
-    await procs[0].exited;
-    // libvirt's peer-to-peer migration goes on without the agent
-    expect((await (await n1.domain(name)).jobStats()).type).not.toBe('none');
-
-    procs.push(await spawnAgent(args));
-    virsh(NODE1_URI, 'migrate-setspeed', name, '10000');
-
-    const reply = await client.replyTo(id, 'final reply from the restarted agent', 90000);
-    expect(reply.body.data).toMatchObject({ ok: true, result: { name, recovered: true } });
-    expect((await (await n2.domain(name)).state()).state).toBe('running');
-    await expect(n1.domain(name)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
-    // one reply only: the migration was not started again
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(client.received.filter((m) => m.exchange === '' && m.properties.correlationId === id)).toHaveLength(1);
-
-    procs[1].child.kill('SIGTERM');
-    expect(await procs[1].exited).toBe(0);
-  } finally {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    await removeDomain(n1, name);
-    await removeDomain(n2, name);
-    await client.close();
+  defer('close node 2', () => n2.close());
+  defer('delete the queue, the Redis keys and the state directory', async () => {
     await deleteNodeQueues(node);
-    await n1.close();
-    await n2.close();
-  }
+    await deleteNodeKeys(node);
+    removeAgentState(node);
+  });
+  const client = await TestClient.connect();
+  defer('close the client', () => client.close());
+  const procs: AgentProcess[] = [];
+  // the same state directory for both runs (spawnAgent's, per node id): the restarted agent is the same agent
+  const args = ['--node-id', node, '--libvirt-uri', NODE1_URI, '--bus', AMQP_URL, '--redis', REDIS_URL,
+    '--job-progress-ms', '300', '--heartbeat', '0'];
+
+  defer('abort the migration, remove the guest from both nodes', () => removeGuest(name, { node1: n1, node2: n2 }));
+  await n1.createDomain(guestXml(name));
+  await waitGuestReady(name);
+  await client.bindEvents(`v1.${node}.job.#`);
+  defer('stop the agents', async () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+  });
+  procs.push(await spawnAgent(args));
+
+  const id = randomUUID();
+  client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate',
+    data: { domain: name, destination: { uri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI }, bandwidthMiBs: 1 } }),
+    { messageId: id, correlationId: id, replyTo: client.replyQueue });
+  await client.waitFor((m) => m.routingKey === `v1.${node}.job.${id}.progress`, 'migration progress', 30000);
+
+  procs[0].child.kill('SIGKILL');
+  await procs[0].exited;
+  // libvirt's peer-to-peer migration goes on without the agent
+  expect((await (await n1.domain(name)).jobStats()).type).not.toBe('none');
+
+  procs.push(await spawnAgent(args));
+  virsh(NODE1_URI, 'migrate-setspeed', name, '10000');
+
+  const reply = await client.replyTo(id, 'final reply from the restarted agent', 90000);
+  expect(reply.body.data).toMatchObject({ ok: true, result: { name, recovered: true } });
+  expect((await (await n2.domain(name)).state()).state).toBe('running');
+  await expect(n1.domain(name)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
+  // one reply only: the migration was not started again
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(client.received.filter((m) => m.exchange === '' && m.properties.correlationId === id)).toHaveLength(1);
+
+  procs[1].child.kill('SIGTERM');
+  expect(await procs[1].exited).toBe(0);
 }, 240000);

@@ -2,11 +2,11 @@
 // when it is SIGKILLed, and its persistent session keeps a command sent while
 // it was down, which then runs exactly once.
 import { randomUUID } from 'node:crypto';
-import { spawnAgent, type AgentProcess } from '../helpers/agent-process';
+import { removeAgentState, spawnAgent, type AgentProcess } from '../helpers/agent-process';
 import { testNode } from '../helpers/agent';
 import { MqttTestClient } from '../helpers/mqtt-client';
-import { clearRetained, forgetSession } from '../helpers/mqtt';
-import { LAB_DIR, NODE1_URI, openNode } from '../helpers/lab';
+import { forgetAgent } from '../helpers/mqtt';
+import { NODE1_URI, labPoolXml, labUniq, openNode, removePool } from '../helpers/lab';
 
 const URL = process.env.VIRTBUS_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const args = (node: string, libvirt = 'test:///default') => ['--node-id', node, '--bus', URL, '--mqtt-version', '5', '--libvirt-uri', libvirt, '--heartbeat', '0'];
@@ -14,7 +14,9 @@ const args = (node: string, libvirt = 'test:///default') => ['--node-id', node, 
 describe('agent process over MQTT 5 (Mosquitto)', () => {
   const procs: AgentProcess[] = [];
   const start = async (a: string[]) => { const p = await spawnAgent(a); procs.push(p); return p; };
-  afterEach(() => { for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL'); });
+  afterEach(async () => {
+    for (const p of procs.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+  });
 
   test('SIGKILL → retained offline from the Last Will; restart → online', async () => {
     const node = testNode('will');
@@ -40,14 +42,14 @@ describe('agent process over MQTT 5 (Mosquitto)', () => {
     } finally {
       await client.close();
       for (const p of procs) if (p.child.exitCode === null) { p.child.kill('SIGTERM'); await p.exited; }
-      await clearRetained(URL, 5, `virtbus/v1/${node}/status`).catch(() => undefined);
-      await forgetSession(URL, 5, `virtbus-agent-${node}`).catch(() => undefined);
+      await forgetAgent(URL, 5, node);
+      removeAgentState(node);
     }
   });
 
   test('a command sent while the agent was down runs once after it is back', async () => {
     const node = testNode('sess');
-    const pool = `vb-sess-${process.pid}-${Date.now().toString(36)}`;
+    const pool = labUniq('sess');
     const conn = await openNode(NODE1_URI);
     const client = await MqttTestClient.connect(URL, 5);
     try {
@@ -55,7 +57,7 @@ describe('agent process over MQTT 5 (Mosquitto)', () => {
       first.child.kill('SIGKILL');
       await first.exited;
       const id = randomUUID();
-      client.sendRaw(node, JSON.stringify(client.envelope('pool.define', { xml: `<pool type='dir'><name>${pool}</name><target><path>${LAB_DIR}/pools/${pool}</path></target></pool>` }, id)), id);
+      client.sendRaw(node, JSON.stringify(client.envelope('pool.define', { xml: labPoolXml(pool) }, id)), id);
       await new Promise((r) => setTimeout(r, 1000));
       expect(client.received.filter(client.isReplyTo(id))).toHaveLength(0);
 
@@ -68,11 +70,12 @@ describe('agent process over MQTT 5 (Mosquitto)', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {
+      for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
       await client.close();
-      await conn.storagePool(pool).then((p) => p.undefine()).catch(() => undefined);
+      await removePool(conn, pool);
       await conn.close();
-      await forgetSession(URL, 5, `virtbus-agent-${node}`).catch(() => undefined);
-      await clearRetained(URL, 5, `virtbus/v1/${node}/status`).catch(() => undefined);
+      await forgetAgent(URL, 5, node);
+      removeAgentState(node);
     }
   });
 });

@@ -2,10 +2,10 @@
 // so an agent that started earlier is known at once.
 import { PeerDirectory } from '../../src/agent/peers';
 import { createLogger } from '../../src/log';
-import { spawnAgent } from '../helpers/agent-process';
+import { removeAgentState, spawnAgent } from '../helpers/agent-process';
 import { testNode } from '../helpers/agent';
 import { eventually } from '../helpers/events';
-import { clearRetained, forgetSession } from '../helpers/mqtt';
+import { forgetAgent } from '../helpers/mqtt';
 import { AMQP_URL, deleteNodeQueues } from '../helpers/amqp-client';
 
 const URL = process.env.VIRTBUS_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
@@ -23,10 +23,10 @@ test('a peer that started earlier is resolved from its retained MQTT status', as
     expect(await proc.exited).toBe(0);
     await eventually(async () => dir.resolve(node)?.status === 'offline', 'offline status', 10000, 50);
   } finally {
-    if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+    if (proc.child.exitCode === null && proc.child.signalCode === null) { proc.child.kill('SIGKILL'); await proc.exited; }
     await dir.close();
-    await clearRetained(URL, 5, `virtbus/v1/${node}/status`).catch(() => undefined);
-    await forgetSession(URL, 5, `virtbus-agent-${node}`).catch(() => undefined);
+    await forgetAgent(URL, 5, node);
+    removeAgentState(node);
   }
 });
 
@@ -43,5 +43,6 @@ test('over AMQP a peer that started earlier is found by a broadcast agent.ping, 
     await proc.exited;
     await dir.close();
     await deleteNodeQueues(node);
+    removeAgentState(node);
   }
 });

@@ -1,10 +1,34 @@
 // The agent as its own process (dist/agent/main.js, built by npm test), for
 // what only a process shows: signals, exit codes, a SIGKILL.
+//
+// Its state never goes to the machine's default (/var/lib/virtbus as root):
+// unless the arguments name a --state-dir, each node id gets its own directory
+// under the temp dir — the same one when the node is started again, as a real
+// agent restarting finds its state — which removeAgentState(node) deletes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'agent', 'main.js');
+
+/** The state directory spawnAgent gives a node id (no other test or run uses the node id). */
+export function agentStateDir(node: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(node)) throw new Error(`bad node id '${node}'`);
+  return join(tmpdir(), `virtbus-state-${node}`);
+}
+
+/** Deletes what the agent of that node id kept in its state directory. */
+export function removeAgentState(node: string): void {
+  rmSync(agentStateDir(node), { recursive: true, force: true });
+}
+
+function withStateDir(args: string[]): string[] {
+  if (args.includes('--state-dir') || args.some((a) => a.startsWith('--state-dir='))) return args;
+  const i = args.indexOf('--node-id');
+  if (i < 0 || !args[i + 1]) throw new Error('spawnAgent needs --node-id (or an explicit --state-dir) so its state stays out of /var/lib/virtbus');
+  return [...args, '--state-dir', agentStateDir(args[i + 1])];
+}
 
 export interface AgentProcess {
   child: ChildProcess;
@@ -14,7 +38,7 @@ export interface AgentProcess {
 
 export async function spawnAgent(args: string[], readyTimeoutMs = 30000): Promise<AgentProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...withStateDir(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr!.on('data', (b) => { stderr += b; });
@@ -34,6 +58,12 @@ export async function spawnAgent(args: string[], readyTimeoutMs = 30000): Promis
       }
     });
   });
-  await ready;
+  try {
+    await ready;
+  } catch (e) {
+    // a process that did not come up must not live on past its test
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw e;
+  }
   return { child, logs, exited };
 }

@@ -79,3 +79,23 @@ export async function deleteNodeQueues(node: string): Promise<void> {
   await ch.deleteQueue(`virtbus.cmd.${node}`).catch(() => undefined);
   await conn.close().catch(() => undefined);
 }
+
+/**
+ * Cancels every job of an agent that is still queued or running (job.list,
+ * job.cancel) and waits until none is left, so the next test starts with an
+ * idle job system whatever the last one left behind.
+ */
+export async function settleAgentJobs(client: TestClient, node: string, timeoutMs = 60000): Promise<void> {
+  const open = async (): Promise<Array<{ id: string; state: string }>> => {
+    const lists = await Promise.all(['queued', 'running'].map((state) => client.call(node, 'job.list', { state })));
+    const bad = lists.find((r) => !r.data?.ok);
+    if (bad) throw new Error(`job.list on ${node} failed: ${JSON.stringify(bad.data)}`);
+    return lists.flatMap((r) => r.data.result.jobs);
+  };
+  for (const j of await open()) await client.call(node, 'job.cancel', { id: j.id });
+  const end = Date.now() + timeoutMs;
+  for (let left = await open(); left.length; left = await open()) {
+    if (Date.now() > end) throw new Error(`jobs of ${node} still not ended after ${timeoutMs} ms: ${JSON.stringify(left)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -6,7 +6,7 @@ import { MqttTransport } from '../../src/bus/mqtt/transport';
 import type { Transport } from '../../src/bus/transport';
 import { AMQP_URL, TestClient, deleteNodeQueues } from './amqp-client';
 import { MqttTestClient } from './mqtt-client';
-import { BROKERS, forgetSession } from './mqtt';
+import { BROKERS, forgetAgent } from './mqtt';
 
 export interface BusEvent { address: string; body: any }
 
@@ -109,7 +109,8 @@ const mqttCase = (brokerName: string, replyProps: boolean): E2ECase => {
     async setup() { url = await broker.setup(); },
     transport: (node) => new MqttTransport({ url, nodeId: node, protocolVersion: broker.protocolVersion, maxMessageBytes: 1024 * 1024 }),
     client: async () => mqttClient(await MqttTestClient.connect(url, broker.protocolVersion)),
-    async cleanup(node) { await forgetSession(url, broker.protocolVersion, `virtbus-agent-${node}`).catch(() => undefined); },
+    // the session and the retained status (offline after the agent closed): nothing of the test stays on the broker
+    async cleanup(node) { await forgetAgent(url, broker.protocolVersion, node); },
   };
 };
 

@@ -126,6 +126,12 @@ export async function clearRetained(url: string, protocolVersion: 4 | 5, topic: 
   await c?.close();
 }
 
+/** Everything an agent of that node id leaves on an MQTT broker: its persistent session and its retained status. */
+export async function forgetAgent(url: string, protocolVersion: 4 | 5, node: string): Promise<void> {
+  await forgetSession(url, protocolVersion, `virtbus-agent-${node}`);
+  await clearRetained(url, protocolVersion, `virtbus/v1/${node}/status`);
+}
+
 /**
  * A TCP proxy in front of a broker. cut() drops every connection through
  * it without MQTT DISCONNECT (the broker sees the agent vanish, as with a

@@ -10,7 +10,8 @@ import type { ReplyData } from '../../src/contract/events';
 import { JobRunners, MIGRATE_KIND, migrationRunner, type JobBackend, type JobContext, type MigrateJobData, type MigrationProgress } from '../../src/jobs';
 import type { Connection } from '../../src/libvirt';
 import { eventually } from '../helpers/events';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeDomain, waitGuestReady } from '../helpers/lab';
+import { cleanupAll } from '../helpers/cleanup';
+import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeGuest, waitGuestReady } from '../helpers/lab';
 import { KITS, REDIS_URL, requireRedis, uniq, type BackendKit } from './support/backends';
 
 const CHILD = [join(__dirname, 'support', 'ts-child.js'), join(__dirname, 'support', 'migrating-agent.ts')];
@@ -26,21 +27,21 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
     node1 = await openNode(NODE1_URI);
     node2 = await openNode(NODE2_URI);
   });
-  afterAll(async () => {
-    await node1?.close();
-    await node2?.close();
-  });
+  afterAll(() => cleanupAll([
+    ['close node 1', () => node1?.close()],
+    ['close node 2', () => node2?.close()],
+  ]));
   beforeEach(async () => {
     kit = makeKit();
     name = labUniq('recon');
     await node1.createDomain(guestXml(name));
     await waitGuestReady(name);
   });
-  afterEach(async () => {
-    await kit.cleanup();
-    await removeDomain(node1, name);
-    await removeDomain(node2, name);
-  });
+  // libvirt's migration first (aborted, so the next agent's runners end too), then the job storage
+  afterEach(() => cleanupAll([
+    ['abort the migration, remove the guest from both nodes', () => removeGuest(name, { node1, node2 })],
+    ['close the job backends, delete their storage', () => kit?.cleanup()],
+  ]));
 
   const stateOn = async (conn: Connection) => {
     try { return (await (await conn.domain(name)).state()).state; } catch (e) {

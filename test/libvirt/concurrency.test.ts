@@ -3,12 +3,14 @@
 // until the process is continued.
 import { Connection, libvirtThreadPoolSize, type LibvirtEvent } from '../../src/libvirt';
 import { EventLog } from '../helpers/events';
-import { NODE1_URI, guestXml, labUniq, openNode, qemuPid, removeDomain, waitGuestReady } from '../helpers/lab';
+import { cleanupAll } from '../helpers/cleanup';
+import { NODE1_URI, guestXml, labUniq, openNode, qemuPid, removeDomain, removeGuest, waitGuestReady } from '../helpers/lab';
 
 describe('concurrency with a blocked call', () => {
   let conn: Connection;
   let log: EventLog<LibvirtEvent>;
   const name = labUniq('hang');
+  const other = labUniq('evt');
   let pid = 0;
 
   beforeAll(async () => {
@@ -17,11 +19,12 @@ describe('concurrency with a blocked call', () => {
     await conn.subscribeEvents();
   });
 
-  afterAll(async () => {
-    if (pid) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
-    await removeDomain(conn, name);
-    await conn?.close();
-  });
+  afterAll(() => cleanupAll([
+    ['continue QEMU', () => { if (pid) process.kill(pid, 'SIGCONT'); }],
+    ['remove the guest', () => removeGuest(name, { node1: conn })],
+    ['remove the second domain', () => removeDomain(conn, other)],
+    ['close node 1', () => conn?.close()],
+  ]));
 
   test('64 calls and events proceed while one call is stuck in libvirt', async () => {
     const dom = await conn.createDomain(guestXml(name));
@@ -52,7 +55,6 @@ describe('concurrency with a blocked call', () => {
     expect(results.every((r) => r !== undefined)).toBe(true);
 
     // events keep flowing: define and undefine another domain meanwhile
-    const other = labUniq('evt');
     const from = log.mark();
     const d2 = await conn.defineDomain(guestXml(other));
     await d2.undefine();

@@ -90,6 +90,12 @@ describe('Connection on test:///default', () => {
     expect((err as LibvirtError).toJSON()).toMatchObject({ code: 42, name: 'VIR_ERR_NO_DOMAIN' });
   });
 
+  test('a call the driver does not implement is VIR_ERR_NO_SUPPORT (virDomainMigrateGetMaxDowntime on the test driver)', async () => {
+    const err = await (await conn.domain('test')).migrationMaxDowntimeMs().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LibvirtError);
+    expect(err).toMatchObject({ code: 3, codeName: 'VIR_ERR_NO_SUPPORT', message: expect.stringContaining('virDomainMigrateGetMaxDowntime') });
+  });
+
   test('storage pool and volume create/delete', async () => {
     const name = uniq('pool');
     const from = log.mark();

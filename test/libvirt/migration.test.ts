@@ -1,15 +1,18 @@
 // Live peer-to-peer migration of the real guest between the lab's two
-// libvirt nodes, through the binding.
+// libvirt nodes, through the binding. Each test boots its own guest and
+// removes it from both nodes afterwards, even when it failed mid-migration.
 import { Connection, type LibvirtEvent, type LifecycleEvent } from '../../src/libvirt';
+import { cleanupAll } from '../helpers/cleanup';
 import { EventLog } from '../helpers/events';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeDomain, waitGuestReady } from '../helpers/lab';
+import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeGuest, waitGuestReady } from '../helpers/lab';
 
 describe('two lab nodes', () => {
   let node1: Connection;
   let node2: Connection;
   let log1: EventLog<LibvirtEvent>;
   let log2: EventLog<LibvirtEvent>;
-  const name = labUniq('mig');
+  const guests: string[] = [];
+  const newGuest = () => { const name = labUniq('mig'); guests.push(name); return name; };
 
   beforeAll(async () => {
     node1 = await openNode(NODE1_URI);
@@ -20,14 +23,25 @@ describe('two lab nodes', () => {
     await node2.subscribeEvents();
   });
 
-  afterAll(async () => {
-    await removeDomain(node1, name);
-    await removeDomain(node2, name);
-    await node1?.close();
-    await node2?.close();
+  // a failed test may leave its migration running: abort it, remove the guest from both nodes
+  afterEach(() => cleanupAll(guests.splice(0).map((g) => [`remove ${g}`, () => removeGuest(g, { node1, node2 })])));
+
+  afterAll(() => cleanupAll([
+    ['close node 1', () => node1?.close()],
+    ['close node 2', () => node2?.close()],
+  ]));
+
+  test('the migration max downtime is set and read back (virDomainMigrateSetMaxDowntime / GetMaxDowntime)', async () => {
+    const name = newGuest();
+    const dom = await node1.createDomain(guestXml(name));
+    const before = await dom.migrationMaxDowntimeMs();
+    expect(before).toBeGreaterThan(0); // QEMU's default, 300 ms
+    await dom.setMigrationMaxDowntime(before + 477);
+    expect(await dom.migrationMaxDowntimeMs()).toBe(before + 477);
   });
 
   test('live-migrates the running guest from node 1 to node 2 with events on both', async () => {
+    const name = newGuest();
     expect(await node1.hostname()).not.toBe(await node2.hostname());
     const dom = await node1.createDomain(guestXml(name));
     await log1.waitFor((e) => e.type === 'lifecycle' && e.domain.name === name && e.event === 'started', 'started on node 1');

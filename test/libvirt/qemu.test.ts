@@ -2,7 +2,8 @@
 // minimal Linux guest booted under QEMU.
 import { Connection, StoragePool, type LibvirtEvent, type LifecycleEvent } from '../../src/libvirt';
 import { EventLog, eventually } from '../helpers/events';
-import { LAB_DIR, NODE1_URI, guestXml, labUniq, openNode, removeDomain, virsh, waitGuestReady } from '../helpers/lab';
+import { cleanupAll } from '../helpers/cleanup';
+import { NODE1_URI, guestXml, labPoolXml, labUniq, openNode, removeGuest, removePool, virsh, waitGuestReady } from '../helpers/lab';
 
 const isLifecycle = (name: string, event: string, detail?: string) => (e: LibvirtEvent) =>
   e.type === 'lifecycle' && e.domain.name === name && e.event === event && (detail === undefined || e.detail === detail);
@@ -18,19 +19,14 @@ describe('real libvirtd (qemu:///system) with the minimal guest', () => {
     conn = await openNode(NODE1_URI);
     log = new EventLog<LibvirtEvent>(conn);
     await conn.subscribeEvents();
-    pool = await conn.createStoragePool(
-      `<pool type='dir'><name>${poolName}</name><target><path>${LAB_DIR}/pools/${poolName}</path></target></pool>`,
-      { build: true });
+    pool = await conn.createStoragePool(labPoolXml(poolName), { build: true });
   });
 
-  afterAll(async () => {
-    await removeDomain(conn, name);
-    if (pool) {
-      for (const v of await pool.volumes().catch(() => [])) await v.delete().catch(() => undefined);
-      await pool.destroy().catch(() => undefined);
-    }
-    await conn?.close();
-  });
+  afterAll(() => cleanupAll([
+    ['remove the guest', () => removeGuest(name, { node1: conn })],
+    ['remove the pool and its directory', () => removePool(conn, poolName)],
+    ['close node 1', () => conn?.close()],
+  ]));
 
   test('boot, hot-plug a qcow2 volume, unplug it, outside changes, ACPI shutdown', async () => {
     const from = log.mark();

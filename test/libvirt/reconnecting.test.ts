@@ -2,15 +2,20 @@
 // with backoff, re-registers events, and events flow again.
 import { ReconnectingConnection, type LibvirtEvent } from '../../src/libvirt';
 import { EventLog } from '../helpers/events';
-import { NODE1_URI, NODE2_URI, guestXml, lab, labUniq } from '../helpers/lab';
+import { NODE1_URI, NODE2_URI, guestXml, lab, labUniq, removeDomain } from '../helpers/lab';
 
 describe.each([
   ['node1', NODE1_URI],
   ['node2', NODE2_URI],
 ])('ReconnectingConnection to lab %s', (node, uri) => {
   let rc: ReconnectingConnection;
+  const name = labUniq('recon');
 
-  afterAll(async () => { await rc?.close(); });
+  afterAll(async () => {
+    // the domain the test defines and undefines, in case it failed in between
+    if (rc?.connected) await removeDomain(rc.connection, name);
+    await rc?.close();
+  });
 
   test('reconnects after libvirtd is killed and restarted, and events flow again', async () => {
     rc = new ReconnectingConnection(uri, { backoff: { initialMs: 100, maxMs: 1000 }, probeIntervalMs: 500 });
@@ -27,7 +32,6 @@ describe.each([
     expect(states).toContain('reconnected');
     expect(rc.connected).toBe(true);
 
-    const name = labUniq('recon');
     const from = log.mark();
     const dom = await rc.connection.defineDomain(guestXml(name));
     await dom.undefine();

@@ -5,7 +5,7 @@ import { EVENT_MESSAGES, ErrorSchema, PROTO_PACKAGE, commandMessage } from '../.
 import { repoRoot } from '../repo-root';
 import { renderMessage } from './proto-render';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -99,9 +99,15 @@ export function writeProto(root: string): string[] {
   }
   const protoDir = join(root, 'proto');
   const files = readdirSync(join(protoDir, 'virtbus/v1')).filter((f) => f.endsWith('.proto')).sort().map((f) => join(protoDir, 'virtbus/v1', f));
-  const tmp = join(mkdtempSync(join(tmpdir(), 'virtbus-proto-')), 'descriptor.json');
-  execFileSync(join(REPO, 'node_modules/.bin/pbjs'), ['-t', 'json', '--keep-case', '-p', protoDir, '-o', tmp, ...files], { stdio: 'inherit' });
-  const descriptor = { $comment: DESCRIPTOR_NOTICE, ...JSON.parse(readFileSync(tmp, 'utf8')) };
+  const tmpDir = mkdtempSync(join(tmpdir(), 'virtbus-proto-'));
+  let descriptor: Record<string, unknown>;
+  try {
+    const tmp = join(tmpDir, 'descriptor.json');
+    execFileSync(join(REPO, 'node_modules/.bin/pbjs'), ['-t', 'json', '--keep-case', '-p', protoDir, '-o', tmp, ...files], { stdio: 'inherit' });
+    descriptor = { $comment: DESCRIPTOR_NOTICE, ...JSON.parse(readFileSync(tmp, 'utf8')) };
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
   mkdirSync(join(root, DESCRIPTOR_DIR), { recursive: true });
   writeFileSync(join(root, DESCRIPTOR), `${JSON.stringify(descriptor, null, 1)}\n`);
   written.push(DESCRIPTOR);

@@ -24,7 +24,8 @@ let seq = 0;
 
 /** A node id no other test (or earlier run) uses; its queue is deleted in afterAll. */
 function newNodeId(): string {
-  const id = `t-amqp-${process.pid}-${++seq}`;
+  // the time too: pids repeat (a fresh container starts them from the same numbers), queues of a crashed run stay
+  const id = `t-amqp-${process.pid}-${Date.now().toString(36)}-${++seq}`;
   nodes.push(id);
   return id;
 }

@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { BullJobBackend, LocalJobBackend, type JobBackend, type JobRunners, type KindLimits } from '../../../src/jobs';
+import { REDIS_URL, deleteNodeKeys } from '../../helpers/redis';
 
-export const REDIS_URL = process.env.VIRTBUS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL, deleteNodeKeys };
+
 const REDIS_HINT = 'start Redis: `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
   '--dir /var/lib/redis --logfile /var/log/redis/ci.log` (npm test does)';
 
@@ -45,19 +47,10 @@ export interface BackendKit {
 let seq = 0;
 export const uniq = (what: string): string => `${what}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
 
-/** Every Redis key of a test node: BullMQ's (virtbus:virtbus-jobs-<node>:*) and ours (virtbus:<what>:<node>[:id]). */
-export async function deleteNodeKeys(node: string): Promise<void> {
-  const c = new IORedis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await c.scan(cursor, 'MATCH', `virtbus:*${node}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await c.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    c.disconnect();
-  }
+/** The storage is deleted even when closing an instance failed; then that failure is reported. */
+function throwFirstRejection(results: PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export function bullKit(): BackendKit {
@@ -73,8 +66,9 @@ export function bullKit(): BackendKit {
       return b;
     },
     async cleanup() {
-      await Promise.all(made.map((b) => b.close()));
+      const closed = await Promise.allSettled(made.map((b) => b.close()));
       await deleteNodeKeys(node);
+      throwFirstRejection(closed);
     },
   };
 }
@@ -92,8 +86,9 @@ export function localKit(): BackendKit {
       return b;
     },
     async cleanup() {
-      await Promise.all(made.map((b) => b.close()));
+      const closed = await Promise.allSettled(made.map((b) => b.close()));
       rmSync(dir, { recursive: true, force: true });
+      throwFirstRejection(closed);
     },
   };
 }
