@@ -29,7 +29,8 @@ export class PeerDirectory implements PeerResolver {
   }
 
   private async loop(onFirst: () => void): Promise<void> {
-    const backoff = new Backoff({ initialMs: 500, maxMs: 30000 });
+    // the shared ceiling (2 s): peers must be known again soon after the broker is back
+    const backoff = new Backoff({ initialMs: 500 });
     while (!this.stop.signal.aborted) {
       try {
         this.client = await connectClient({ url: this.o.url, node: this.o.self, protocolVersion: this.o.protocolVersion, source: `virtbus://${this.o.self}` });

@@ -23,3 +23,10 @@ test('retry calls until success and reports failures', async () => {
   expect(v).toBe('yes');
   expect(failures).toEqual([1, 2]);
 });
+
+test('the default ceiling is 2 s, still jittered (an agent is back within 5 s of its broker or libvirtd)', () => {
+  const lo = new Backoff({ random: () => 0 }), hi = new Backoff({ random: () => 0.999999 });
+  const low = Array.from({ length: 12 }, () => lo.next()), high = Array.from({ length: 12 }, () => hi.next());
+  expect(low).toEqual([125, 250, 500, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]);
+  expect(high).toEqual([250, 500, 1000, 2000, 2000, 2000, 2000, 2000, 2000, 2000, 2000, 2000]);
+});

@@ -15,7 +15,7 @@ export type RedisTarget = string | RedisOptions;
 const MIN_REDIS = [5, 0, 0];
 
 export function redisClient(target: RedisTarget | undefined, role: 'queue' | 'worker', backoff?: BackoffOptions): IORedis {
-  const delays = new Backoff({ initialMs: 500, maxMs: 20_000, ...backoff });
+  const delays = new Backoff({ initialMs: 500, ...backoff });
   const opts: RedisOptions = {
     // ioredis counts `times` from 1 after every successful connect.
     retryStrategy: (times: number) => { if (times === 1) delays.reset(); return delays.next(); },

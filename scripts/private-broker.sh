@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Private brokers for tests that stop, restart or reconfigure a broker: a
+# RabbitMQ node or a Mosquitto of their own (own name, ports and data folder)
+# beside the system ones, which are never touched.
+#
+#   private-broker.sh rabbitmq  up NAME PORT DIST_PORT   fresh node virtbus-NAME@localhost on 127.0.0.1:PORT
+#   private-broker.sh mosquitto up NAME PORT             fresh Mosquitto on 127.0.0.1:PORT
+#   private-broker.sh KIND start NAME    start again with the same ports and data (durable queues,
+#                                        persistent sessions and retained messages survive)
+#   private-broker.sh KIND stop NAME     clean stop (RabbitMQ: rabbitmqctl shutdown; Mosquitto:
+#                                        SIGTERM, which saves its persistence file)
+#   private-broker.sh KIND kill NAME     SIGKILL (a crash: nothing is saved)
+#   private-broker.sh KIND down NAME     stop (if running) and delete the data folder
+#   private-broker.sh KIND pid NAME      print the broker's pid if it runs
+#
+# RabbitMQ: plain TCP, user virtbus/virtbus (administrator, all of vhost /),
+# no plugins; it boots in ~7 s. Mosquitto: anonymous, persistence on,
+# set_tcp_nodelay, no queued-message limit. Folders:
+# ${VIRTBUS_PRIVATE_BROKERS_DIR:-/var/tmp/virtbus-private-brokers}/KIND-NAME,
+# with the broker's own log in log/. Needs root (the brokers run as their
+# Debian users, rabbitmq and mosquitto); `bash scripts/services.sh` installs them.
+set -euo pipefail
+# Daemons started here must not inherit the caller's descriptors: under
+# `flock LOCK npx jest` one of them is the test lock, which a leaked broker
+# would then hold forever.
+for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2 && n != 255)) && eval "exec $n>&-" 2>/dev/null || true; done
+
+BASE=${VIRTBUS_PRIVATE_BROKERS_DIR:-/var/tmp/virtbus-private-brokers}
+log() { printf '[private-broker] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+usage() { sed -n '5,15p' "$0" >&2; exit 2; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
+wait_gone() { # wait_gone PID SECONDS
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do alive "$1" || return 0; sleep 0.1; done
+  return 1
+}
+
+[[ $# -eq 3 || $# -eq 4 || $# -eq 5 ]] || usage
+KIND=$1 OP=$2 NAME=$3
+[[ $NAME =~ ^[A-Za-z0-9_-]{1,40}$ ]] || die "bad name '$NAME'"
+[[ $(id -u) -eq 0 ]] || die "needs root (the brokers run as their own users)"
+D=$BASE/$KIND-$NAME
+
+# --- RabbitMQ ------------------------------------------------------------------------
+RMQ_NODE=virtbus-$NAME@localhost
+rmq_as() { # rmq_as COMMAND...: runs a RabbitMQ script as user rabbitmq with this node's env
+  su rabbitmq -s /bin/sh -c ". '$D/env.sh'; cd /var/lib/rabbitmq; HOME=/var/lib/rabbitmq exec $*"
+}
+rmq_pid() { local p; p=$(cat "$D/rabbitmq.pid" 2>/dev/null || true); p=${p//[^0-9]/}; alive "$p" && echo "$p"; }
+rmq_write_config() { # PORT DIST_PORT
+  mkdir -p "$D/mnesia" "$D/log"
+  cat >"$D/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$1
+default_user = virtbus
+default_pass = virtbus
+default_user_tags.administrator = true
+loopback_users = none
+EOF
+  echo '[].' >"$D/enabled_plugins"
+  : >"$D/rabbitmq-env.conf"   # ours: the system's (/etc/rabbitmq/rabbitmq-env.conf) names the system node
+  cat >"$D/env.sh" <<EOF
+export RABBITMQ_NODENAME='$RMQ_NODE'
+export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+export RABBITMQ_NODE_PORT=$1
+export RABBITMQ_DIST_PORT=$2
+export RABBITMQ_CONF_ENV_FILE='$D/rabbitmq-env.conf'
+export RABBITMQ_CONFIG_FILE='$D/rabbitmq.conf'
+export RABBITMQ_ENABLED_PLUGINS_FILE='$D/enabled_plugins'
+export RABBITMQ_MNESIA_BASE='$D/mnesia'
+export RABBITMQ_LOG_BASE='$D/log'
+export RABBITMQ_PID_FILE='$D/rabbitmq.pid'
+export ERL_EPMD_ADDRESS=127.0.0.1
+export ERL_FLAGS='-kernel inet_dist_use_interface {127,0,0,1}'
+EOF
+  echo "$1" >"$D/port"
+  chown -R rabbitmq:rabbitmq "$D"
+}
+rmq_start() {
+  command -v rabbitmq-server >/dev/null || die "rabbitmq-server is not installed: run \`bash scripts/services.sh\`"
+  [[ -f $D/env.sh ]] || die "$D has no configuration: use 'up' first"
+  if rmq_pid >/dev/null; then log "$RMQ_NODE runs already"; return 0; fi
+  local port end
+  port=$(cat "$D/port")
+  port_open "$port" && die "port $port is taken by another process"
+  rmq_as /usr/lib/rabbitmq/bin/rabbitmq-server -detached </dev/null >>"$D/log/startup.log" 2>&1 \
+    || { tail -n 30 "$D/log/startup.log" >&2; die "$RMQ_NODE did not start"; }
+  end=$((SECONDS + 90))
+  until port_open "$port"; do
+    ((SECONDS < end)) || { tail -n 30 "$D/log/startup.log" >&2; die "$RMQ_NODE did not open port $port within 90 s (logs: $D/log)"; }
+    sleep 0.1
+  done
+  log "$RMQ_NODE on 127.0.0.1:$port"
+}
+rmq_stop() {
+  local p
+  p=$(rmq_pid) || return 0
+  rmq_as /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "$RMQ_NODE" shutdown </dev/null >>"$D/log/startup.log" 2>&1 || true
+  wait_gone "$p" 30 || { log "$RMQ_NODE did not stop: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; wait_gone "$p" 10 || true; }
+  log "$RMQ_NODE stopped"
+}
+rmq_kill() { local p; p=$(rmq_pid) || return 0; kill -KILL "$p"; wait_gone "$p" 10 || die "pid $p does not die"; }
+
+# --- Mosquitto -----------------------------------------------------------------------
+mq_pid() { local p; p=$(cat "$D/mosquitto.pid" 2>/dev/null || true); p=${p//[^0-9]/}; alive "$p" && echo "$p"; }
+mq_write_config() { # PORT
+  mkdir -p "$D/data" "$D/log"
+  cat >"$D/mosquitto.conf" <<EOF
+pid_file $D/mosquitto.pid
+persistence true
+persistence_location $D/data/
+log_dest file $D/log/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+log_type information
+set_tcp_nodelay true
+# a client away during a restart under load must not lose QoS 1 messages to the default limit of 1000
+max_queued_messages 0
+listener $1 127.0.0.1
+allow_anonymous true
+EOF
+  echo "$1" >"$D/port"
+  chown -R mosquitto:mosquitto "$D"
+}
+mq_start() {
+  command -v mosquitto >/dev/null || die "mosquitto is not installed: run \`bash scripts/services.sh\`"
+  [[ -f $D/mosquitto.conf ]] || die "$D has no configuration: use 'up' first"
+  if mq_pid >/dev/null; then log "Mosquitto $NAME runs already"; return 0; fi
+  local port end
+  port=$(cat "$D/port")
+  port_open "$port" && die "port $port is taken by another process"
+  rm -f "$D/mosquitto.pid"
+  mosquitto -d -c "$D/mosquitto.conf" </dev/null >>"$D/log/startup.log" 2>&1 \
+    || { tail -n 20 "$D/log/mosquitto.log" >&2 2>/dev/null; die "Mosquitto $NAME did not start"; }
+  end=$((SECONDS + 20))
+  until port_open "$port"; do
+    ((SECONDS < end)) || { tail -n 20 "$D/log/mosquitto.log" >&2; die "Mosquitto $NAME did not open port $port within 20 s"; }
+    sleep 0.05
+  done
+  log "Mosquitto $NAME on 127.0.0.1:$port"
+}
+mq_stop() {
+  local p
+  p=$(mq_pid) || return 0
+  kill -TERM "$p"
+  wait_gone "$p" 20 || { log "Mosquitto $NAME did not stop: SIGKILL"; kill -KILL "$p" 2>/dev/null || true; wait_gone "$p" 5 || true; }
+  log "Mosquitto $NAME stopped"
+}
+mq_kill() { local p; p=$(mq_pid) || return 0; kill -KILL "$p"; wait_gone "$p" 10 || die "pid $p does not die"; }
+
+case $KIND in
+  rabbitmq) P=rmq ;;
+  mosquitto) P=mq ;;
+  *) usage ;;
+esac
+case $OP in
+  up)
+    "${P}_stop"
+    rm -rf "$D"
+    if [[ $KIND == rabbitmq ]]; then
+      [[ $# -eq 5 ]] || usage
+      rmq_write_config "$4" "$5"
+    else
+      [[ $# -eq 4 ]] || usage
+      mq_write_config "$4"
+    fi
+    "${P}_start" ;;
+  start) "${P}_start" ;;
+  stop) "${P}_stop" ;;
+  kill) "${P}_kill" ;;
+  down) "${P}_stop"; rm -rf "$D" ;;
+  pid) "${P}_pid" ;;
+  *) usage ;;
+esac

@@ -1,0 +1,135 @@
+// The agent as a real process for the fault tests (test/system/): started
+// from dist/agent/main.js, SIGKILLed or stopped, its JSON log lines kept
+// with their times; and a Redis connection to look at its durable records.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import IORedis from 'ioredis';
+import { REDIS_URL } from './redis';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'agent', 'main.js');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------
+// The agent process
+
+export interface LogLine { t: number; msg: string; [k: string]: unknown }
+
+/**
+ * dist/agent/main.js as its own process. Spawned through a shell that
+ * closes every inherited descriptor above stderr first: under
+ * `flock LOCK npx jest` one of them is the test lock.
+ */
+export class AgentRun {
+  readonly logs: LogLine[] = [];
+  readonly exited: Promise<number | null>;
+  readonly spawnedAt = Date.now();
+  stderr = '';
+  exitCode?: number | null;
+  private readyAt?: number;
+
+  private constructor(readonly child: ChildProcess, readonly args: string[]) {
+    this.exited = new Promise((resolve) => child.on('exit', (code) => { this.exitCode = code; resolve(code); }));
+    child.stderr!.on('data', (b) => { this.stderr += b; });
+    let buf = '';
+    child.stdout!.on('data', (b) => {
+      buf += b;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let rec: LogLine;
+        try {
+          const j = JSON.parse(line);
+          rec = { ...j, t: Date.parse(j.time) || Date.now(), msg: String(j.msg ?? '') };
+        } catch {
+          rec = { t: Date.now(), msg: line };
+        }
+        this.logs.push(rec);
+        if (!this.readyAt && rec.msg.startsWith('ready')) this.readyAt = rec.t;
+      }
+    });
+  }
+
+  static async start(args: string[], readyTimeoutMs = 30_000): Promise<AgentRun> {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
+    const child = spawn('bash', ['-c', 'for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2 && n != 255)) && eval "exec $n>&-"; done; exec "$@"',
+      'virtbus-agent', process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = new AgentRun(child, args);
+    await run.ready(readyTimeoutMs).catch(async (e) => { await run.kill(); throw e; });
+    return run;
+  }
+
+  get pid(): number { return this.child.pid!; }
+  get bootId(): string | undefined { return this.logs.find((l) => l.msg === 'starting')?.bootId as string | undefined; }
+  get readyTime(): number | undefined { return this.readyAt; }
+
+  async ready(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!this.readyAt) {
+      if (this.exitCode !== undefined) throw new Error(`agent exited with ${this.exitCode}: ${this.stderr} ${JSON.stringify(this.logs.slice(-5))}`);
+      if (Date.now() > end) throw new Error(`agent not ready in ${timeoutMs} ms: ${this.stderr} ${JSON.stringify(this.logs.slice(-5))}`);
+      await sleep(20);
+    }
+  }
+
+  /** The first log line with this message at or after t (agent clock = ours: same machine). */
+  firstLog(msg: string, after = 0, pred: (l: LogLine) => boolean = () => true): LogLine | undefined {
+    return this.logs.find((l) => l.msg === msg && l.t >= after && pred(l));
+  }
+
+  async waitLog(msg: string, after: number, timeoutMs: number, pred: (l: LogLine) => boolean = () => true): Promise<LogLine> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const l = this.firstLog(msg, after, pred);
+      if (l) return l;
+      if (Date.now() > end) {
+        throw new Error(`agent did not log '${msg}' within ${timeoutMs} ms; last lines: ${JSON.stringify(this.logs.slice(-8).map((x) => [x.msg, x.err ?? x.reason]))}`);
+      }
+      await sleep(20);
+    }
+  }
+
+  /** SIGKILL; resolves once it is gone. Never throws. */
+  async kill(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM (clean stop), SIGKILL after graceMs. */
+  async stop(graceMs = 15_000): Promise<number | null | undefined> {
+    if (this.exitCode !== undefined) return this.exitCode;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(t);
+    return this.exitCode;
+  }
+}
+
+export function agentArgs(o: { node: string; bus: string; libvirtUri: string; stateDir: string; redis?: string; extra?: string[] }): string[] {
+  return [
+    '--node-id', o.node, '--bus', o.bus, '--libvirt-uri', o.libvirtUri, '--state-dir', o.stateDir,
+    '--redis', o.redis ?? REDIS_URL, '--heartbeat', '0', '--drain', '5', '--log-level', 'info',
+    ...(o.extra ?? []),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------
+// Redis (durable idempotency of the agent's mutating commands)
+
+/** A connection to the test Redis, failing with what to start when there is none. */
+export async function redisClient(): Promise<IORedis> {
+  const r = new IORedis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    await r.ping();
+  } catch (e) {
+    r.disconnect();
+    throw new Error(`Redis is not reachable at ${REDIS_URL} (${(e as Error).message}); start it: \`bash scripts/services.sh\``);
+  }
+  return r;
+}
