@@ -9,6 +9,7 @@ import { CommandDispatcher, type DispatcherOptions } from '../commands/dispatche
 import { EventPublisher } from '../events/publisher';
 import { ReconnectingConnection, type Connection } from '../libvirt';
 import type { Logger } from '../log';
+import { COMMAND_PREFIX } from '../contract/envelope';
 import { TypedEmitter } from '../typed-emitter';
 import { Gate } from './gate';
 import { CommandIntake } from './intake';
@@ -176,7 +177,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     const r = await this.jobs?.get(id).catch(() => undefined);
     await this.publisher.enqueue({
       object: 'job', id, event,
-      data: { node: this.o.nodeId, id, command: `virtbus.cmd.${r?.command ?? 'unknown'}`, state: r?.state ?? 'running',
+      data: { node: this.o.nodeId, id, command: `${COMMAND_PREFIX}${r?.command ?? 'unknown'}`, state: r?.state ?? 'running',
         ...(progress !== undefined && { progress }), at: new Date().toISOString() },
     }).catch(() => undefined);
   }
@@ -186,7 +187,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     try {
       await this.publisher.enqueue({
         object: 'job', id, event: 'completed',
-        data: { node: this.o.nodeId, id, command: `virtbus.cmd.${record.command}`, state: record.state, ...(record.progress !== undefined && { progress: record.progress }), at: new Date().toISOString() },
+        data: { node: this.o.nodeId, id, command: `${COMMAND_PREFIX}${record.command}`, state: record.state, ...(record.progress !== undefined && { progress: record.progress }), at: new Date().toISOString() },
       });
       const address = (record.meta as { reply?: ReplyAddress } | undefined)?.reply;
       if (address) await this.intake.replyLater(address, reply);

@@ -4,6 +4,7 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { NODE_ID_PATTERN, isNodeId } from '../contract/addresses';
 import { EMBEDDED_LIBVIRT_URI, EMBEDDED_PORT } from './embedded-defaults';
 
 export interface AgentConfig {
@@ -147,8 +148,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (!Number.isInteger(cfg[k]) || (cfg[k] as number) < 1024) throw new ConfigError(`${k} ${String(cfg[k])} must be a whole number of bytes, at least 1024`);
   }
   if (cfg.encoding !== 'json' && cfg.encoding !== 'protobuf') throw new ConfigError(`encoding '${String(cfg.encoding)}' must be json or protobuf`);
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(String(cfg.nodeId))) {
-    throw new ConfigError(`node id '${String(cfg.nodeId)}' must match [A-Za-z0-9_-]{1,64}`);
+  if (!isNodeId(String(cfg.nodeId))) {
+    throw new ConfigError(`node id '${String(cfg.nodeId)}' must match ${NODE_ID_PATTERN}`);
   }
   return { ...(cfg as unknown as AgentConfig), ...(file && { configFile: file }), ...(values.help ? { help: true } : {}) };
 }

@@ -1,6 +1,7 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
+import { BROADCAST_EXCHANGE, COMMANDS_EXCHANGE, EVENTS_EXCHANGE, eventBindingKey, presenceBindingKey } from '../contract/addresses';
 import { withTimeout } from '../timeout';
 import { commandEnvelope, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
 
@@ -34,7 +35,7 @@ export class AmqpClient implements VirtbusClient {
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', o);
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(env.id, resolve));
-    this.ch.publish('virtbus.commands', this.o.node, Buffer.from(JSON.stringify(env)), {
+    this.ch.publish(COMMANDS_EXCHANGE, this.o.node, Buffer.from(JSON.stringify(env)), {
       contentType: 'application/cloudevents+json', messageId: env.id, correlationId: env.id, replyTo: this.replyQueue,
     });
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
@@ -43,20 +44,20 @@ export class AmqpClient implements VirtbusClient {
   async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli');
     this.broadcasts.set(env.id, onReply);
-    this.ch.publish('virtbus.broadcast', '', Buffer.from(JSON.stringify(env)), {
+    this.ch.publish(BROADCAST_EXCHANGE, '', Buffer.from(JSON.stringify(env)), {
       contentType: 'application/cloudevents+json', messageId: env.id, correlationId: env.id, replyTo: this.replyQueue,
     });
   }
 
   async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {
     const { queue } = await this.ch.assertQueue('', { exclusive: true, autoDelete: true });
-    await this.ch.bindQueue(queue, 'virtbus.events', node === '*' ? 'v1.#' : `v1.${node}.#`);
+    await this.ch.bindQueue(queue, EVENTS_EXCHANGE, eventBindingKey(node));
     await this.ch.consume(queue, (m) => { if (m) onEvent(JSON.parse(m.content.toString()) as CloudEvent); }, { noAck: true });
   }
 
   async watchPresence(onPresence: (e: CloudEvent) => void): Promise<void> {
     const { queue } = await this.ch.assertQueue('', { exclusive: true, autoDelete: true });
-    for (const ev of ['online', 'heartbeat', 'offline']) await this.ch.bindQueue(queue, 'virtbus.events', `v1.*.agent.*.${ev}`);
+    for (const ev of ['online', 'heartbeat', 'offline'] as const) await this.ch.bindQueue(queue, EVENTS_EXCHANGE, presenceBindingKey(ev));
     await this.ch.consume(queue, (m) => { if (m) onPresence(JSON.parse(m.content.toString()) as CloudEvent); }, { noAck: true });
   }
 

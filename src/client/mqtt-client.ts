@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient as Mqtt } from 'mqtt';
 import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
+import { BROADCAST_TOPIC, PRESENCE_TOPIC_FILTERS, commandTopic, eventTopicFilter } from '../contract/addresses';
 import { withTimeout } from '../timeout';
 import { commandEnvelope, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
 
@@ -61,7 +62,7 @@ export class MqttClient implements VirtbusClient {
 
   async watchPresence(onPresence: (e: CloudEvent) => void): Promise<void> {
     this.presenceWatchers.push(onPresence);
-    await this.client.subscribeAsync(['virtbus/v1/+/agent/+/+', 'virtbus/v1/+/status'], { qos: 0 });
+    await this.client.subscribeAsync(PRESENCE_TOPIC_FILTERS, { qos: 0 });
   }
 
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
@@ -69,7 +70,7 @@ export class MqttClient implements VirtbusClient {
     const id = o.id ?? randomUUID();
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', { ...o, id, extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id } });
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(id, resolve));
-    await this.client.publishAsync(`virtbus/v1/${this.o.node}/cmd`, JSON.stringify(env), {
+    await this.client.publishAsync(commandTopic(this.o.node), JSON.stringify(env), {
       qos: 1, ...(v5 && { properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' } }),
     });
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
@@ -80,14 +81,14 @@ export class MqttClient implements VirtbusClient {
     const id = commandEnvelope(command, data, '').id;
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', { id, extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id } });
     this.broadcasts.set(id, onReply);
-    await this.client.publishAsync('virtbus/v1/all/cmd', JSON.stringify(env), {
+    await this.client.publishAsync(BROADCAST_TOPIC, JSON.stringify(env), {
       qos: 1, ...(v5 && { properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' } }),
     });
   }
 
   async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {
     this.watchers.push(onEvent);
-    await this.client.subscribeAsync(node === '*' ? 'virtbus/v1/+/+/+/+' : `virtbus/v1/${node}/+/+/+`, { qos: 1 });
+    await this.client.subscribeAsync(eventTopicFilter(node), { qos: 1 });
   }
 
   async close(): Promise<void> { await this.client.endAsync().catch(() => undefined); }

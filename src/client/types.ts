@@ -1,5 +1,6 @@
 // The client SDK's types and its command envelope, shared by the AMQP and MQTT clients.
 import { randomUUID } from 'node:crypto';
+import { COMMAND_TYPE_PREFIX } from '../contract/addresses';
 import type { CloudEvent } from '../contract/envelope';
 import type { CommandName } from '../contract/commands';
 import type { ReplyData } from '../contract/events';
@@ -24,7 +25,7 @@ export interface ClientOptions { url: string; node: string; source?: string; pro
 
 export function commandEnvelope(command: string, data: unknown, source: string, o: CallOptions & { extra?: Record<string, unknown> } = {}): CloudEvent {
   return {
-    specversion: '1.0', id: o.id ?? randomUUID(), source, type: `virtbus.cmd.${command}`, time: new Date().toISOString(),
+    specversion: '1.0', id: o.id ?? randomUUID(), source, type: `${COMMAND_TYPE_PREFIX}${command}`, time: new Date().toISOString(),
     data: data ?? {}, ...(o.deadline && { deadline: o.deadline }), ...o.extra,
   };
 }

@@ -3,6 +3,7 @@
 // types come from Static<>, and contracts/schemas/*.json are generated from
 // them (`npm run gen`, tools/contract/).
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
+import { NODE_ID_PATTERN } from './addresses';
 
 const Name = T.String({ minLength: 1, maxLength: 255 });
 const DomainRef = T.String({ minLength: 1, maxLength: 255, description: 'domain name or UUID' });
@@ -150,7 +151,7 @@ export const COMMANDS = {
   'domain.restore': cmd('restore a saved domain (job)', T.Object({ path: T.String({ minLength: 1, maxLength: 4096 }), paused: T.Optional(T.Boolean()) }, { additionalProperties: false }),
     DomainStateResult, true),
   'domain.migrate': cmd('live-migrate to another node, peer to peer (job)', Lifecycle({
-    to: T.Optional(T.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'destination node id (resolved from presence)' })),
+    to: T.Optional(T.String({ pattern: NODE_ID_PATTERN, description: 'destination node id (resolved from presence)' })),
     destination: T.Optional(T.Object({ uri: T.String({ minLength: 1 }), migrateUri: T.Optional(T.String()) }, { additionalProperties: false })),
     live: T.Optional(T.Boolean()), persistent: T.Optional(T.Boolean()), undefineSource: T.Optional(T.Boolean()),
     bandwidthMiBs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })), maxDowntimeMs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),

@@ -5,7 +5,7 @@ export const SPEC_VERSION = '1.0';
 export const CE_JSON = 'application/cloudevents+json';
 export const CE_PROTOBUF = 'application/cloudevents+protobuf';
 export const REPLY_TYPE = 'virtbus.reply';
-export const COMMAND_PREFIX = 'virtbus.cmd.';
+export { COMMAND_TYPE_PREFIX as COMMAND_PREFIX } from './addresses';
 export const EVENT_PREFIX = 'virtbus.event.';
 
 export const CloudEvent = Type.Object({

@@ -4,7 +4,7 @@
 // RabbitMQ and Mosquitto by test/system/fuzz.test.ts; here each failure class
 // of issue 9 is one small case.
 import { CommandIntake } from '../../src/agent/intake';
-import { replyTopicProblem } from '../../src/bus/mqtt/names';
+import { replyTopicProblem } from '../../src/contract/addresses';
 import { TransportClosedError, type Delivery, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents } from '../../src/bus/transport';
 import { CommandDispatcher } from '../../src/commands/dispatcher';
 import { CE_JSON, CE_PROTOBUF } from '../../src/contract/envelope';

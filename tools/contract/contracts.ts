@@ -7,6 +7,10 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
+import {
+  BROADCAST_EXCHANGE, BROADCAST_TOPIC, COMMANDS_EXCHANGE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EVENTS_EXCHANGE, TOPIC_ROOT,
+  commandQueue, commandTopic, statusTopic,
+} from '../../src/contract/addresses';
 import { ERROR_CODES } from '../../src/errors';
 import { COMMANDS, type CommandName } from '../../src/contract/commands';
 import { CloudEvent, CE_JSON } from '../../src/contract/envelope';
@@ -76,15 +80,15 @@ function asyncapi(): string {
     channels: {
       nodeCommands: {
         servers: [{ $ref: '#/servers/rabbitmq' }],
-        address: 'virtbus.cmd.{node}', parameters: nodeParam, messages: refs(names.map(cmdMsg)),
-        description: 'publish to exchange virtbus.commands (direct) with routing key <node>; quorum queue, single active consumer, dead letters to virtbus.dlx → virtbus.dlq',
-        bindings: { amqp: { is: 'queue', queue: { name: 'virtbus.cmd.{node}', durable: true, exclusive: false, autoDelete: false }, bindingVersion: '0.3.0' } },
+        address: commandQueue('{node}'), parameters: nodeParam, messages: refs(names.map(cmdMsg)),
+        description: `publish to exchange ${COMMANDS_EXCHANGE} (direct) with routing key <node>; quorum queue, single active consumer, dead letters to ${DEAD_LETTER_EXCHANGE} → ${DEAD_LETTER_QUEUE}`,
+        bindings: { amqp: { is: 'queue', queue: { name: commandQueue('{node}'), durable: true, exclusive: false, autoDelete: false }, bindingVersion: '0.3.0' } },
       },
       broadcastCommands: {
         servers: [{ $ref: '#/servers/rabbitmq' }],
-        address: 'virtbus.broadcast', messages: refs(names.map(cmdMsg)),
+        address: BROADCAST_EXCHANGE, messages: refs(names.map(cmdMsg)),
         description: 'fanout exchange: every agent receives the command on its own exclusive queue',
-        bindings: { amqp: { is: 'routingKey', exchange: { name: 'virtbus.broadcast', type: 'fanout', durable: true, autoDelete: false }, bindingVersion: '0.3.0' } },
+        bindings: { amqp: { is: 'routingKey', exchange: { name: BROADCAST_EXCHANGE, type: 'fanout', durable: true, autoDelete: false }, bindingVersion: '0.3.0' } },
       },
       replies: {
         servers: [{ $ref: '#/servers/rabbitmq' }],
@@ -96,18 +100,18 @@ function asyncapi(): string {
         address: 'v1.{node}.{object}.{id}.{event}',
         parameters: { ...nodeParam, object: { enum: ['domain', 'pool', 'network', 'agent', 'command', 'job'] }, id: { description: 'object UUID, node id or command id' }, event: { description: 'e.g. lifecycle, device-removed, online' } },
         messages: refs(Object.keys(EVENT_SCHEMAS).map((k) => `event.${k}`)),
-        bindings: { amqp: { is: 'routingKey', exchange: { name: 'virtbus.events', type: 'topic', durable: true, autoDelete: false }, bindingVersion: '0.3.0' } },
+        bindings: { amqp: { is: 'routingKey', exchange: { name: EVENTS_EXCHANGE, type: 'topic', durable: true, autoDelete: false }, bindingVersion: '0.3.0' } },
       },
     },
     // the same messages over MQTT (names fixed by contract v1)
     mqttChannels: {
       mqttNodeCommands: {
-        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/{node}/cmd', parameters: nodeParam, messages: refs(names.map(cmdMsg)),
+        servers: [{ $ref: '#/servers/mqtt' }], address: commandTopic('{node}'), parameters: nodeParam, messages: refs(names.map(cmdMsg)),
         description: 'QoS 1; the agent keeps a persistent session, so commands sent while it is briefly away are delivered',
         bindings: { mqtt: { qos: 1, bindingVersion: '0.2.0' } },
       },
       mqttBroadcastCommands: {
-        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/all/cmd', messages: refs(names.map(cmdMsg)),
+        servers: [{ $ref: '#/servers/mqtt' }], address: BROADCAST_TOPIC, messages: refs(names.map(cmdMsg)),
         bindings: { mqtt: { qos: 1, bindingVersion: '0.2.0' } },
       },
       mqttReplies: {
@@ -115,12 +119,12 @@ function asyncapi(): string {
         description: 'MQTT 5: the command\'s Response Topic, with its Correlation Data; MQTT 3.1.1: the envelope\'s `replyto`, echoing `correlationid`',
       },
       mqttEvents: {
-        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/{node}/{object}/{id}/{event}',
+        servers: [{ $ref: '#/servers/mqtt' }], address: `${TOPIC_ROOT}/{node}/{object}/{id}/{event}`,
         parameters: { ...nodeParam, object: { enum: ['domain', 'pool', 'network', 'agent', 'command', 'job'] }, id: { description: 'object UUID, node id or command id' }, event: { description: 'e.g. lifecycle, device-removed' } },
         messages: refs(Object.keys(EVENT_SCHEMAS).map((k) => `event.${k}`)), bindings: { mqtt: { qos: 1, bindingVersion: '0.2.0' } },
       },
       mqttStatus: {
-        servers: [{ $ref: '#/servers/mqtt' }], address: 'virtbus/v1/{node}/status', parameters: nodeParam, messages: refs(['event.presence']),
+        servers: [{ $ref: '#/servers/mqtt' }], address: statusTopic('{node}'), parameters: nodeParam, messages: refs(['event.presence']),
         description: 'retained presence; the Last Will sets it offline',
         bindings: { mqtt: { qos: 1, retain: true, bindingVersion: '0.2.0' } },
       },

@@ -2,7 +2,7 @@
 // needs, and the retry loop used for the first connect and every reconnect.
 import * as amqp from 'amqplib';
 import { Backoff, sleep, type BackoffOptions } from '../../reconnect/backoff';
-import { connectionName } from './names';
+import { connectionName } from '../../contract/addresses';
 
 export interface ConnectOptions {
   url: string;

@@ -1,4 +1,4 @@
 // The AMQP 0-9-1 (RabbitMQ) transport.
 export { AmqpTransport, TransportClosedError, type AmqpTransportOptions } from './transport';
 export { TopologyMismatchError } from './topology';
-export * as amqpNames from './names';
+export * as addresses from '../../contract/addresses';

@@ -4,7 +4,7 @@
 import type { Channel } from 'amqplib';
 import {
   BROADCAST_EXCHANGE, COMMANDS_EXCHANGE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EVENTS_EXCHANGE, commandQueue,
-} from './names';
+} from '../../contract/addresses';
 
 export interface TopologyOptions {
   nodeId: string;

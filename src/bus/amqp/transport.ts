@@ -9,7 +9,7 @@ import { TransportClosedError, type InboundMessage, type OutboundEvent, type Out
 export { TransportClosedError };
 import { redactUrl, retryUntilUp } from './connection';
 import { toDelivery } from './delivery';
-import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from './names';
+import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from '../../contract/addresses';
 import { ConfirmPublisher, type PublishRequest } from './publisher';
 import { AmqpSession } from './session';
 import { TopologyMismatchError } from './topology';

@@ -2,4 +2,4 @@
 export { MqttTransport, MqttTransportClosedError } from './transport';
 export type { MqttTransportOptions } from './options';
 export type { StatusPayload } from './presence';
-export * as mqttNames from './names';
+export * as addresses from '../../contract/addresses';

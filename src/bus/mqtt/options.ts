@@ -1,7 +1,7 @@
 // MqttTransport options: defaults and validation, once, before anything connects.
 import type { BackoffOptions } from '../../reconnect/backoff';
 import { redactUrl } from './connection';
-import { assertNodeId, defaultClientId } from './names';
+import { assertMqttNodeId as assertNodeId, defaultClientId } from '../../contract/addresses';
 import { defaultStatusPayload, type StatusPayload } from './presence';
 
 export interface MqttTransportOptions {

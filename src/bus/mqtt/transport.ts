@@ -8,7 +8,7 @@ import { TypedEmitter } from '../../typed-emitter';
 import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
 import { fitsUserProperties, isStructuredJson, toBinary } from './cloudevents';
 import { toDelivery, toInboundMessage } from './delivery';
-import { BROADCAST_TOPIC, assertPublishTopic, commandTopic, eventTopic, replyTopicProblem, statusTopic } from './names';
+import { BROADCAST_TOPIC, assertPublishTopic, commandTopic, eventTopic, replyTopicProblem, statusTopic } from '../../contract/addresses';
 import { resolveOptions, type MqttTransportOptions, type ResolvedOptions } from './options';
 import { AckPublisher } from './publisher';
 import { MqttSession, type InboundPacket } from './session';

@@ -29,6 +29,7 @@ import {
   type ReconcileReport, type SubmitResult,
 } from '../types';
 import { checkRedis, redisClient, type RedisTarget } from './connection';
+import { NODE_ID_PATTERN, isNodeId } from '../../contract/addresses';
 import { RedisIdempotency } from './idempotency';
 import { jobIdFor, queueName, unrepliedKey } from './keys';
 import { envelopeOf, toRecord, type ProgressEnvelope, type QueuedJobData } from './records';
@@ -80,7 +81,7 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
 
   constructor(private readonly o: BullJobBackendOptions) {
     super();
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.node)) throw new Error(`node id '${o.node}' is not [A-Za-z0-9_-]{1,64}`);
+    if (!isNodeId(o.node)) throw new Error(`node id '${o.node}' is not ${NODE_ID_PATTERN}`);
     this.prefix = o.prefix ?? 'virtbus';
     this.queueName = queueName(o.node);
     this.retentionMs = o.retentionMs ?? 24 * 3600_000;

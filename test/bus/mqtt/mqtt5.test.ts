@@ -5,7 +5,7 @@ import { EventEmitter, once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { MqttTransport, type MqttTransportOptions } from '../../../src/bus/mqtt';
 import { toBinary, toStructured } from '../../../src/bus/mqtt/cloudevents';
-import { eventTopic, topicLevel } from '../../../src/bus/mqtt/names';
+import { eventTopic, topicLevel } from '../../../src/contract/addresses';
 import type { Delivery } from '../../../src/bus/transport';
 import { EventLog } from '../../helpers/events';
 import { MOSQUITTO_V5, TcpProxy, TestMqttClient, clearRetained, commandEnvelope, forgetSession, mqttNodeId } from '../../helpers/mqtt';

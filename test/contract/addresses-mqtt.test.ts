@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventTopic, replyTopicProblem, topicLevel } from '../../../src/bus/mqtt/names';
+import { eventTopic, replyTopicProblem, topicLevel } from '../../src/contract/addresses';
 
 test('topic levels percent-encode / + # % and control characters', () => {
   expect(topicLevel('a/b+c#d%e')).toBe('a%2Fb%2Bc%23d%25e');

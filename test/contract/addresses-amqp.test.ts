@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventRoutingKey, routingKeyWord } from '../../../src/bus/amqp/names';
+import { eventRoutingKey, routingKeyWord } from '../../src/contract/addresses';
 
 test('routing-key words percent-encode dots, percent and control characters, reversibly', () => {
   expect(routingKeyWord('no.reply.0')).toBe('no%2Ereply%2E0');
