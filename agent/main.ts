@@ -4,7 +4,7 @@
 // signal while stopping.
 import { Agent } from '../src/agent/agent';
 import { ConfigError, USAGE, loadConfig } from '../src/agent/config';
-import { createTransport } from '../src/bus/factory';
+import { createTransport } from '../src/agent/transport-factory';
 import { PortTakenError } from '../src/bus/embedded-broker';
 import { createLogger } from '../src/log';
 import { codecByName } from '../src/codec/codec';

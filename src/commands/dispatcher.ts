@@ -13,7 +13,7 @@ import type { JobBackend, JobRecord } from '../jobs';
 import { isJobOnlyCommand, jobKindFor, type JobKind, type PeerResolver } from '../jobs/kinds';
 import type { Connection } from '../libvirt';
 import type { AgentFacts, CommandContext } from './context';
-import { MemoryIdempotency, type IdempotencyOptions, type IdempotencyStore } from './idempotency';
+import { MemoryIdempotency, type IdempotencyOptions, type IdempotencyStore } from '../idempotency';
 import { KeyedSerialQueue } from './ordering';
 import { handlerFor } from './registry';
 

@@ -1,7 +1,7 @@
 // The job layer's vocabulary: what a long-running command (migrate, save,
 // restore, clone, …) looks like once accepted, how a runner sees it, and the
 // interface both storage backends (BullMQ on Redis, a local JSON file) offer.
-import type { IdempotencyEntry, IdempotencyStore } from '../commands/idempotency';
+import type { IdempotencyEntry, IdempotencyStore } from '../idempotency';
 import type { ReplyData } from '../contract/events';
 import type { TypedEmitter } from '../typed-emitter';
 

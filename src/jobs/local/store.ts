@@ -2,7 +2,7 @@
 // every mutating command — in one JSON file, so a job's outcome and its
 // command's idempotency entry are written by the same atomic rename.
 import { join } from 'node:path';
-import type { IdempotencyEntry } from '../../commands/idempotency';
+import type { IdempotencyEntry } from '../../idempotency';
 import type { JobRecord } from '../types';
 import { AtomicJsonFile } from './atomic-file';
 

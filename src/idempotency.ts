@@ -4,7 +4,7 @@
 // the local state file and Redis (src/jobs); all honour the window
 // (--idempotency-window). Reads are recorded in memory, mutating commands in
 // the job backend's durable store.
-import type { ReplyData } from '../contract/events';
+import type { ReplyData } from './contract/events';
 
 export type IdempotencyEntry =
   | { state: 'running'; command: string; since: number }

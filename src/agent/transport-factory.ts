@@ -1,12 +1,12 @@
 // Chooses the transport from the bus setting: embedded (in-process MQTT
 // broker, started here), amqp:// or mqtt://.
-import type { AgentConfig } from '../agent/config';
-import { EMBEDDED_HOST } from '../agent/embedded-defaults';
-import { AmqpTransport } from './amqp/transport';
-import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
-import { MqttTransport } from './mqtt/transport';
-import type { Transport } from './transport';
-import type { StatusPayload } from './mqtt/presence';
+import type { AgentConfig } from './config';
+import { EMBEDDED_HOST } from './embedded-defaults';
+import { AmqpTransport } from '../bus/amqp/transport';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../bus/embedded-broker';
+import { MqttTransport } from '../bus/mqtt/transport';
+import type { Transport } from '../bus/transport';
+import type { StatusPayload } from '../bus/mqtt/presence';
 
 export interface BusSetup { transport: Transport; embedded?: EmbeddedBroker }
 

@@ -1,4 +1,4 @@
-import { IdempotencyRecord } from '../../src/commands/idempotency';
+import { IdempotencyRecord } from '../src/idempotency';
 
 test('running, done, expiry and bound', async () => {
   const r = new IdempotencyRecord({ windowMs: 50, maxEntries: 2 });
