@@ -1,0 +1,41 @@
+// Configuration: defaults < file < environment < flags, and bad values refused with the reason.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, DEFAULTS, loadConfig } from '../../src/agent/config';
+
+let dir: string;
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'virtbus-config-')); });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+test('defaults', () => {
+  const c = loadConfig([], {});
+  expect(c).toMatchObject({ bus: 'embedded', libvirtUri: 'test:///default', maxMessageBytes: 1048576, maxOutgoingBytes: 16777216, idempotencyWindowS: 600 });
+  expect(c.nodeId).toBe(DEFAULTS.nodeId);
+});
+
+test('file < environment < flags', () => {
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'nodeId: from-file\nprefetch: 3\nheartbeatS: 7\nlogLevel: debug\n');
+  const c = loadConfig(['--config', file, '--prefetch', '9'], { VIRTBUS_PREFETCH: '5', VIRTBUS_HEARTBEAT_S: '11' });
+  expect(c).toMatchObject({ nodeId: 'from-file', prefetch: 9, heartbeatS: 11, logLevel: 'debug', configFile: file });
+});
+
+test.each([
+  [['--node-id', 'bad.id'], /node id 'bad.id' must match/],
+  [['--node-id', 'x'.repeat(65)], /must match/],
+  [['--mqtt-version', '3'], /must be 4 \(3.1.1\) or 5/],
+  [['--encoding', 'xml'], /json or protobuf/],
+  [['--max-outgoing-bytes', '10'], /at least 1024/],
+  [['--prefetch=-1'], /not a non-negative number/],
+  [['--read-only', '--nope'], /Unknown option/],
+])('%j is refused', (argv, reason) => {
+  expect(() => loadConfig(argv as string[], {})).toThrow(ConfigError);
+  expect(() => loadConfig(argv as string[], {})).toThrow(reason);
+});
+
+test('an unknown key in the file is refused', () => {
+  const file = join(dir, 'c.json');
+  writeFileSync(file, JSON.stringify({ nodeId: 'n', prefetchh: 2 }));
+  expect(() => loadConfig(['--config', file], {})).toThrow(/unknown key 'prefetchh'/);
+});
