@@ -388,8 +388,11 @@ const MAKERS: Record<string, Maker> = {
     else if (field === 'data.domain') text = text.replace('"DEEP"', inner);
     else if (field === 'source') text = text.replace('"source":"fuzz"', `"source":${inner}`);
     else text = text.replace('"source":"fuzz"', `"source":"fuzz","fuzzext":${inner}`);
-    const readable = field !== 'source';
-    return { cls: 'deep-json', note: `${name} with ${field} nested ${depth} deep`, raw: Buffer.from(text), want: 'error', bodyUnreadable: !readable, completionKey: readable ? id : undefined };
+    // A multi-byte id or long invalid data can still push the body over the limit: then it is refused unread
+    // (BAD_REQUEST, known only by its message_id), like any oversized message.
+    const fits = Buffer.byteLength(text) <= ctx.maxMessageBytes;
+    const readable = field !== 'source' && fits;
+    return { cls: 'deep-json', note: `${name} with ${field} nested ${depth} deep${fits ? '' : ' (over the size limit)'}`, raw: Buffer.from(text), want: 'error', bodyUnreadable: !readable, completionKey: readable ? id : undefined, ...(!fits && { codes: ['BAD_REQUEST'] }) };
   },
 
   'non-cloudevent': (r, tag) => {
