@@ -9,11 +9,11 @@
 // key, topic or property, so no command can make an unpublishable answer;
 // an answer that still cannot be published is dead-lettered (AMQP) or
 // dropped (MQTT), logged and counted — it never holds a prefetch slot.
-import { createHash } from 'node:crypto';
 import { TransportClosedError, type Delivery, type InboundMessage } from '../bus/transport';
 import { codecFor, jsonCodec, type MessageCodec } from '../codec/codec';
 import { COMMAND_PREFIX, REPLY_TYPE } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
+import { idDigest } from '../contract/addresses';
 import { attributeProblem, quote } from '../contract/text';
 import { isDeferred, type CommandDispatcher, type Deferred } from '../commands/dispatcher';
 import { CommandError, toWireError } from '../errors';
@@ -70,11 +70,6 @@ export interface IntakeCounters {
 }
 
 type Outcome = 'answered' | 'deferred' | 'closed' | { unanswered: unknown };
-
-/** A stand-in for an id that cannot be repeated as it is: bounded, safe anywhere, the same for the same id. */
-function idStandIn(raw: string): string {
-  return `~${createHash('sha256').update(raw, 'utf8').digest('base64url')}`;
-}
 
 export class CommandIntake {
   private readonly inFlight = new Set<Promise<void>>();
@@ -155,7 +150,7 @@ export class CommandIntake {
   private initialAddressing(m: InboundMessage): Addressing {
     const fromProps = m.messageId ?? m.correlationId;
     return {
-      id: fromProps === undefined ? 'unknown' : attributeProblem('id', fromProps, MAX_ID_LENGTH) ? idStandIn(fromProps) : fromProps,
+      id: fromProps === undefined ? 'unknown' : attributeProblem('id', fromProps, MAX_ID_LENGTH) ? idDigest(fromProps) : fromProps,
       command: '',
       codec: codecFor(m.contentType) ?? jsonCodec,
       echoCorrelation: false,
@@ -186,7 +181,7 @@ export class CommandIntake {
     addr.codec = codec;
 
     const idProblem = attributeProblem('id', env.id, MAX_ID_LENGTH);
-    addr.id = idProblem ? idStandIn(env.id) : env.id;
+    addr.id = idProblem ? idDigest(env.id) : env.id;
     const typeProblem = attributeProblem('type', env.type, MAX_TYPE_LENGTH);
     if (!typeProblem) addr.command = env.type;
 

@@ -4,6 +4,16 @@
 // configuration all take them from here; other-language clients depend on
 // these spellings, so they are written nowhere else.
 import { createHash } from 'node:crypto';
+import { hasControlCharacter, isWellFormedUnicode } from './text';
+
+/**
+ * An id that cannot stand in an address as it is (too long once encoded, or
+ * not usable at all): `~` + base64url(SHA-256(id)), unpadded. Fixed length,
+ * one routing-key word or topic level, computable by anyone who knows the id.
+ */
+export function idDigest(id: string): string {
+  return `~${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
+}
 
 // ---- node ids ------------------------------------------------------------
 
@@ -56,7 +66,7 @@ export const MAX_ROUTING_KEY_BYTES = 255;
 export function routingKeyId(prefixBytes: number, id: string): string {
   const word = routingKeyWord(id);
   if (prefixBytes + Buffer.byteLength(word) <= MAX_ROUTING_KEY_BYTES) return word;
-  return `~${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
+  return idDigest(id);
 }
 
 /** v1.<node>.<object>.<id>.<event>; parts are encoded as routingKeyWord/routingKeyId say. */
@@ -127,7 +137,7 @@ export const MAX_ID_LEVEL_BYTES = 512;
 function idLevel(id: string): string {
   const level = topicLevel(id);
   if (Buffer.byteLength(level) <= MAX_ID_LEVEL_BYTES) return level;
-  return `~${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
+  return idDigest(id);
 }
 
 /** virtbus/v1/<node>/<object>/<id>/<event> */
@@ -149,8 +159,8 @@ export function eventTopic(nodeId: string, object: string, id: string, event: st
 export function replyTopicProblem(topic: string): string | undefined {
   if (topic.length === 0) return 'reply topic is empty';
   if (/[+#]/.test(topic)) return 'reply topic contains a wildcard (+ or #)';
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(topic)) return 'reply topic contains a control character';
-  if (/[\ud800-\udfff]/.test(topic.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) return 'reply topic is not valid Unicode';
+  if (hasControlCharacter(topic)) return 'reply topic contains a control character';
+  if (!isWellFormedUnicode(topic)) return 'reply topic is not valid Unicode';
   if (topic.startsWith('$')) return 'reply topic starts with $ (reserved for the broker)';
   if (Buffer.byteLength(topic) > 65535) return 'reply topic longer than 65535 bytes';
   return undefined;
