@@ -3,7 +3,7 @@
 // configuration, 2 could not start, 3 crashed while running, 130 second
 // signal while stopping.
 import { Agent } from '../src/agent/agent';
-import { ConfigError, USAGE, loadConfig } from '../src/agent/config';
+import { ConfigError, USAGE, endpointsOf, loadConfig } from '../src/agent/config';
 import { createTransport } from '../src/agent/transport-factory';
 import { PortTakenError } from '../src/bus/embedded-broker';
 import { createLogger } from '../src/log';
@@ -36,15 +36,15 @@ async function main(): Promise<number> {
     process.stderr.write(`virtbus-agent: ${(e as Error).message}\n`);
     return e instanceof PortTakenError ? 1 : 2;
   }
-  const { transport, embedded } = bus;
-  const peerUrl = embedded?.url ?? cfg.bus;
-  const peers = new PeerDirectory({ url: peerUrl, protocolVersion: embedded ? 4 : (cfg.mqttVersion as 4 | 5), self: cfg.nodeId, log });
+  const { transport, embedded, endpoint } = bus;
+  if (cfg.tlsInsecure) log.warn('--tls-insecure: server certificates are not verified; never use this in production');
+  const peers = new PeerDirectory({ endpoint, protocolVersion: embedded ? 4 : (cfg.mqttVersion as 4 | 5), self: cfg.nodeId, log });
   const saveDir = cfg.saveDir || join(cfg.stateDir, 'save');
   mkdirSync(saveDir, { recursive: true });
   const agent = new Agent({
     peers, advertiseMigrateUri: cfg.advertiseMigrateUri || undefined,
     jobs: {
-      backend: cfg.redis ? { type: 'redis', node: cfg.nodeId, redis: cfg.redis } : { type: 'local', stateDir: join(cfg.stateDir, cfg.nodeId) },
+      backend: cfg.redis ? { type: 'redis', node: cfg.nodeId, redis: endpointsOf(cfg).redis } : { type: 'local', stateDir: join(cfg.stateDir, cfg.nodeId) },
       saveDir, progressIntervalMs: cfg.jobProgressMs,
     },
     nodeId: cfg.nodeId, libvirtUri: cfg.libvirtUri, readOnly: cfg.readOnly, advertiseUri: cfg.advertiseUri,

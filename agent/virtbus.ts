@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   const protocolVersion = values['mqtt-version'] ? (Number(values['mqtt-version']) as 4 | 5) : url === EMBEDDED_BUS_URL ? 4 : 5;
   let client;
   try {
-    client = await connectClient({ url, node, protocolVersion });
+    client = await connectClient({ endpoint: url, node, protocolVersion });
   } catch (e) {
     process.stderr.write(`virtbus: cannot reach ${url}: ${(e as Error).message}\n`);
     return 2;

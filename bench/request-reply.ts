@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const baseline = stats(await sequential(() => request('', echoQ, Buffer.from('{}'))));
 
   const node = `bench-${process.pid}`;
-  const agent = new Agent({ nodeId: node, libvirtUri: 'test:///default', transport: new AmqpTransport({ url: URL, nodeId: node }), log: createLogger('silent'), heartbeatS: 0 });
+  const agent = new Agent({ nodeId: node, libvirtUri: 'test:///default', transport: new AmqpTransport({ endpoint: URL, nodeId: node }), log: createLogger('silent'), heartbeatS: 0 });
   await agent.start();
   const cmd = (type: string, data: unknown) => Buffer.from(JSON.stringify({ specversion: '1.0', id: randomUUID(), source: 'bench', type, data }));
   const ping = stats(await sequential(() => request('virtbus.commands', node, cmd('virtbus.cmd.agent.ping', {}))));

@@ -129,6 +129,8 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.jobs?.on('completed', (id, reply, record) => { void this.jobCompleted(id, reply, record); });
     this.jobs?.on('warning', (w) => log.warn({ code: w.code }, w.message));
     this.jobs?.on('error', (err) => log.error({ err }, 'job system error'));
+    this.jobs?.on('store-disconnected', (role, i) => log.warn({ role, ...i }, 'job store connection lost'));
+    this.jobs?.on('store-connected', (role, i) => { if (i.reconnect) log.info({ role, ...i }, 'job store reconnected'); });
     o.transport.on('connected', (i) => log.info({ ...i, transport: o.transport.kind }, 'bus connected'));
     o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));
     o.transport.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i }, 'bus connect failed'));

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { NODE_ID_PATTERN, isNodeId } from '../contract/addresses';
 import { EMBEDDED_LIBVIRT_URI, EMBEDDED_PORT } from './embedded-defaults';
+import { toEndpoint, type Endpoint, type TlsSettings } from '../endpoint';
 
 export interface AgentConfig {
   /** [A-Za-z0-9_-]{1,64}; default: the host name */
@@ -44,6 +45,16 @@ export interface AgentConfig {
   jobProgressMs: number;
   /** encoding of published events: json (structured CloudEvents) or protobuf; replies follow each command's */
   encoding: 'json' | 'protobuf';
+  /** TLS for amqps://, mqtts:// and rediss://: CA file (PEM), default the system's */
+  tlsCa: string;
+  /** client certificate (PEM), for brokers that want one */
+  tlsCert: string;
+  /** its private key (PEM) */
+  tlsKey: string;
+  /** the name the server's certificate must carry, when not the URL's host */
+  tlsServername: string;
+  /** do not verify the server's certificate (never in production; logged as a warning) */
+  tlsInsecure: boolean;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -70,6 +81,11 @@ export const DEFAULTS: AgentConfig = {
   saveDir: '',
   advertiseMigrateUri: '',
   jobProgressMs: 1000,
+  tlsCa: '',
+  tlsCert: '',
+  tlsKey: '',
+  tlsServername: '',
+  tlsInsecure: false,
 };
 
 /** flag name, env var, config key */
@@ -96,6 +112,11 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['save-dir', 'VIRTBUS_SAVE_DIR', 'saveDir'],
   ['advertise-migrate-uri', 'VIRTBUS_ADVERTISE_MIGRATE_URI', 'advertiseMigrateUri'],
   ['job-progress-ms', 'VIRTBUS_JOB_PROGRESS_MS', 'jobProgressMs'],
+  ['tls-ca', 'VIRTBUS_TLS_CA', 'tlsCa'],
+  ['tls-cert', 'VIRTBUS_TLS_CERT', 'tlsCert'],
+  ['tls-key', 'VIRTBUS_TLS_KEY', 'tlsKey'],
+  ['tls-servername', 'VIRTBUS_TLS_SERVERNAME', 'tlsServername'],
+  ['tls-insecure', 'VIRTBUS_TLS_INSECURE', 'tlsInsecure'],
 ];
 
 export class ConfigError extends Error {}
@@ -148,17 +169,51 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (!Number.isInteger(cfg[k]) || (cfg[k] as number) < 1024) throw new ConfigError(`${k} ${String(cfg[k])} must be a whole number of bytes, at least 1024`);
   }
   if (cfg.encoding !== 'json' && cfg.encoding !== 'protobuf') throw new ConfigError(`encoding '${String(cfg.encoding)}' must be json or protobuf`);
+  if (cfg.bus !== 'embedded') {
+    try {
+      toEndpoint(String(cfg.bus));
+    } catch (e) {
+      throw new ConfigError(`bus: ${(e as Error).message}`);
+    }
+  }
+  if ((cfg.tlsCert === '') !== (cfg.tlsKey === '')) throw new ConfigError('tls-cert and tls-key go together');
   if (!isNodeId(String(cfg.nodeId))) {
     throw new ConfigError(`node id '${String(cfg.nodeId)}' must match ${NODE_ID_PATTERN}`);
   }
   return { ...(cfg as unknown as AgentConfig), ...(file && { configFile: file }), ...(values.help ? { help: true } : {}) };
 }
 
+/** The TLS settings of the configuration (undefined: none given). */
+function tlsOf(cfg: AgentConfig): TlsSettings | undefined {
+  const t: TlsSettings = {
+    ...(cfg.tlsCa && { caFile: cfg.tlsCa }),
+    ...(cfg.tlsCert && { certFile: cfg.tlsCert }),
+    ...(cfg.tlsKey && { keyFile: cfg.tlsKey }),
+    ...(cfg.tlsServername && { servername: cfg.tlsServername }),
+    ...(cfg.tlsInsecure && { insecure: true }),
+  };
+  return Object.keys(t).length ? t : undefined;
+}
+
+/**
+ * The connection settings, read once: every client (transport, presence,
+ * job store) gets its Endpoint from here. bus is undefined for 'embedded'.
+ */
+export function endpointsOf(cfg: AgentConfig): { bus?: Endpoint; redis?: Endpoint } {
+  const tls = tlsOf(cfg);
+  const of = (urls: string): Endpoint => ({ ...toEndpoint(urls), ...(tls && { tls }) });
+  return {
+    ...(cfg.bus !== 'embedded' && { bus: of(cfg.bus) }),
+    ...(cfg.redis && { redis: of(cfg.redis) }),
+  };
+}
+
 export const USAGE = `virtbus-agent [options]
   --config FILE            YAML or JSON file with the keys below (camelCase)
   --node-id ID             node id [A-Za-z0-9_-]{1,64} (default: host name)
   --libvirt-uri URI        libvirt connection (default test:///default, in-process; production qemu:///system)
-  --bus URL                embedded (default: an in-process MQTT broker), amqp://user:pass@host:5672 or mqtt://host:1883
+  --bus URL[,URL…]         embedded (default: an in-process MQTT broker), amqp://user:pass@host:5672 or mqtt://host:1883;
+                           several URLs of one kind (cluster nodes) are tried in turn at each (re)connect
   --embedded-port N        port of the embedded MQTT broker on 127.0.0.1 (default 1885)
   --mqtt-version 4|5       MQTT protocol for mqtt:// buses (default 5; the embedded broker uses 4 = 3.1.1)
   --read-only              open libvirt read-only; mutating commands get FORBIDDEN
@@ -178,4 +233,9 @@ export const USAGE = `virtbus-agent [options]
   --save-dir DIR           domain.save/restore files must be inside it (default <state-dir>/save)
   --advertise-migrate-uri U  data channel peers migrate to, e.g. tcp://10.0.0.2 (presence)
   --job-progress-ms N      how often job progress is sampled and published (default 1000)
+  --tls-ca FILE            CA (PEM) for amqps://, mqtts://, rediss:// (default: the system's)
+  --tls-cert FILE          client certificate (PEM); with --tls-key
+  --tls-key FILE           its private key (PEM)
+  --tls-servername NAME    name the server's certificate must carry, if not the URL's host
+  --tls-insecure           do not verify the server's certificate (testing only)
 Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, … (flags win over environment, environment over file).`;

@@ -1,52 +1,58 @@
 // Other agents, as their presence events describe them: lets
 // `domain.migrate {to: "<node>"}` find the destination's libvirt URI without
 // the orchestrator knowing libvirt URIs. Presence comes over its own client
-// connection to the same bus; it reconnects with backoff when lost.
+// connection to the same bus, kept by the recovery core.
 import type { CloudEvent } from '../contract/envelope';
 import type { PresenceData } from '../contract/events';
 import { connectClient, type VirtbusClient } from '../client/client';
-import { Backoff, sleep } from '../reconnect/backoff';
+import { Recovering, type Session } from '../reconnect/recovering';
 import type { Logger } from '../log';
+import type { EndpointInput } from '../endpoint';
 
 export interface Peer { node: string; libvirtUri: string; migrateUri?: string; status: 'online' | 'offline'; bootId: string; seenAt: number; at?: string }
 
 export interface PeerResolver { resolve(node: string): Peer | undefined }
 
+/** One bus client watching presence, as a recovery session. */
+class PresenceSession implements Session {
+  readonly lost: Promise<string>;
+  constructor(readonly client: VirtbusClient) {
+    this.lost = client.lost.then(() => 'bus connection lost');
+  }
+  close(): Promise<void> { return this.client.close().catch(() => undefined); }
+  abandon(): Promise<void> { return this.close(); }
+}
+
 export class PeerDirectory implements PeerResolver {
   private readonly peers = new Map<string, Peer>();
-  private client?: VirtbusClient;
-  private readonly stop = new AbortController();
-  private running?: Promise<void>;
+  private readonly recovery: Recovering<PresenceSession>;
 
-  constructor(private readonly o: { url: string; protocolVersion?: 4 | 5; self: string; log: Logger }) {}
+  constructor(private readonly o: { endpoint: EndpointInput; protocolVersion?: 4 | 5; self: string; log: Logger }) {
+    this.recovery = new Recovering<PresenceSession>({
+      name: 'presence',
+      // the shared ceiling (2 s): peers must be known again soon after the broker is back
+      backoff: { initialMs: 500 },
+      open: async () => new PresenceSession(await connectClient({
+        endpoint: o.endpoint, node: o.self, protocolVersion: o.protocolVersion, source: `virtbus://${o.self}`,
+      })),
+      setup: async ({ client }, ctx) => {
+        await ctx.step(client.watchPresence((e) => this.seen(e)), 'presence subscription');
+        // ask everyone now rather than wait for their next heartbeat
+        await ctx.step(client.broadcast('agent.ping', {}, (reply) => this.pinged(reply)), 'agent.ping');
+      },
+    });
+    this.recovery.on('connect-failed', (err) => this.o.log.warn({ err: String(err) }, 'presence watch failed'));
+    this.recovery.on('disconnected', ({ reason }) => this.o.log.warn({ reason }, 'presence watch lost; reconnecting'));
+  }
 
   /** Starts watching; resolves once the first subscription is in place (or failed once). */
   async start(): Promise<void> {
-    let first!: () => void;
-    const subscribed = new Promise<void>((r) => { first = r; });
-    this.running = this.loop(first);
-    await subscribed;
-  }
-
-  private async loop(onFirst: () => void): Promise<void> {
-    // the shared ceiling (2 s): peers must be known again soon after the broker is back
-    const backoff = new Backoff({ initialMs: 500 });
-    while (!this.stop.signal.aborted) {
-      try {
-        this.client = await connectClient({ url: this.o.url, node: this.o.self, protocolVersion: this.o.protocolVersion, source: `virtbus://${this.o.self}` });
-        await this.client.watchPresence((e) => this.seen(e));
-        // ask everyone now rather than wait for their next heartbeat
-        await this.client.broadcast('agent.ping', {}, (reply) => this.pinged(reply));
-        backoff.reset();
-        onFirst();
-        await Promise.race([this.client.lost, new Promise((r) => this.stop.signal.addEventListener('abort', r, { once: true }))]);
-      } catch (err) {
-        this.o.log.warn({ err: String(err) }, 'presence watch failed');
-        onFirst();
-      }
-      await this.client?.close().catch(() => undefined);
-      if (!this.stop.signal.aborted) await sleep(backoff.next(), this.stop.signal).catch(() => undefined);
-    }
+    const first = new Promise<void>((resolve) => {
+      this.recovery.once('connected', () => resolve());
+      this.recovery.once('connect-failed', () => resolve());
+    });
+    this.recovery.start().catch(() => undefined); // rejects only on close()
+    await first;
   }
 
   private seen(e: CloudEvent): void {
@@ -69,9 +75,5 @@ export class PeerDirectory implements PeerResolver {
 
   list(): Peer[] { return [...this.peers.values()]; }
 
-  async close(): Promise<void> {
-    this.stop.abort();
-    await this.client?.close().catch(() => undefined);
-    await this.running;
-  }
+  close(): Promise<void> { return this.recovery.close(); }
 }

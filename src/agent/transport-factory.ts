@@ -1,6 +1,7 @@
 // Chooses the transport from the bus setting: embedded (in-process MQTT
 // broker, started here), amqp:// or mqtt://.
-import type { AgentConfig } from './config';
+import { endpointsOf, type AgentConfig } from './config';
+import { describeEndpoint, schemeFamily, toEndpoint, type Endpoint } from '../endpoint';
 import { EMBEDDED_HOST } from './embedded-defaults';
 import { AmqpTransport } from '../bus/amqp/transport';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../bus/embedded-broker';
@@ -8,7 +9,12 @@ import { MqttTransport } from '../bus/mqtt/transport';
 import type { Transport } from '../bus/transport';
 import type { StatusPayload } from '../bus/mqtt/presence';
 
-export interface BusSetup { transport: Transport; embedded?: EmbeddedBroker }
+export interface BusSetup {
+  transport: Transport;
+  /** how to reach the bus (the embedded broker's URL for 'embedded'): the presence watch uses it too */
+  endpoint: Endpoint;
+  embedded?: EmbeddedBroker;
+}
 
 /** Retained MQTT status: also says how peers reach this node's libvirt (migrate {to}). */
 function statusPayload(cfg: AgentConfig): StatusPayload {
@@ -24,17 +30,15 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
   if (cfg.bus === 'embedded') {
     const embedded = await startEmbeddedBroker(EMBEDDED_HOST, cfg.embeddedPort);
     // aedes speaks MQTT 3.1.1 only
-    return { embedded, transport: new MqttTransport({ url: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
+    return { embedded, endpoint: toEndpoint(embedded.url), transport: new MqttTransport({ endpoint: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
   }
-  const url = new URL(cfg.bus);
-  switch (url.protocol) {
-    case 'amqp:':
-    case 'amqps:':
-      return { transport: new AmqpTransport({ url: cfg.bus, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxOutgoingBytes }) };
-    case 'mqtt:':
-    case 'mqtts:':
-      return { transport: new MqttTransport({ url: cfg.bus, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
+  const endpoint = endpointsOf(cfg).bus!;
+  switch (schemeFamily(endpoint)) {
+    case 'amqp':
+      return { endpoint, transport: new AmqpTransport({ endpoint, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxOutgoingBytes }) };
+    case 'mqtt':
+      return { endpoint, transport: new MqttTransport({ endpoint, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
     default:
-      throw new Error(`unsupported bus '${url.protocol}' in ${cfg.bus}: use embedded, amqp:// or mqtt://`);
+      throw new Error(`unsupported bus ${describeEndpoint(endpoint)}: use embedded, amqp:// or mqtt://`);
   }
 }

@@ -3,7 +3,8 @@ import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
 import { BROADCAST_EXCHANGE, COMMANDS_EXCHANGE, EVENTS_EXCHANGE, eventBindingKey, presenceBindingKey } from '../contract/addresses';
 import { withTimeout } from '../timeout';
-import { commandEnvelope, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
+import { commandEnvelope, firstReachable, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
+import { tlsOptions, withCredentials, type Endpoint } from '../endpoint';
 
 export class AmqpClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
@@ -14,8 +15,8 @@ export class AmqpClient implements VirtbusClient {
     this.lost = new Promise((resolve) => { conn.once('close', () => resolve()); conn.once('error', () => resolve()); });
   }
 
-  static async connect(o: ClientOptions): Promise<AmqpClient> {
-    const conn = await amqp.connect(o.url, { noDelay: true });
+  static async connect(o: ClientOptions, e: Endpoint): Promise<AmqpClient> {
+    const conn = await firstReachable(e, (url) => amqp.connect(withCredentials(url, e), { noDelay: true, ...tlsOptions(e) }));
     conn.on('error', () => undefined); // reported through `lost`
     const ch = await conn.createChannel();
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });

@@ -4,7 +4,8 @@ import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
 import { BROADCAST_TOPIC, PRESENCE_TOPIC_FILTERS, commandTopic, eventTopicFilter } from '../contract/addresses';
 import { withTimeout } from '../timeout';
-import { commandEnvelope, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
+import { commandEnvelope, firstReachable, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
+import { credentialsOf, redactUrl, tlsOptions, type Endpoint } from '../endpoint';
 
 /** MQTT 5 by default (Response Topic + Correlation Data); 3.1.1 puts replyto/correlationid in the envelope. */
 export class MqttClient implements VirtbusClient {
@@ -19,9 +20,23 @@ export class MqttClient implements VirtbusClient {
     this.lost = new Promise((resolve) => { client.once('close', () => resolve()); });
   }
 
-  static async connect(o: ClientOptions): Promise<MqttClient> {
-    const client = mqtt.connect(o.url, { protocolVersion: o.protocolVersion ?? 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000 });
-    await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject); });
+  static async connect(o: ClientOptions, e: Endpoint): Promise<MqttClient> {
+    const client = await firstReachable(e, async (url) => {
+      const c = mqtt.connect(url, {
+        protocolVersion: o.protocolVersion ?? 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000, ...credentialsOf(url, e), ...tlsOptions(e),
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          c.once('connect', () => resolve());
+          c.once('error', reject);
+          c.once('close', () => reject(new Error(`MQTT connection to ${redactUrl(url)} closed before CONNACK`)));
+        });
+        return c;
+      } catch (err) {
+        c.end(true);
+        throw err;
+      }
+    });
     // without TCP_NODELAY each small request waits out Nagle + delayed ACK (~40 ms a hop)
     (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     const c = new MqttClient(o, client);

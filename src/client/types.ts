@@ -4,6 +4,7 @@ import { COMMAND_TYPE_PREFIX } from '../contract/addresses';
 import type { CloudEvent } from '../contract/envelope';
 import type { CommandName } from '../contract/commands';
 import type { ReplyData } from '../contract/events';
+import type { Endpoint, EndpointInput } from '../endpoint';
 
 export interface CallOptions { id?: string; deadline?: string; timeoutMs?: number }
 
@@ -21,7 +22,26 @@ export interface VirtbusClient {
   close(): Promise<void>;
 }
 
-export interface ClientOptions { url: string; node: string; source?: string; protocolVersion?: 4 | 5 }
+export interface ClientOptions {
+  /** the broker: amqp(s):// or mqtt(s)://, a list (tried in order until one answers), or an Endpoint with credentials and TLS */
+  endpoint: EndpointInput;
+  node: string;
+  source?: string;
+  protocolVersion?: 4 | 5;
+}
+
+/** Tries each URL of the endpoint in turn; the first that connects wins, else the last error is thrown. */
+export async function firstReachable<T>(e: Endpoint, connect: (url: string) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (const url of e.urls) {
+    try {
+      return await connect(url);
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
 
 export function commandEnvelope(command: string, data: unknown, source: string, o: CallOptions & { extra?: Record<string, unknown> } = {}): CloudEvent {
   return {

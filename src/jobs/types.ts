@@ -96,6 +96,9 @@ export type JobBackendEvents = {
   warning: (w: BackendWarning) => void;
   /** a background failure (storage write, Redis); only emitted when someone listens */
   error: (err: unknown) => void;
+  /** a store connection (Redis: 'queue' or 'worker') came back or went: the recovery core's events */
+  'store-connected': (role: string, info: { reconnect: boolean; downMs: number }) => void;
+  'store-disconnected': (role: string, info: { reason: string }) => void;
 };
 
 /** The durable store of mutating commands' outcomes: the one IdempotencyStore interface, kept across agent restarts. */

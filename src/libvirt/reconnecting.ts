@@ -1,6 +1,11 @@
+// Keeps one libvirt connection open through daemon restarts, network loss
+// and keepalive timeouts, on the shared recovery core: a session here is one
+// Connection with its event registration; a replacement re-registers the
+// events and is announced as `reconnected`.
 import { Connection, type ConnectionEvents, type EventSubscription, type OpenOptions } from './connection';
 import type { LibvirtEvent } from './events';
-import { Backoff, sleep, type BackoffOptions } from '../reconnect/backoff';
+import type { BackoffOptions } from '../reconnect/backoff';
+import { Recovering, type Session } from '../reconnect/recovering';
 import { TypedEmitter } from '../typed-emitter';
 
 export type ReconnectingConnectionEvents = Omit<ConnectionEvents, 'close'> & {
@@ -29,52 +34,78 @@ export class NotConnectedError extends Error {
   }
 }
 
+/** One libvirt connection as a recovery session: lost on libvirt's close callback or a failed probe. */
+class LibvirtSession implements Session {
+  readonly lost: Promise<string>;
+  private markLost!: (reason: string) => void;
+
+  constructor(readonly conn: Connection, readonly subscription?: EventSubscription) {
+    this.lost = new Promise((resolve) => { this.markLost = resolve; });
+    conn.on('close', ({ reason }) => this.markLost(reason));
+  }
+
+  abandon(reason: string): Promise<void> {
+    this.markLost(reason);
+    return this.conn.close().catch(() => undefined);
+  }
+
+  close(): Promise<void> { return this.abandon('closed by the client'); }
+}
+
 /**
- * Keeps one libvirt connection open: after a close (daemon restart, network
- * loss, keepalive timeout) it reopens with backoff + jitter, re-registers the
- * event callbacks and emits `reconnected`. Events of whichever connection is
- * current are re-emitted here, so subscribers attach once.
+ * Events of whichever connection is current are re-emitted here, so
+ * subscribers attach once.
  */
 export class ReconnectingConnection extends TypedEmitter<ReconnectingConnectionEvents> {
-  private current?: Connection;
-  private readonly abort = new AbortController();
-  private recovering?: Promise<void>;
+  private readonly recovery: Recovering<LibvirtSession>;
   private probe?: NodeJS.Timeout;
   private started?: Promise<void>;
-  lastSubscription?: EventSubscription;
 
   constructor(readonly uri: string, private readonly o: ReconnectingOptions = {}) {
     super();
+    this.recovery = new Recovering<LibvirtSession>({
+      name: 'libvirt',
+      backoff: o.backoff,
+      open: () => this.openOnce(),
+    });
+    this.recovery.on('connect-failed', (err, info) => this.emit('connect-failed', err, info));
+    this.recovery.on('disconnected', (info) => this.emit('disconnected', info));
+    this.recovery.on('connected', (s, { reconnect, downMs }) => {
+      if (reconnect) this.emit('reconnected', s.conn, { downMs });
+    });
   }
 
   /** Connects (retrying with backoff until it works or close() is called). */
   start(): Promise<void> {
-    this.started ??= this.connectLoop().then((conn) => {
-      this.emit('connected', conn);
+    this.started ??= this.recovery.start().then((s) => {
+      this.emit('connected', s.conn);
       this.startProbe();
     });
     return this.started;
   }
 
-  get connected(): boolean { return this.current !== undefined; }
+  get connected(): boolean { return this.recovery.session !== undefined; }
 
   /** The live connection; throws NotConnectedError while reconnecting. */
   get connection(): Connection {
-    if (!this.current) throw new NotConnectedError(this.uri);
-    return this.current;
+    const s = this.recovery.session;
+    if (!s) throw new NotConnectedError(this.uri);
+    return s.conn;
   }
 
-  private async openOnce(): Promise<Connection> {
+  /** what the current connection registered (undefined while reconnecting) */
+  get lastSubscription(): EventSubscription | undefined { return this.recovery.session?.subscription; }
+
+  private async openOnce(): Promise<LibvirtSession> {
     const conn = await Connection.open(this.uri, this.o);
     try {
-      if (this.o.events !== false) this.lastSubscription = await conn.subscribeEvents();
+      const subscription = this.o.events !== false ? await conn.subscribeEvents() : undefined;
+      conn.on('event', (e: LibvirtEvent) => this.forward(e));
+      return new LibvirtSession(conn, subscription);
     } catch (e) {
       await conn.close().catch(() => undefined);
       throw e;
     }
-    conn.on('event', (e: LibvirtEvent) => this.forward(e));
-    conn.on('close', ({ reason }) => this.lost(conn, reason));
-    return conn;
   }
 
   private forward(e: LibvirtEvent): void {
@@ -82,59 +113,23 @@ export class ReconnectingConnection extends TypedEmitter<ReconnectingConnectionE
     this.emit('event', e);
   }
 
-  private async connectLoop(): Promise<Connection> {
-    const backoff = new Backoff(this.o.backoff);
-    for (;;) {
-      try {
-        const conn = await this.openOnce();
-        if (this.abort.signal.aborted) {
-          await conn.close().catch(() => undefined);
-          throw this.abort.signal.reason;
-        }
-        this.current = conn;
-        return conn;
-      } catch (err) {
-        if (this.abort.signal.aborted) throw err;
-        const delayMs = backoff.next();
-        this.emit('connect-failed', err, { attempt: backoff.attempts, delayMs });
-        await sleep(delayMs, this.abort.signal);
-      }
-    }
-  }
-
   private startProbe(): void {
     const every = this.o.probeIntervalMs ?? 2000;
     if (every <= 0) return;
     this.probe = setInterval(() => {
-      const conn = this.current;
-      if (!conn) return;
-      conn.isAlive().then(
-        (alive) => { if (!alive) this.lost(conn, 'not-alive'); },
-        () => this.lost(conn, 'probe-failed'),
+      const s = this.recovery.session;
+      if (!s) return;
+      s.conn.isAlive().then(
+        (alive) => { if (!alive) void s.abandon('not-alive'); },
+        () => void s.abandon('probe-failed'),
       );
     }, every);
     this.probe.unref();
   }
 
-  private lost(conn: Connection, reason: string): void {
-    if (conn !== this.current || this.abort.signal.aborted) return;
-    this.current = undefined;
-    const since = Date.now();
-    this.emit('disconnected', { reason });
-    void conn.close().catch(() => undefined);
-    this.recovering = this.connectLoop().then(
-      (next) => { this.emit('reconnected', next, { downMs: Date.now() - since }); },
-      () => undefined, // aborted by close()
-    ).finally(() => { this.recovering = undefined; });
-  }
-
   /** Stops reconnecting and closes the current connection. Idempotent. */
   async close(): Promise<void> {
-    if (!this.abort.signal.aborted) this.abort.abort(new Error('closed'));
     if (this.probe) clearInterval(this.probe);
-    await this.recovering;
-    const conn = this.current;
-    this.current = undefined;
-    await conn?.close();
+    await this.recovery.close();
   }
 }

@@ -1,5 +1,5 @@
 // Exponential backoff with jitter, shared by every reconnecting client
-// (libvirt, AMQP, MQTT, Redis). Jitter matters for a fleet: agents that lost
+// (libvirt, AMQP, MQTT, presence through recovering.ts; Redis through ioredis's retryStrategy). Jitter matters for a fleet: agents that lost
 // the same broker at the same moment must not come back in lockstep.
 //
 // The ceiling is low on purpose (2 s): an agent must be back within 5 s of
@@ -54,25 +54,4 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/**
- * Calls fn until it resolves, waiting a backoff delay between failures.
- * onFailure sees each error and the delay before the next try.
- */
-export async function retry<T>(fn: () => Promise<T>, o: BackoffOptions & {
-  signal?: AbortSignal;
-  onFailure?: (err: unknown, delayMs: number, attempt: number) => void;
-} = {}): Promise<T> {
-  const backoff = new Backoff(o);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (o.signal?.aborted) throw err;
-      const delay = backoff.next();
-      o.onFailure?.(err, delay, backoff.attempts);
-      await sleep(delay, o.signal);
-    }
-  }
 }

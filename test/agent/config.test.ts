@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DEFAULTS, loadConfig } from '../../src/agent/config';
+import { ConfigError, DEFAULTS, endpointsOf, loadConfig } from '../../src/agent/config';
 
 let dir: string;
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'virtbus-config-')); });
@@ -38,4 +38,19 @@ test('an unknown key in the file is refused', () => {
   const file = join(dir, 'c.json');
   writeFileSync(file, JSON.stringify({ nodeId: 'n', prefetchh: 2 }));
   expect(() => loadConfig(['--config', file], {})).toThrow(/unknown key 'prefetchh'/);
+});
+
+test('connection settings are read once into endpoints: a bus URL list, Redis, and TLS for both', () => {
+  const cfg = loadConfig(['--bus', 'amqps://a:5671,amqps://b:5671', '--redis', 'rediss://r:6380', '--tls-ca', '/etc/virtbus/ca.pem',
+    '--tls-cert', '/etc/virtbus/node.pem', '--tls-key', '/etc/virtbus/node.key', '--tls-servername', 'rabbit.example'], {});
+  const tls = { caFile: '/etc/virtbus/ca.pem', certFile: '/etc/virtbus/node.pem', keyFile: '/etc/virtbus/node.key', servername: 'rabbit.example' };
+  expect(endpointsOf(cfg)).toEqual({ bus: { urls: ['amqps://a:5671', 'amqps://b:5671'], tls }, redis: { urls: ['rediss://r:6380'], tls } });
+  expect(endpointsOf(loadConfig([], {}))).toEqual({});
+  expect(endpointsOf(loadConfig(['--tls-insecure'], { VIRTBUS_BUS: 'mqtts://m:8883' }))).toEqual({ bus: { urls: ['mqtts://m:8883'], tls: { insecure: true } } });
+});
+
+test('refused connection settings: mixed bus kinds, a certificate without its key', () => {
+  expect(() => loadConfig(['--bus', 'amqp://a,mqtt://b'], {})).toThrow(ConfigError);
+  expect(() => loadConfig(['--bus', 'amqp://a,mqtt://b'], {})).toThrow('bus: URLs of one endpoint must be of one kind');
+  expect(() => loadConfig(['--tls-cert', '/x.pem'], {})).toThrow('tls-cert and tls-key go together');
 });

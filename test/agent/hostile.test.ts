@@ -25,7 +25,7 @@ describe('over RabbitMQ AMQP', () => {
   beforeAll(async () => {
     client = await TestClient.connect();
     await client.bindEvents(`v1.${node}.command.#`);
-    const transport = new AmqpTransport({ url: AMQP_URL, nodeId: node, prefetch: 8 });
+    const transport = new AmqpTransport({ endpoint: AMQP_URL, nodeId: node, prefetch: 8 });
     transport.on('disconnected', () => { disconnects++; });
     agent = await startAgent({ node, transport });
   });
@@ -93,7 +93,7 @@ describe('over Mosquitto MQTT 5', () => {
     url = await MOSQUITTO_V5.setup();
     client = await MqttTestClient.connect(url, 5);
     await client.subscribe(`virtbus/v1/${node}/command/#`);
-    const transport = new MqttTransport({ url, nodeId: node, protocolVersion: 5 });
+    const transport = new MqttTransport({ endpoint: url, nodeId: node, protocolVersion: 5 });
     transport.on('disconnected', () => { disconnects++; });
     agent = await startAgent({ node, transport });
   });

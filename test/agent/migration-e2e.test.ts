@@ -41,7 +41,7 @@ describe('domain.migrate between two agents', () => {
     await client.bindEvents(`v1.${src}.#`);
     await client.bindEvents(`v1.${dst}.#`);
     a2 = await startAgent({ node: dst, libvirtUri: NODE2_URI, advertiseMigrateUri: NODE2_MIGRATE_URI, jobs: jobs(dst), heartbeatS: 1 });
-    peers = new PeerDirectory({ url: AMQP_URL, self: src, log: createLogger('silent') });
+    peers = new PeerDirectory({ endpoint: AMQP_URL, self: src, log: createLogger('silent') });
     a1 = await startAgent({ node: src, libvirtUri: NODE1_URI, jobs: jobs(src), peers, heartbeatS: 1 });
     await eventually(async () => peers!.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
   });

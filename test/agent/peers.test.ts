@@ -14,7 +14,7 @@ test('a peer that started earlier is resolved from its retained MQTT status', as
   const node = testNode('peer');
   const proc = await spawnAgent(['--node-id', node, '--bus', URL, '--mqtt-version', '5', '--heartbeat', '0',
     '--advertise-uri', 'qemu+tcp://peer.example/system', '--advertise-migrate-uri', 'tcp://peer.example']);
-  const dir = new PeerDirectory({ url: URL, protocolVersion: 5, self: testNode('self'), log: createLogger('silent') });
+  const dir = new PeerDirectory({ endpoint: URL, protocolVersion: 5, self: testNode('self'), log: createLogger('silent') });
   try {
     await dir.start();
     const peer = await eventually(async () => dir.resolve(node), `retained status of ${node}`, 5000, 50);
@@ -33,7 +33,7 @@ test('a peer that started earlier is resolved from its retained MQTT status', as
 test('over AMQP a peer that started earlier is found by a broadcast agent.ping, without waiting for its heartbeat', async () => {
   const node = testNode('peera');
   const proc = await spawnAgent(['--node-id', node, '--bus', AMQP_URL, '--heartbeat', '0', '--advertise-uri', 'qemu+tcp://peer-a.example/system']);
-  const dir = new PeerDirectory({ url: AMQP_URL, self: testNode('selfa'), log: createLogger('silent') });
+  const dir = new PeerDirectory({ endpoint: AMQP_URL, self: testNode('selfa'), log: createLogger('silent') });
   try {
     await dir.start();
     const peer = await eventually(async () => dir.resolve(node), `ping reply of ${node}`, 5000, 50);

@@ -20,7 +20,7 @@ export const REDIS_URL = process.env.VIRTBUS_TEST_REDIS_URL ?? 'redis://127.0.0.
  * agent without a job system.
  */
 export async function startAgent(o: { node: string; libvirtUri?: string; readOnly?: boolean; maxMessageBytes?: number } & Partial<AgentOptions>): Promise<Agent> {
-  const transport = o.transport ?? new AmqpTransport({ url: AMQP_URL, nodeId: o.node });
+  const transport = o.transport ?? new AmqpTransport({ endpoint: AMQP_URL, nodeId: o.node });
   const state = 'jobs' in o ? undefined : mkdtempSync(join(tmpdir(), `virtbus-agent-${o.node}-`));
   const agent = new Agent({
     libvirtUri: 'test:///default', log: createLogger(process.env.VIRTBUS_TEST_LOG ?? 'silent'), heartbeatS: 0,

@@ -107,7 +107,7 @@ const mqttCase = (brokerName: string, replyProps: boolean): E2ECase => {
   return {
     name: broker.name, replyProps, contentType: replyProps,
     async setup() { url = await broker.setup(); },
-    transport: (node) => new MqttTransport({ url, nodeId: node, protocolVersion: broker.protocolVersion, maxMessageBytes: 1024 * 1024 }),
+    transport: (node) => new MqttTransport({ endpoint: url, nodeId: node, protocolVersion: broker.protocolVersion, maxMessageBytes: 1024 * 1024 }),
     client: async () => mqttClient(await MqttTestClient.connect(url, broker.protocolVersion)),
     // the session and the retained status (offline after the agent closed): nothing of the test stays on the broker
     async cleanup(node) { await forgetAgent(url, broker.protocolVersion, node); },
@@ -118,7 +118,7 @@ export const E2E_CASES: E2ECase[] = [
   {
     name: 'RabbitMQ AMQP 0-9-1', replyProps: true, contentType: true,
     async setup() { await (await TestClient.connect()).close(); },
-    transport: (node) => new AmqpTransport({ url: AMQP_URL, nodeId: node }),
+    transport: (node) => new AmqpTransport({ endpoint: AMQP_URL, nodeId: node }),
     client: async () => amqpClient(await TestClient.connect()),
     cleanup: (node) => deleteNodeQueues(node),
   },

@@ -1,4 +1,4 @@
-import { Backoff, retry } from '../../src/reconnect/backoff';
+import { Backoff } from '../../src/reconnect/backoff';
 
 test('delays grow to the ceiling, with jitter inside [base*(1-j), base]', () => {
   const b = new Backoff({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5, random: () => 0 });
@@ -13,15 +13,6 @@ test('two agents with real randomness do not retry in lockstep', () => {
   const a = new Backoff(), b = new Backoff();
   const da = Array.from({ length: 5 }, () => a.next()), db = Array.from({ length: 5 }, () => b.next());
   expect(da).not.toEqual(db);
-});
-
-test('retry calls until success and reports failures', async () => {
-  let n = 0;
-  const failures: number[] = [];
-  const v = await retry(async () => { if (++n < 3) throw new Error('no'); return 'yes'; },
-    { initialMs: 1, maxMs: 2, onFailure: (_e, _d, attempt) => failures.push(attempt) });
-  expect(v).toBe('yes');
-  expect(failures).toEqual([1, 2]);
 });
 
 test('the default ceiling is 2 s, still jittered (an agent is back within 5 s of its broker or libvirtd)', () => {

@@ -7,7 +7,8 @@ import { withTimeout } from '../../timeout';
 import { TypedEmitter } from '../../typed-emitter';
 import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
 export { TransportClosedError };
-import { redactUrl, retryUntilUp } from './connection';
+import { describeEndpoint, schemeFamily, toEndpoint, urlCursor, type Endpoint, type EndpointInput } from '../../endpoint';
+import { Recovering, type SetupContext } from '../../reconnect/recovering';
 import { toDelivery } from './delivery';
 import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from '../../contract/addresses';
 import { ConfirmPublisher, type PublishRequest } from './publisher';
@@ -15,8 +16,8 @@ import { AmqpSession } from './session';
 import { TopologyMismatchError } from './topology';
 
 export interface AmqpTransportOptions {
-  /** amqp://user:pass@host:port/vhost (amqps:// for TLS) */
-  url: string;
+  /** amqp://user:pass@host:port/vhost (amqps:// for TLS); several (cluster nodes) are tried in turn */
+  endpoint: EndpointInput;
   nodeId: string;
   /** unacked deliveries per queue (basic.qos), default 4 */
   prefetch?: number;
@@ -48,13 +49,13 @@ const DEFAULTS = {
   connectTimeoutMs: 10000,
 };
 
-type Resolved = typeof DEFAULTS & Pick<AmqpTransportOptions, 'url' | 'nodeId' | 'backoff'>;
+type Resolved = typeof DEFAULTS & Pick<AmqpTransportOptions, 'nodeId' | 'backoff'> & { endpoint: Endpoint };
 
 function resolveOptions(o: AmqpTransportOptions): Resolved {
   assertNodeId(o.nodeId);
-  const protocol = (() => { try { return new URL(o.url).protocol; } catch { return undefined; } })();
-  if (protocol !== 'amqp:' && protocol !== 'amqps:') throw new RangeError(`AMQP url must be amqp:// or amqps://, got ${redactUrl(o.url)}`);
-  const r: Resolved = { ...DEFAULTS, url: o.url, nodeId: o.nodeId, backoff: o.backoff };
+  const endpoint = toEndpoint(o.endpoint);
+  if (schemeFamily(endpoint) !== 'amqp') throw new RangeError(`AMQP url must be amqp:// or amqps://, got ${describeEndpoint(endpoint)}`);
+  const r: Resolved = { ...DEFAULTS, endpoint, nodeId: o.nodeId, backoff: o.backoff };
   for (const k of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
     const v = o[k];
     if (v === undefined) continue;
@@ -70,14 +71,11 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
   readonly maxCorrelationIdBytes = 255;
   private readonly o: Resolved;
   private readonly publisher: ConfirmPublisher;
-  /** aborted by close(): ends retry loops and setup steps in progress */
-  private readonly abort = new AbortController();
-  /** the established session (consuming, 'connected' emitted) */
-  private session?: AmqpSession;
+  /** the connection's lifecycle: open, set up, lose, reopen, close */
+  private readonly recovery: Recovering<AmqpSession>;
   private handlers?: TransportStartOptions;
   private wantConsuming = false;
   private started?: Promise<void>;
-  private recovering?: Promise<void>;
   private closing?: Promise<void>;
 
   constructor(options: AmqpTransportOptions) {
@@ -87,11 +85,32 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       maxInFlight: this.o.maxInFlightPublishes, maxQueued: this.o.maxQueuedPublishes, maxMessageBytes: this.o.maxMessageBytes,
     });
     this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
+    const nextUrl = urlCursor(this.o.endpoint);
+    this.recovery = new Recovering<AmqpSession>({
+      name: 'AMQP',
+      backoff: this.o.backoff,
+      open: () => AmqpSession.open({
+        url: nextUrl(), endpoint: this.o.endpoint, nodeId: this.o.nodeId, heartbeatS: this.o.heartbeatS, connectTimeoutMs: this.o.connectTimeoutMs,
+        prefetch: this.o.prefetch, deliveryLimit: this.o.deliveryLimit,
+      }),
+      setup: (s, ctx) => this.setUp(s, ctx),
+      // Not waiting for the channel's 'close': a silently dead socket may take a heartbeat timeout to report it.
+      detach: (s) => this.publisher.detach(s.publishChannel),
+      isFatal: (err) => err instanceof TopologyMismatchError,
+    });
+    this.recovery.on('connected', (_s, { reconnect }) => this.emit('connected', { reconnect }));
+    this.recovery.on('disconnected', (info) => this.emit('disconnected', info));
+    this.recovery.on('connect-failed', (err, info) => this.emit('connect-failed', err, info));
+    // Retrying cannot help: refuse publishes from now on, with the reason.
+    this.recovery.on('gave-up', (err) => {
+      this.emit('warning', `AMQP transport stopped: ${err.message}`, err);
+      this.publisher.close(err);
+    });
   }
 
   get nodeId(): string { return this.o.nodeId; }
   /** connected, topology declared, beforeConsume done */
-  get connected(): boolean { return this.session !== undefined; }
+  get connected(): boolean { return this.recovery.session !== undefined; }
   /** published, broker confirm pending (≤ maxInFlightPublishes) */
   get inFlight(): number { return this.publisher.inFlight; }
   /** highest inFlight so far */
@@ -116,14 +135,14 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     if (!this.started) {
       this.handlers = handlers;
       this.wantConsuming = true;
-      this.started = this.establish(false);
+      this.started = this.recovery.start().then(() => undefined);
     }
     return this.started;
   }
 
   async stopConsuming(): Promise<void> {
     this.wantConsuming = false;
-    const s = this.session;
+    const s = this.recovery.session;
     if (!s) return;
     try {
       await withTimeout(s.cancelConsumers(), this.o.closeTimeoutMs, 'basic.cancel');
@@ -164,7 +183,13 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
 
   /** Idempotent; never rejects: problems along the way are 'warning's. */
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
+    this.closing ??= this.recovery.close(async () => {
+      await this.stopConsuming();
+      if (!(await this.publisher.flush(this.o.closeTimeoutMs)) && (this.publisher.inFlight || this.publisher.queued)) {
+        this.emit('warning', `AMQP: closing with ${this.publisher.inFlight} unconfirmed and ${this.publisher.queued} unsent publishes; they are rejected`);
+      }
+      this.publisher.close(new TransportClosedError('amqp'));
+    }, new TransportClosedError('amqp'));
     return this.closing;
   }
 
@@ -173,91 +198,19 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     return this.publisher.publish(r);
   }
 
-  private async shutdown(): Promise<void> {
-    this.abort.abort(new TransportClosedError('amqp'));
-    await this.stopConsuming();
-    if (!(await this.publisher.flush(this.o.closeTimeoutMs)) && (this.publisher.inFlight || this.publisher.queued)) {
-      this.emit('warning', `AMQP: closing with ${this.publisher.inFlight} unconfirmed and ${this.publisher.queued} unsent publishes; they are rejected`);
-    }
-    this.publisher.close(new TransportClosedError('amqp'));
-    const s = this.session;
-    this.session = undefined;
-    await s?.close();
-    // A (re)connect attempt in progress sees the abort and closes its own
-    // session; wait for that so no connection outlives close().
-    await Promise.allSettled([this.started, this.recovering].filter(Boolean));
-  }
-
-  /** Connects with retries until a session is consuming; emits 'connected'. */
-  private async establish(reconnect: boolean): Promise<void> {
-    let s: AmqpSession;
-    try {
-      s = await retryUntilUp(() => this.openReadySession(), {
-        backoff: this.o.backoff,
-        signal: this.abort.signal,
-        delayFirst: reconnect,
-        isFatal: (err) => err instanceof TopologyMismatchError,
-        onFailure: (err, info) => this.emit('connect-failed', err, info),
-      });
-    } catch (err) {
-      if (err instanceof TopologyMismatchError) this.giveUp(err);
-      throw err;
-    }
-    // close() may have come while the last step finished; it no longer sees this session.
-    if (this.abort.signal.aborted) {
-      await s.close();
-      throw this.abort.signal.reason;
-    }
-    this.session = s;
-    void s.lost.then((reason) => this.onLost(s, reason));
-    this.emit('connected', { reconnect });
-  }
-
-  /** One attempt: session with topology → publisher attached → beforeConsume → consumers. */
-  private async openReadySession(): Promise<AmqpSession> {
-    const s = await AmqpSession.open({
-      url: this.o.url, nodeId: this.o.nodeId, heartbeatS: this.o.heartbeatS, connectTimeoutMs: this.o.connectTimeoutMs,
-      prefetch: this.o.prefetch, deliveryLimit: this.o.deliveryLimit,
+  /** A new session's set-up: publisher attached → beforeConsume → consumers. */
+  private async setUp(s: AmqpSession, ctx: SetupContext): Promise<void> {
+    // Before beforeConsume: the snapshot it publishes needs a channel.
+    this.publisher.attach(s.publishChannel, s.model, (err) => {
+      this.emit('warning', 'AMQP: publish failed mid-frame; replacing the connection', err);
+      s.abandon(`publish channel unusable: ${err.message}`);
     });
-    try {
-      this.abort.signal.throwIfAborted();
-      // Before beforeConsume: the snapshot it publishes needs a channel.
-      this.publisher.attach(s.publishChannel, s.model, (err) => {
-        this.emit('warning', 'AMQP: publish failed mid-frame; replacing the connection', err);
-        s.abandon(`publish channel unusable: ${err.message}`);
-      });
-      await this.unlessLost(s, this.handlers!.beforeConsume(), 'beforeConsume');
-      if (this.wantConsuming) {
-        await this.unlessLost(s, s.consume((msg, origin) => this.deliver(s, msg, origin)), 'consume');
-        // stopConsuming() ran while consume was on its way.
-        if (!this.wantConsuming) await s.cancelConsumers();
-      }
-      return s;
-    } catch (err) {
-      // Not waiting for the channel's 'close': a silently dead socket may take a heartbeat timeout to report it.
-      this.publisher.detach(s.publishChannel);
-      await s.close();
-      throw err;
+    await ctx.step(this.handlers!.beforeConsume(), 'beforeConsume');
+    if (this.wantConsuming) {
+      await ctx.step(s.consume((msg, origin) => this.deliver(s, msg, origin)), 'consume');
+      // stopConsuming() ran while consume was on its way.
+      if (!this.wantConsuming) await s.cancelConsumers();
     }
-  }
-
-  /**
-   * Awaits a setup step unless the session dies or close() is called first.
-   * Without this, a beforeConsume whose publishes wait for a reconnect would
-   * wait forever: the reconnect is waiting for it.
-   */
-  private unlessLost<T>(s: AmqpSession, step: Promise<T>, what: string): Promise<T> {
-    const signal = this.abort.signal;
-    let onAbort!: () => void;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const lost = s.lost.then((reason): never => { throw new Error(`AMQP connection lost during ${what}: ${reason}`); });
-    // Losing the race leaves these promises rejected with no reader.
-    aborted.catch(() => undefined);
-    lost.catch(() => undefined);
-    return Promise.race([step, lost, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   private deliver(s: AmqpSession, msg: ConsumeMessage, origin: InboundMessage['origin']): void {
@@ -270,24 +223,5 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       this.emit('warning', 'AMQP: onDelivery threw; the delivery is rejected', err);
       d.reject();
     }
-  }
-
-  private onLost(s: AmqpSession, reason: string): void {
-    this.publisher.detach(s.publishChannel);
-    if (this.session !== s) return;
-    this.session = undefined;
-    if (this.closing) return;
-    this.emit('disconnected', { reason });
-    this.recovering = this.establish(true).catch((err) => {
-      if (!this.abort.signal.aborted && !(err instanceof TopologyMismatchError)) {
-        this.emit('warning', 'AMQP: reconnecting stopped', err);
-      }
-    });
-  }
-
-  /** Retrying cannot help: refuse publishes from now on, with the reason. */
-  private giveUp(err: Error): void {
-    this.emit('warning', `AMQP transport stopped: ${err.message}`, err);
-    this.publisher.close(err);
   }
 }

@@ -1,15 +1,16 @@
 // The mqtt.js options every agent connection needs. One place, because
 // each of them is a broker guarantee the rest of the transport relies on.
 import type { IClientOptions } from 'mqtt';
+import { credentialsOf, tlsOptions, type Endpoint } from '../../endpoint';
 
 export interface ConnectOptions {
-  /** mqtt://host:port or mqtts://host:port */
+  /** the broker URL of this attempt (one of the endpoint's) */
   url: string;
+  /** credentials and TLS material for it */
+  endpoint: Endpoint;
   clientId: string;
   /** 5, or 4 = MQTT 3.1.1 */
   protocolVersion: 4 | 5;
-  username?: string;
-  password?: string;
   keepaliveS: number;
   /** MQTT 5: how long the broker keeps the session (subscriptions, queued QoS 1) after a connection ends */
   sessionExpiryS: number;
@@ -25,8 +26,9 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
   return {
     protocolVersion: o.protocolVersion,
     clientId: o.clientId,
-    username: o.username,
-    password: o.password,
+    ...credentialsOf(o.url, o.endpoint),
+    // mqtts://: CA, client certificate, server name (read at every connect)
+    ...tlsOptions(o.endpoint),
     keepalive: o.keepaliveS,
     // A persistent session: the broker keeps our subscriptions and queues
     // QoS 1 commands while we are away, and resends the ones we had not
@@ -56,4 +58,3 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
   };
 }
 
-export { redactUrl } from '../url';

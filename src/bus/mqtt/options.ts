@@ -1,12 +1,12 @@
 // MqttTransport options: defaults and validation, once, before anything connects.
 import type { BackoffOptions } from '../../reconnect/backoff';
-import { redactUrl } from './connection';
+import { describeEndpoint, schemeFamily, toEndpoint, type Endpoint, type EndpointInput } from '../../endpoint';
 import { assertMqttNodeId as assertNodeId, defaultClientId } from '../../contract/addresses';
 import { defaultStatusPayload, type StatusPayload } from './presence';
 
 export interface MqttTransportOptions {
-  /** mqtt://host:port or mqtts://host:port */
-  url: string;
+  /** mqtt://host:port or mqtts://host:port; several (fail-over brokers) are tried in turn */
+  endpoint: EndpointInput;
   nodeId: string;
   /** 5 (default) or 4 = MQTT 3.1.1 */
   protocolVersion?: 5 | 4;
@@ -18,8 +18,6 @@ export interface MqttTransportOptions {
   willDelayS?: number;
   /** MQTT keepalive, default 15 s: a silently dead connection is noticed within ~1.5x this */
   keepaliveS?: number;
-  username?: string;
-  password?: string;
   backoff?: BackoffOptions;
   /** largest payload published, default 128 MiB; keep it ≤ the broker's limit (Mosquitto message_size_limit) */
   maxMessageBytes?: number;
@@ -67,20 +65,18 @@ const RANGES: Record<keyof typeof DEFAULTS, [number, number]> = {
 };
 
 export type ResolvedOptions = typeof DEFAULTS & {
-  url: string;
+  endpoint: Endpoint;
   nodeId: string;
   protocolVersion: 4 | 5;
   clientId: string;
-  username?: string;
-  password?: string;
   backoff?: BackoffOptions;
   statusPayload: StatusPayload;
 };
 
 export function resolveOptions(o: MqttTransportOptions): ResolvedOptions {
   assertNodeId(o.nodeId);
-  const protocol = (() => { try { return new URL(o.url).protocol; } catch { return undefined; } })();
-  if (protocol !== 'mqtt:' && protocol !== 'mqtts:') throw new RangeError(`MQTT url must be mqtt:// or mqtts://, got ${redactUrl(o.url)}`);
+  const endpoint = toEndpoint(o.endpoint);
+  if (schemeFamily(endpoint) !== 'mqtt') throw new RangeError(`MQTT url must be mqtt:// or mqtts://, got ${describeEndpoint(endpoint)}`);
   const protocolVersion = o.protocolVersion ?? 5;
   if (protocolVersion !== 5 && protocolVersion !== 4) throw new RangeError(`MQTT protocolVersion must be 5 or 4 (3.1.1), got ${protocolVersion}`);
   const clientId = o.clientId ?? defaultClientId(o.nodeId);
@@ -88,12 +84,10 @@ export function resolveOptions(o: MqttTransportOptions): ResolvedOptions {
   if (clientId.length === 0 || Buffer.byteLength(clientId) > 65535) throw new RangeError('MQTT clientId must be 1..65535 bytes');
   const r: ResolvedOptions = {
     ...DEFAULTS,
-    url: o.url,
+    endpoint,
     nodeId: o.nodeId,
     protocolVersion,
     clientId,
-    username: o.username,
-    password: o.password,
     backoff: o.backoff,
     statusPayload: o.statusPayload ?? defaultStatusPayload(o.nodeId),
   };

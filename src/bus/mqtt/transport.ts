@@ -2,7 +2,8 @@
 // persistent session alive across broker restarts and network loss, feeds
 // commands to the agent, and publishes events and replies at QoS 1.
 import type { IClientPublishOptions } from 'mqtt';
-import { Backoff, retry, sleep } from '../../reconnect/backoff';
+import { Recovering, type SetupContext } from '../../reconnect/recovering';
+import { urlCursor } from '../../endpoint';
 import { withTimeout } from '../../timeout';
 import { TypedEmitter } from '../../typed-emitter';
 import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
@@ -23,14 +24,11 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   readonly maxCorrelationIdBytes = 65535;
   private readonly o: ResolvedOptions;
   private readonly publisher: AckPublisher;
-  /** aborted by close(): ends retry loops and setup steps in progress */
-  private readonly abort = new AbortController();
-  /** the established session (subscribed, delivering, 'connected' emitted) */
-  private session?: MqttSession;
+  /** the connection's lifecycle: open, set up, lose, reopen, close */
+  private readonly recovery: Recovering<MqttSession>;
   private handlers?: TransportStartOptions;
   private wantConsuming = false;
   private started?: Promise<void>;
-  private recovering?: Promise<void>;
   private closing?: Promise<void>;
 
   constructor(options: MqttTransportOptions) {
@@ -40,15 +38,34 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
       maxInFlight: this.o.maxInFlightPublishes, maxQueued: this.o.maxQueuedPublishes, maxMessageBytes: this.o.maxMessageBytes,
     });
     this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
+    const o = this.o;
+    const nextUrl = urlCursor(o.endpoint);
+    this.recovery = new Recovering<MqttSession>({
+      name: 'MQTT',
+      backoff: o.backoff,
+      open: () => MqttSession.open({
+        url: nextUrl(), endpoint: o.endpoint, clientId: o.clientId, protocolVersion: o.protocolVersion,
+        keepaliveS: o.keepaliveS, sessionExpiryS: o.sessionExpiryS, receiveMaximum: o.receiveMaximum, connectTimeoutMs: o.connectTimeoutMs,
+        will: { topic: this.statusTopic, payload: o.statusPayload.offline(), contentType: o.statusPayload.contentType, delayS: o.willDelayS },
+      }),
+      setup: (s, ctx) => this.setUp(s, ctx),
+      detach: (s) => this.publisher.detach(s),
+      // No DISCONNECT after a failed set-up: the will stays armed, so presence
+      // turns offline if the retries do not bring us back within the will delay.
+      discard: 'abandon',
+    });
+    this.recovery.on('connected', (s, { reconnect }) => this.onConnected(s, reconnect));
+    this.recovery.on('disconnected', (info) => this.emit('disconnected', info));
+    this.recovery.on('connect-failed', (err, info) => this.emit('connect-failed', err, info));
   }
 
   get nodeId(): string { return this.o.nodeId; }
   get clientId(): string { return this.o.clientId; }
   get protocolVersion(): 4 | 5 { return this.o.protocolVersion; }
   /** connected, subscribed, beforeConsume done */
-  get connected(): boolean { return this.session !== undefined; }
+  get connected(): boolean { return this.recovery.session !== undefined; }
   /** the broker had kept our session when the current connection was made */
-  get sessionPresent(): boolean { return this.session?.sessionPresent ?? false; }
+  get sessionPresent(): boolean { return this.recovery.session?.sessionPresent ?? false; }
   /** published, PUBACK pending */
   get inFlight(): number { return this.publisher.inFlight; }
   /** waiting for a window slot or a reconnect */
@@ -65,7 +82,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     if (!this.started) {
       this.handlers = handlers;
       this.wantConsuming = true;
-      this.started = this.establish(false);
+      this.started = this.recovery.start().then(() => undefined);
     }
     return this.started;
   }
@@ -77,7 +94,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
    */
   async stopConsuming(): Promise<void> {
     this.wantConsuming = false;
-    this.session?.stopDelivering();
+    this.recovery.session?.stopDelivering();
   }
 
   publishEvent(e: OutboundEvent): Promise<void> {
@@ -107,7 +124,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
 
   /** Idempotent; never rejects: problems along the way are 'warning's. */
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
+    this.closing ??= this.recovery.close((s) => this.drain(s), new TransportClosedError('mqtt'));
     return this.closing;
   }
 
@@ -131,10 +148,35 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     return this.publisher.publish({ topic, payload, options });
   }
 
-  private async shutdown(): Promise<void> {
-    this.abort.abort(new TransportClosedError('mqtt'));
+  /** A new connection's set-up: subscriptions → online status → publisher attached → beforeConsume. */
+  private async setUp(s: MqttSession, ctx: SetupContext): Promise<void> {
+    // Commands the session kept may arrive from CONNACK on; the session
+    // holds them until startDelivering, after beforeConsume.
+    if (this.wantConsuming) await ctx.step(s.subscribe(this.commandTopics), 'SUBSCRIBE');
+    await ctx.step(this.publishStatus(s, 'online'), 'online status');
+    // Before beforeConsume: the snapshot it publishes needs a connection.
+    this.publisher.attach(s);
+    await ctx.step(this.handlers!.beforeConsume(), 'beforeConsume');
+  }
+
+  /** The session is set up: start deliveries (or unsubscribe if stopConsuming() came meanwhile). */
+  private onConnected(s: MqttSession, reconnect: boolean): void {
+    if (reconnect && !s.sessionPresent) {
+      // Expired (sessionExpiryS) or the broker lost it (restart without persistence).
+      this.emit('warning', 'MQTT: the broker had no session for us any more; commands sent while we were away are lost');
+    }
+    if (this.wantConsuming) {
+      s.startDelivering((p) => this.deliver(s, p));
+    } else {
+      s.stopDelivering();
+      s.unsubscribe(this.commandTopics).catch((err) => this.emit('warning', 'MQTT: unsubscribing failed', err));
+    }
+    this.emit('connected', { reconnect });
+  }
+
+  /** close()'s first part, on the still-open connection: offline status, then the outstanding PUBACKs. */
+  private async drain(s: MqttSession | undefined): Promise<void> {
     await this.stopConsuming();
-    const s = this.session;
     if (s && !s.isLost) {
       try {
         // The will only covers an unclean end: DISCONNECT discards it.
@@ -147,71 +189,6 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
       this.emit('warning', `MQTT: closing with ${this.publisher.inFlight} unacknowledged and ${this.publisher.queued} unsent publishes; they are rejected`);
     }
     this.publisher.close(new TransportClosedError('mqtt'));
-    this.session = undefined;
-    await s?.close();
-    // A (re)connect attempt in progress sees the abort and drops its own
-    // connection; wait for that so no connection outlives close().
-    await Promise.allSettled([this.started, this.recovering].filter(Boolean));
-  }
-
-  /** Connects with retries until a session is ready, starts deliveries, emits 'connected'. */
-  private async establish(reconnect: boolean): Promise<void> {
-    // Reconnects wait one jittered delay first: every agent loses a
-    // restarting broker at the same instant, and must not return together.
-    if (reconnect) await sleep(new Backoff(this.o.backoff).next(), this.abort.signal);
-    const s = await retry(() => this.openReadySession(), {
-      ...this.o.backoff,
-      signal: this.abort.signal,
-      onFailure: (err, delayMs, attempt) => this.emit('connect-failed', err, { attempt, delayMs }),
-    });
-    // close() may have come while the last step finished; it no longer sees this session.
-    if (this.abort.signal.aborted) {
-      this.publisher.detach(s);
-      s.abandon('transport closed');
-      throw this.abort.signal.reason;
-    }
-    this.session = s;
-    void s.lost.then((reason) => this.onLost(s, reason));
-    if (reconnect && !s.sessionPresent) {
-      // Expired (sessionExpiryS) or the broker lost it (restart without persistence).
-      this.emit('warning', 'MQTT: the broker had no session for us any more; commands sent while we were away are lost');
-    }
-    if (this.wantConsuming) {
-      s.startDelivering((p) => this.deliver(s, p));
-    } else {
-      // stopConsuming() ran while this connection was being set up.
-      s.stopDelivering();
-      s.unsubscribe(this.commandTopics).catch((err) => this.emit('warning', 'MQTT: unsubscribing failed', err));
-    }
-    this.emit('connected', { reconnect });
-  }
-
-  /** One attempt: connection → subscriptions → online status → publisher attached → beforeConsume. establish() then starts deliveries. */
-  private async openReadySession(): Promise<MqttSession> {
-    this.abort.signal.throwIfAborted();
-    const o = this.o;
-    const s = await MqttSession.open({
-      url: o.url, clientId: o.clientId, protocolVersion: o.protocolVersion, username: o.username, password: o.password,
-      keepaliveS: o.keepaliveS, sessionExpiryS: o.sessionExpiryS, receiveMaximum: o.receiveMaximum, connectTimeoutMs: o.connectTimeoutMs,
-      will: { topic: this.statusTopic, payload: o.statusPayload.offline(), contentType: o.statusPayload.contentType, delayS: o.willDelayS },
-    });
-    try {
-      this.abort.signal.throwIfAborted();
-      // Commands the session kept may arrive from CONNACK on; the session
-      // holds them until startDelivering, after beforeConsume.
-      if (this.wantConsuming) await this.unlessLost(s, s.subscribe(this.commandTopics), 'SUBSCRIBE');
-      await this.unlessLost(s, this.publishStatus(s, 'online'), 'online status');
-      // Before beforeConsume: the snapshot it publishes needs a connection.
-      this.publisher.attach(s);
-      await this.unlessLost(s, this.handlers!.beforeConsume(), 'beforeConsume');
-      return s;
-    } catch (err) {
-      this.publisher.detach(s);
-      // No DISCONNECT: the will stays armed, so presence turns offline if
-      // the retries do not bring us back within the will delay.
-      s.abandon(`setup failed: ${(err as Error).message}`);
-      throw err;
-    }
   }
 
   private publishStatus(s: MqttSession, status: 'online' | 'offline'): Promise<void> {
@@ -219,26 +196,6 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     return s.publishAsync(this.statusTopic, status === 'online' ? p.online() : p.offline(), {
       qos: 1, retain: true, ...(this.o.protocolVersion === 5 && { properties: { contentType: p.contentType } }),
     });
-  }
-
-  /**
-   * Awaits a setup step unless the connection dies or close() is called
-   * first. Without this, a beforeConsume whose publishes wait for a
-   * reconnect would wait forever: the reconnect is waiting for it.
-   */
-  private unlessLost<T>(s: MqttSession, step: Promise<T>, what: string): Promise<T> {
-    const signal = this.abort.signal;
-    let onAbort!: () => void;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const lost = s.lost.then((reason): never => { throw new Error(`MQTT connection lost during ${what}: ${reason}`); });
-    // Losing the race leaves these promises rejected with no reader.
-    aborted.catch(() => undefined);
-    lost.catch(() => undefined);
-    step.catch(() => undefined);
-    return Promise.race([step, lost, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   private deliver(s: MqttSession, p: InboundPacket): void {
@@ -266,16 +223,5 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
       warn('MQTT: onDelivery threw; the delivery is rejected', err);
       d.reject();
     }
-  }
-
-  private onLost(s: MqttSession, reason: string): void {
-    this.publisher.detach(s);
-    if (this.session !== s) return;
-    this.session = undefined;
-    if (this.closing) return;
-    this.emit('disconnected', { reason });
-    this.recovering = this.establish(true).catch((err) => {
-      if (!this.abort.signal.aborted) this.emit('warning', 'MQTT: reconnecting stopped', err);
-    });
   }
 }

@@ -28,7 +28,7 @@ import {
   FINAL_STATES, type JobBackend, type JobBackendEvents, type JobRecord, type JobState, type JobSubmission,
   type ReconcileReport, type SubmitResult,
 } from '../types';
-import { checkRedis, redisClient, type RedisTarget } from './connection';
+import { checkRedis, recoveryEventsOf, redisClient, type RedisTarget } from './connection';
 import { NODE_ID_PATTERN, isNodeId } from '../../contract/addresses';
 import { RedisIdempotency } from './idempotency';
 import { jobIdFor, queueName, unrepliedKey } from './keys';
@@ -87,6 +87,7 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
     this.retentionMs = o.retentionMs ?? 24 * 3600_000;
     this.client = redisClient(o.redis, 'queue', o.reconnect);
     this.client.on('error', (e) => this.fail(e));
+    this.report('queue', this.client);
     // Our own version and eviction-policy check replaces BullMQ's (which writes to the console).
     this.queue = new Queue<QueuedJobData, ReplyData>(this.queueName, { connection: this.client, prefix: this.prefix, skipVersionCheck: true });
     this.queue.on('error', (e) => this.fail(e));
@@ -104,6 +105,7 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
     const report = await this.reconcile();
     this.workerClient = redisClient(this.o.redis, 'worker', this.o.reconnect);
     this.workerClient.on('error', (e) => this.fail(e));
+    this.report('worker', this.workerClient);
     this.worker = new Worker<QueuedJobData, ReplyData>(this.queueName, (job) => this.process(job), {
       connection: this.workerClient, prefix: this.prefix, skipVersionCheck: true,
       concurrency: this.o.maxFetched ?? 32,
@@ -123,6 +125,12 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
     this.sweeper = setInterval(() => { void this.sweep(); }, this.o.sweepIntervalMs ?? 60_000);
     this.sweeper.unref();
     return report;
+  }
+
+  private report(role: string, client: IORedis): void {
+    const events = recoveryEventsOf(client);
+    events.on('connected', (_c, info) => this.emit('store-connected', role, info));
+    events.on('disconnected', (info) => this.emit('store-disconnected', role, info));
   }
 
   /** Hands what a dead predecessor left active back to the queue (see the file comment). */

@@ -6,10 +6,34 @@
 // redelivered, not held. Reconnect delays come from the shared backoff.
 import IORedis, { type RedisOptions } from 'ioredis';
 import { Backoff, type BackoffOptions } from '../../reconnect/backoff';
+import type { RecoveryEvents } from '../../reconnect/recovering';
+import { TypedEmitter } from '../../typed-emitter';
 import type { BackendWarning } from '../types';
+import { credentialsOf, describeEndpoint, schemeFamily, tlsOptions, toEndpoint, type EndpointInput } from '../../endpoint';
 
-/** a redis:// URL or ioredis options; default 127.0.0.1:6379 */
-export type RedisTarget = string | RedisOptions;
+/** an endpoint (redis:// or rediss:// URL), or raw ioredis options (e.g. a unix socket path); default 127.0.0.1:6379 */
+export type RedisTarget = EndpointInput | RedisOptions;
+
+function isEndpointInput(t: RedisTarget): t is EndpointInput {
+  return typeof t === 'string' || Array.isArray(t) || 'urls' in t;
+}
+
+/** ioredis options for an endpoint: one URL (Redis has no fail-over list here), credentials, TLS. */
+function endpointOptions(input: EndpointInput): RedisOptions {
+  const e = toEndpoint(input);
+  if (schemeFamily(e) !== 'redis') throw new RangeError(`Redis url must be redis:// or rediss://, got ${describeEndpoint(e)}`);
+  if (e.urls.length > 1) throw new RangeError(`Redis takes one URL, got ${e.urls.length}: ${describeEndpoint(e)}`);
+  const u = new URL(e.urls[0]);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+  const tls = tlsOptions(e);
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    ...(db !== undefined && Number.isInteger(db) && { db }),
+    ...credentialsOf(e.urls[0], e),
+    ...(u.protocol === 'rediss:' && { tls: tls ?? {} }),
+  };
+}
 
 /** BullMQ's own minimum (RedisConnection.minimumVersion). */
 const MIN_REDIS = [5, 0, 0];
@@ -22,8 +46,44 @@ export function redisClient(target: RedisTarget | undefined, role: 'queue' | 'wo
     ...(role === 'worker' ? { maxRetriesPerRequest: null } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
     connectionName: `virtbus-jobs-${role}`,
   };
-  if (typeof target === 'string') return new IORedis(target, opts);
-  return new IORedis({ host: '127.0.0.1', port: 6379, ...target, ...opts });
+  const base = target === undefined ? {} : isEndpointInput(target) ? endpointOptions(target) : target;
+  return new IORedis({ host: '127.0.0.1', port: 6379, ...base, ...opts });
+}
+
+/**
+ * ioredis's own lifecycle, reported as the recovery core's typed events.
+ * ioredis reconnects itself because BullMQ holds the connection object (its
+ * Worker blocks on it) and cannot be handed a new one; what the core gives
+ * the other clients — backoff with jitter and the same three events — it
+ * gets through retryStrategy (above) and this.
+ */
+export function recoveryEventsOf(client: IORedis): TypedEmitter<RecoveryEvents<IORedis>> {
+  const events = new TypedEmitter<RecoveryEvents<IORedis>>();
+  let everReady = false;
+  let up = false;
+  let downSince = Date.now();
+  let lastError: Error | undefined;
+  let attempt = 0;
+  client.on('error', (err: Error) => { lastError = err; });
+  client.on('ready', () => {
+    up = true;
+    attempt = 0;
+    events.emit('connected', client, { reconnect: everReady, downMs: Date.now() - downSince });
+    everReady = true;
+  });
+  client.on('close', () => {
+    if (!up) return;
+    up = false;
+    downSince = Date.now();
+    events.emit('disconnected', { reason: lastError?.message ?? 'connection closed' });
+    lastError = undefined;
+  });
+  // Scheduled after every failed connect (and once after a loss, before the first attempt).
+  client.on('reconnecting', (delayMs: number) => {
+    if (lastError) events.emit('connect-failed', lastError, { attempt: ++attempt, delayMs });
+    lastError = undefined;
+  });
+  return events;
 }
 
 function versionAtLeast(v: string, min: number[]): boolean {

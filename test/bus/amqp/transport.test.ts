@@ -31,7 +31,7 @@ function newNodeId(): string {
 }
 
 function newTransport(nodeId: string, o: Partial<AmqpTransportOptions> = {}): AmqpTransport {
-  const t = new AmqpTransport({ url: URL, nodeId, backoff: { initialMs: 50, maxMs: 500 }, ...o });
+  const t = new AmqpTransport({ endpoint: URL, nodeId, backoff: { initialMs: 50, maxMs: 500 }, ...o });
   transports.push(t);
   return t;
 }
@@ -91,12 +91,15 @@ class BrokerRelay {
   private server?: net.Server;
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
   port = 0;
+  /** connections relayed so far */
+  connections = 0;
 
   async start(): Promise<void> {
     const broker = new globalThis.URL(URL);
     this.server = net.createServer((client) => {
       const upstream = net.connect(Number(broker.port || 5672), broker.hostname);
       const pair: [net.Socket, net.Socket] = [client, upstream];
+      this.connections++;
       this.pairs.add(pair);
       const end = () => { client.destroy(); upstream.destroy(); this.pairs.delete(pair); };
       client.on('error', end).on('close', end);
@@ -388,7 +391,7 @@ describe('AmqpTransport (RabbitMQ)', () => {
     await relay.start();
     try {
       const node = newNodeId();
-      const t = newTransport(node, { url: relay.url });
+      const t = newTransport(node, { endpoint: relay.url });
       const log = lifecycle(t);
       const d = deliveries();
       await t.start({ beforeConsume: async () => undefined, onDelivery: d.onDelivery });
@@ -408,12 +411,35 @@ describe('AmqpTransport (RabbitMQ)', () => {
     }
   });
 
+  test('an endpoint with several URLs fails over to the next when its broker goes away for good', async () => {
+    const relay = new BrokerRelay();
+    await relay.start();
+    try {
+      const node = newNodeId();
+      // first the relay (a broker that will vanish), then the broker itself: a cluster of two as the agent sees it
+      const t = newTransport(node, { endpoint: [relay.url, URL] });
+      const log = lifecycle(t);
+      const d = deliveries();
+      await t.start({ beforeConsume: async () => undefined, onDelivery: d.onDelivery });
+      expect(relay.connections).toBeGreaterThan(0);
+      const mark = log.mark();
+      await relay.stop(); // never comes back
+      await log.waitFor((e) => e.name === 'disconnected', "'disconnected'", 10000, mark);
+      expect((await log.waitFor((e) => e.name === 'connected', "'connected' through the second URL", 15000, mark)).args[0]).toEqual({ reconnect: true });
+      sendCommand(node, { messageId: 'after-failover' });
+      (await d.log.waitFor((x) => x.message.messageId === 'after-failover', 'command after the fail-over')).ack();
+      await t.close();
+    } finally {
+      await relay.stop();
+    }
+  });
+
   test('heartbeats detect a silently dead network', async () => {
     const relay = new BrokerRelay();
     await relay.start();
     try {
       const node = newNodeId();
-      const t = newTransport(node, { url: relay.url, heartbeatS: 1 });
+      const t = newTransport(node, { endpoint: relay.url, heartbeatS: 1 });
       const log = lifecycle(t);
       const d = deliveries();
       await t.start({ beforeConsume: async () => undefined, onDelivery: d.onDelivery });
@@ -490,7 +516,7 @@ describe('AmqpTransport (RabbitMQ)', () => {
   });
 
   test('while the broker is unreachable: start retries, publishes wait, close() rejects them', async () => {
-    const t = newTransport(newNodeId(), { url: 'amqp://guest:guest@127.0.0.1:1' });
+    const t = newTransport(newNodeId(), { endpoint: 'amqp://guest:guest@127.0.0.1:1' });
     const log = lifecycle(t);
     const started = t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
     const failed = await log.waitFor((e) => e.name === 'connect-failed' && (e.args[1] as { attempt: number }).attempt >= 2, 'two failed attempts', 10000);

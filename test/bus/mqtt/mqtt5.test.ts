@@ -40,8 +40,8 @@ describe('CloudEvents MQTT binding (no broker)', () => {
     expect(topicLevel('a/b+c#d%e')).toBe('a%2Fb%2Bc%23d%25e');
     expect(decodeURIComponent(topicLevel('a/b+c#d%e'))).toBe('a/b+c#d%e');
     expect(eventTopic('n1', 'volume', '/var/lib/x.qcow2', 'created')).toBe('virtbus/v1/n1/volume/%2Fvar%2Flib%2Fx.qcow2/created');
-    expect(() => new MqttTransport({ url: 'mqtt://127.0.0.1', nodeId: 'all' })).toThrow('reserved');
-    expect(() => new MqttTransport({ url: 'amqp://127.0.0.1', nodeId: 'n1' })).toThrow('mqtt://');
+    expect(() => new MqttTransport({ endpoint: 'mqtt://127.0.0.1', nodeId: 'all' })).toThrow('reserved');
+    expect(() => new MqttTransport({ endpoint: 'amqp://127.0.0.1', nodeId: 'n1' })).toThrow('mqtt://');
   });
 });
 
@@ -61,7 +61,7 @@ describe(`MQTT 5 on ${MOSQUITTO_V5.name}`, () => {
     const node = mqttNodeId('mqtt5');
     const em = new EventEmitter();
     const deliveries = new EventLog<Delivery>(em);
-    const t = new MqttTransport({ url, nodeId: node, backoff: { initialMs: 50, maxMs: 300 }, sessionExpiryS: 120, ...o });
+    const t = new MqttTransport({ endpoint: url, nodeId: node, backoff: { initialMs: 50, maxMs: 300 }, sessionExpiryS: 120, ...o });
     cleanups.push(async () => {
       await t.close();
       await forgetSession(url, 5, t.clientId);
@@ -135,7 +135,7 @@ describe(`MQTT 5 on ${MOSQUITTO_V5.name}`, () => {
   test('a reconnect within the will delay does not flap presence to offline', async () => {
     const proxy = await TcpProxy.start(url);
     cleanups.push(() => proxy.close());
-    const { t, node } = await startAgent({ url: proxy.url, willDelayS: 2 });
+    const { t, node } = await startAgent({ endpoint: proxy.url, willDelayS: 2 });
     const watcher = await TestMqttClient.connect(url, 5);
     cleanups.push(() => watcher.close());
     await watcher.subscribe(`virtbus/v1/${node}/status`);

@@ -40,7 +40,7 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     const em = new EventEmitter();
     const deliveries = new EventLog<Delivery>(em);
     const t = new MqttTransport({
-      url, nodeId: node, protocolVersion: v, backoff: { initialMs: 50, maxMs: 300 }, sessionExpiryS: 120, ...o,
+      endpoint: url, nodeId: node, protocolVersion: v, backoff: { initialMs: 50, maxMs: 300 }, sessionExpiryS: 120, ...o,
     });
     const warnings: unknown[] = [];
     t.on('warning', (m, d) => warnings.push([m, d]));
@@ -159,7 +159,7 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     const deliveries = new EventLog<Delivery>(em);
     const order: string[] = [];
     const { t } = await startAgent({
-      node, url: proxy.url,
+      node, endpoint: proxy.url,
       // Slow on purpose: the commands the session kept arrive meanwhile and must wait.
       beforeConsume: async () => { order.push('beforeConsume'); await sleep(order.length > 1 ? 300 : 0); order.push('beforeConsume done'); },
       onDelivery: (d) => { order.push('delivery'); em.emit('event', d); },
@@ -194,7 +194,7 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
   test('PUBACK waits for ack(), per command: an unacked one is delivered again after the connection died', async () => {
     const proxy = await TcpProxy.start(url);
     cleanups.push(() => proxy.close());
-    const { t, node, deliveries } = await startAgent({ url: proxy.url });
+    const { t, node, deliveries } = await startAgent({ endpoint: proxy.url });
     const idOf = (d: Delivery) => JSON.parse(d.message.body.toString()).id as string;
     const [a, b] = [commandEnvelope('agent.ping'), commandEnvelope('agent.ping')];
     await sendCommand(`virtbus/v1/${node}/cmd`, a);
@@ -229,7 +229,7 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
   test('reject() acknowledges and drops the command with a warning', async () => {
     const proxy = await TcpProxy.start(url);
     cleanups.push(() => proxy.close());
-    const { node, deliveries, warnings, t } = await startAgent({ url: proxy.url });
+    const { node, deliveries, warnings, t } = await startAgent({ endpoint: proxy.url });
     const env = commandEnvelope('agent.ping');
     await sendCommand(`virtbus/v1/${node}/cmd`, env);
     const d = await deliveries.waitFor((x) => JSON.parse(x.message.body.toString()).id === env.id, 'the command');
@@ -265,7 +265,7 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
 describe('MqttTransport without a broker', () => {
   test('start() keeps retrying with backoff (connect-failed) until close() ends it; queued publishes are rejected', async () => {
     const port = await freePort();
-    const t = new MqttTransport({ url: `mqtt://127.0.0.1:${port}`, nodeId: mqttNodeId('nobroker'), backoff: { initialMs: 20, maxMs: 80 } });
+    const t = new MqttTransport({ endpoint: `mqtt://127.0.0.1:${port}`, nodeId: mqttNodeId('nobroker'), backoff: { initialMs: 20, maxMs: 80 } });
     const failures: Array<{ attempt: number; delayMs: number }> = [];
     t.on('connect-failed', (_err, info) => failures.push(info));
     const started = t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
@@ -281,7 +281,7 @@ describe('MqttTransport without a broker', () => {
   });
 
   test('a payload over maxMessageBytes is refused before it is queued', async () => {
-    const t = new MqttTransport({ url: 'mqtt://127.0.0.1:1', nodeId: mqttNodeId('nobroker'), maxMessageBytes: 8 });
+    const t = new MqttTransport({ endpoint: 'mqtt://127.0.0.1:1', nodeId: mqttNodeId('nobroker'), maxMessageBytes: 8 });
     await expect(t.publishEvent({ object: 'o', id: 'i', event: 'e', body: Buffer.alloc(9), contentType: 'application/json', messageId: 'm' }))
       .rejects.toThrow('exceeds maxMessageBytes 8');
     await t.close();

@@ -37,7 +37,7 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('Last Wil
 
   test('SIGKILL: retained offline from the will; restarted: online; SIGTERM: offline', async () => {
     const node = mqttNodeId(`will${v}`);
-    const opts: MqttTransportOptions = { url, nodeId: node, protocolVersion: v, willDelayS: WILL_DELAY_S, sessionExpiryS: 60, backoff: { initialMs: 50, maxMs: 300 } };
+    const opts: MqttTransportOptions = { endpoint: url, nodeId: node, protocolVersion: v, willDelayS: WILL_DELAY_S, sessionExpiryS: 60, backoff: { initialMs: 50, maxMs: 300 } };
     const watcher = await TestMqttClient.connect(url, v);
     const status = (from: number, what: string) =>
       watcher.waitFor((m) => m.topic.endsWith('/status') && m.payload.length > 0, what, 10000, from).then((m) => m.json().status as string);
