@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     const [command, ...rest] = positionals;
     if (command === 'watch') {
       await client.watch((e) => {
-        const d = e.data as Record<string, any>;
+        const d = e.data as { domain?: { name?: string }; pool?: { name?: string }; network?: { name?: string }; event?: string; detail?: unknown; seq?: number } | undefined;
         if (values.json) process.stdout.write(`${JSON.stringify(e)}\n`);
         else process.stdout.write(`${e.time ?? ''}  ${e.type}  ${d?.domain?.name ?? d?.pool?.name ?? d?.network?.name ?? e.subject ?? ''}  ${d?.event ?? ''}${d?.detail !== undefined ? `/${d.detail}` : ''}${d?.seq ? `  seq=${d.seq}` : ''}\n`);
       });

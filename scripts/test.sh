@@ -10,6 +10,8 @@ say "system packages, npm dependencies, native addon, TypeScript"
 bash deploy/lab/install.sh
 bash scripts/setup.sh
 npx tsc -p tsconfig.json --noEmit
+say "lint (typescript-eslint) and format (prettier --check)"
+npm run lint --silent
 
 say "brokers"
 bash scripts/services.sh

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 
 /** Listener map: event name -> listener signature (as BullMQ's WorkerListener). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- listeners of any signature must fit (unknown[] would not, by parameter variance)
 export type ListenerMap = { [event: string]: (...args: any[]) => void };
 
 /** An EventEmitter whose event names and payloads are checked by the compiler. */

@@ -9,7 +9,7 @@ export interface EmbeddedBroker { url: string; close(): Promise<void> }
 export class PortTakenError extends Error {}
 
 export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used
   const { Aedes } = require('aedes') as { Aedes: { createBroker(o?: object): Promise<{ handle: (s: unknown) => void; close(cb?: () => void): void }> } };
   const broker = await Aedes.createBroker();
   const server: Server = createServer(broker.handle);

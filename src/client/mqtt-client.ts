@@ -7,6 +7,9 @@ import { withTimeout } from '../timeout';
 import { commandEnvelope, firstReachable, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
 import { credentialsOf, redactUrl, tlsOptions, type Endpoint } from '../endpoint';
 
+/** the MQTT 5 properties a client reads */
+interface ReplyProps { userProperties?: Record<string, string | string[]>; correlationData?: Buffer }
+
 /** MQTT 5 by default (Response Topic + Correlation Data); 3.1.1 puts replyto/correlationid in the envelope. */
 export class MqttClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
@@ -40,12 +43,12 @@ export class MqttClient implements VirtbusClient {
     // without TCP_NODELAY each small request waits out Nagle + delayed ACK (~40 ms a hop)
     (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     const c = new MqttClient(o, client);
-    client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, (packet.properties ?? {}) as Record<string, any>));
+    client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, (packet.properties ?? {}) as ReplyProps));
     await client.subscribeAsync(c.replyTopic, { qos: 1 });
     return c;
   }
 
-  private static envelopeOf(payload: Buffer, props: Record<string, any>): CloudEvent {
+  private static envelopeOf(payload: Buffer, props: ReplyProps): CloudEvent {
     const user = props.userProperties as Record<string, string> | undefined;
     let data: unknown = payload.toString();
     try { data = JSON.parse(data as string); } catch { /* text */ }
@@ -53,7 +56,7 @@ export class MqttClient implements VirtbusClient {
     return data as CloudEvent;
   }
 
-  private onMessage(topic: string, payload: Buffer, props: Record<string, any>): void {
+  private onMessage(topic: string, payload: Buffer, props: ReplyProps): void {
     const env = MqttClient.envelopeOf(payload, props);
     if (topic === this.replyTopic) {
       const id = props.correlationData ? Buffer.from(props.correlationData).toString() : (env as { correlationid?: string }).correlationid;

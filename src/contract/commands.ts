@@ -67,7 +67,7 @@ export interface CommandSpec {
 
 const cmd = <D extends TSchema, R extends TSchema>(summary: string, data: D, result: R, mutating: boolean, planned = false) =>
   ({ summary, data, result, mutating, planned });
-// eslint-disable-next-line @typescript-eslint/ban-types
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no extra fields by default
 const Lifecycle = <E extends Record<string, TSchema> = {}>(extra: E = {} as E) =>
   T.Object({ domain: DomainRef, ...extra }, { additionalProperties: false });
 

@@ -2,7 +2,7 @@
 // named the same way by the codec at run time and by the generator that
 // renders proto/virtbus/v1/ (tools/contract/proto-gen.ts).
 import { Type as T } from '@sinclair/typebox';
-import { COMMANDS, isCommandName, type CommandName } from './commands';
+import { isCommandName, type CommandName } from './commands';
 import { CommandCompletedData, DomainEventData, JobEventData, ObjectEventData, PresenceData, SnapshotData } from './events';
 import { pascal } from './proto-schema';
 import { COMMAND_PREFIX, REPLY_TYPE } from './envelope';

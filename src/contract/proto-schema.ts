@@ -12,8 +12,8 @@
 //   unknown                       -> string holding JSON text
 //   additionalProperties not false -> string extra_json = 1000 (what the schema does not name)
 // Field numbers follow declaration order: new fields are appended, never inserted.
-import type { TSchema } from '@sinclair/typebox';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON Schema node: any keyword may hold anything
 type S = Record<string, any>;
 
 export function pascal(s: string): string {

@@ -64,6 +64,7 @@ export interface JobContext<D = unknown> {
   progress(p: unknown): Promise<void>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a table holds runners of different data types
 export interface JobRunner<D = any, R = unknown> {
   /** does the work; the resolved value becomes `result` of the reply, a throw the error */
   run(ctx: JobContext<D>): Promise<R>;

@@ -170,7 +170,7 @@ function load(): NativeBinding {
     throw new Error(`virtbus: native libvirt addon not built (looked in ${candidates.join(', ')}); ` +
       'install libvirt-dev and run `npm run build:native`');
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used
   const b = require(found) as NativeBinding;
   b.setErrorClass(LibvirtError);
   return b;

@@ -55,12 +55,13 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   }
 
   static async open(uri: string, o: OpenOptions = {}): Promise<Connection> {
-    let conn: Connection | undefined;
-    const onClose = (r: NativeEventRecord) => conn?.emit('close', { reason: closeReason(r.reason as number) });
+    // the close callback is registered before the object exists
+    const self: { conn?: Connection } = {};
+    const onClose = (r: NativeEventRecord) => self.conn?.emit('close', { reason: closeReason(r.reason as number) });
     const handle = await native.connectOpen(uri, o.readOnly ? enums.virConnectFlags.VIR_CONNECT_RO : 0, onClose,
       o.keepaliveIntervalS ?? 5, o.keepaliveCount ?? 3);
-    conn = new Connection(handle, uri, !!o.readOnly);
-    return conn;
+    self.conn = new Connection(handle, uri, !!o.readOnly);
+    return self.conn;
   }
 
   static openReadOnly(uri: string, o: Omit<OpenOptions, 'readOnly'> = {}): Promise<Connection> {

@@ -38,7 +38,6 @@ export interface E2ECase {
 }
 
 function amqpClient(c: TestClient): E2EClient {
-  const events: BusEvent[] = [];
   const toEvent = (m: { routingKey: string; body: any }) => ({ address: m.routingKey.split('.').slice(2).join('.'), body: m.body });
   return {
     call: (node, command, data, o) => c.call(node, command, data ?? {}, o),

@@ -144,8 +144,9 @@ export class TcpProxy {
 
   static async start(brokerUrl: string): Promise<TcpProxy> {
     const target = new URL(brokerUrl);
-    let proxy!: TcpProxy;
+    const box: { proxy?: TcpProxy } = {};
     const server = net.createServer((client) => {
+      const proxy = box.proxy!;
       if (proxy.blocked) { client.destroy(); return; }
       const upstream = net.connect(Number(target.port || 1883), target.hostname);
       for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
@@ -156,8 +157,8 @@ export class TcpProxy {
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    return proxy;
+    box.proxy = new TcpProxy(server, `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    return box.proxy;
   }
 
   get connections(): number { return this.sockets.size / 2; }

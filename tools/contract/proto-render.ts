@@ -3,6 +3,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { fieldKind, objectShape, type FieldKind } from '../../src/contract/proto-schema';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON Schema node: any keyword may hold anything
 type S = Record<string, any>;
 
 function typeName(f: FieldKind): string {

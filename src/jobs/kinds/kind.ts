@@ -26,6 +26,7 @@ export interface PrepareContext {
   peers?: PeerResolver;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a table holds kinds of different command types
 export interface JobKind<C = any, D = C> {
   /** the job kind: runner and concurrency class (e.g. migrate) */
   readonly name: string;

@@ -86,7 +86,6 @@ const MULTI = ['é', 'ß', 'Ω', 'İ', 'ﬀ', '中', '日本語', '\u00a0', '\u2
 const SPECIAL = ['.', '..', '/', '+', '#', '%', '%2E', '%25', '*', '$', '~', ' ', '\\', '"', "'", '`', '<', '>', '&', '?', ':', ';', '=', '{', '}', '[', ']', '|', '!', '@', '^', '-', '_', ',', '\\u0000'];
 const LONE = ['\ud800', '\udbff', '\udc00', '\udfff'];
 const ASCII = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const LENGTHS = [0, 1, 2, 3, 7, 16, 63, 64, 65, 127, 128, 129, 200, 255, 256, 257, 1000, 4096, 65535, 65536, 100000];
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const LONE_RE = /(?:[\ud800-\udbff](?![\udc00-\udfff]))|(?:(?<![\ud800-\udbff])[\udc00-\udfff])/;
