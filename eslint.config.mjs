@@ -3,7 +3,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const node = { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' };
+const node = {
+  process: 'readonly',
+  console: 'readonly',
+  require: 'readonly',
+  module: 'writable',
+  __dirname: 'readonly',
+  Buffer: 'readonly',
+  setTimeout: 'readonly',
+  clearTimeout: 'readonly',
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-tools/**', 'build/**', 'node_modules/**', 'src/**/gen/**', 'contracts/**', 'proto/**'] },
@@ -12,7 +21,10 @@ export default tseslint.config(
   {
     rules: {
       // `_name` marks a parameter or binding kept for its position or to drop a key
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // control characters are what the contract's text checks look for
       'no-control-regex': 'off',
     },

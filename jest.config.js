@@ -4,7 +4,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ["ts-jest", {}] },
+  transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testTimeout: 120000,
   // Suites share one libvirtd and guests; run them one after another.
   maxWorkers: 1,

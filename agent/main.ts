@@ -38,18 +38,40 @@ async function main(): Promise<number> {
   }
   const { transport, embedded, endpoint } = bus;
   if (cfg.tlsInsecure) log.warn('--tls-insecure: server certificates are not verified; never use this in production');
-  const peers = new PeerDirectory({ endpoint, protocolVersion: embedded ? 4 : (cfg.mqttVersion as 4 | 5), self: cfg.nodeId, log });
+  const peers = new PeerDirectory({
+    endpoint,
+    protocolVersion: embedded ? 4 : (cfg.mqttVersion as 4 | 5),
+    self: cfg.nodeId,
+    log,
+  });
   const saveDir = cfg.saveDir || join(cfg.stateDir, 'save');
   mkdirSync(saveDir, { recursive: true });
   const agent = new Agent({
-    peers, advertiseMigrateUri: cfg.advertiseMigrateUri || undefined,
+    peers,
+    advertiseMigrateUri: cfg.advertiseMigrateUri || undefined,
     jobs: {
-      backend: cfg.redis ? { type: 'redis', node: cfg.nodeId, redis: endpointsOf(cfg).redis } : { type: 'local', stateDir: join(cfg.stateDir, cfg.nodeId) },
-      saveDir, progressIntervalMs: cfg.jobProgressMs,
+      backend: cfg.redis
+        ? { type: 'redis', node: cfg.nodeId, redis: endpointsOf(cfg).redis }
+        : { type: 'local', stateDir: join(cfg.stateDir, cfg.nodeId) },
+      saveDir,
+      progressIntervalMs: cfg.jobProgressMs,
     },
-    nodeId: cfg.nodeId, libvirtUri: cfg.libvirtUri, readOnly: cfg.readOnly, advertiseUri: cfg.advertiseUri,
-    transport, log, codec: codecByName(cfg.encoding), heartbeatS: cfg.heartbeatS, maxMessageBytes: cfg.maxMessageBytes, maxOutgoingBytes: cfg.maxOutgoingBytes, drainMs: cfg.drainS * 1000,
-    dispatcher: { timeoutMs: cfg.commandTimeoutS * 1000, maxConcurrent: cfg.maxConcurrent, idempotency: { windowMs: cfg.idempotencyWindowS * 1000 } },
+    nodeId: cfg.nodeId,
+    libvirtUri: cfg.libvirtUri,
+    readOnly: cfg.readOnly,
+    advertiseUri: cfg.advertiseUri,
+    transport,
+    log,
+    codec: codecByName(cfg.encoding),
+    heartbeatS: cfg.heartbeatS,
+    maxMessageBytes: cfg.maxMessageBytes,
+    maxOutgoingBytes: cfg.maxOutgoingBytes,
+    drainMs: cfg.drainS * 1000,
+    dispatcher: {
+      timeoutMs: cfg.commandTimeoutS * 1000,
+      maxConcurrent: cfg.maxConcurrent,
+      idempotency: { windowMs: cfg.idempotencyWindowS * 1000 },
+    },
   });
 
   let signals = 0;
@@ -61,7 +83,13 @@ async function main(): Promise<number> {
         process.exit(130);
       }
       log.info({ sig }, 'signal: shutting down');
-      agent.close().then(() => embedded?.close()).then(() => resolve(0), () => resolve(3));
+      agent
+        .close()
+        .then(() => embedded?.close())
+        .then(
+          () => resolve(0),
+          () => resolve(3),
+        );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -98,10 +126,13 @@ Stop with Ctrl-C.
   return stopped;
 }
 
-main().then((code) => {
-  // Let pino flush stdout before leaving.
-  setImmediate(() => process.exit(code));
-}, (err) => {
-  process.stderr.write(`virtbus-agent: ${String((err as Error)?.stack ?? err)}\n`);
-  process.exit(3);
-});
+main().then(
+  (code) => {
+    // Let pino flush stdout before leaving.
+    setImmediate(() => process.exit(code));
+  },
+  (err) => {
+    process.stderr.write(`virtbus-agent: ${String((err as Error)?.stack ?? err)}\n`);
+    process.exit(3);
+  },
+);

@@ -25,7 +25,14 @@ async function main(): Promise<number> {
   try {
     args = parseArgs({
       allowPositionals: true,
-      options: { bus: { type: 'string' }, node: { type: 'string' }, 'mqtt-version': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+      options: {
+        bus: { type: 'string' },
+        node: { type: 'string' },
+        'mqtt-version': { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
     });
   } catch (e) {
     process.stderr.write(`virtbus: ${(e as Error).message}\n${USAGE}\n`);
@@ -37,8 +44,17 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const url = values.bus ?? process.env.VIRTBUS_BUS ?? EMBEDDED_BUS_URL;
-  const node = values.node ?? process.env.VIRTBUS_NODE_ID ?? hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-  const protocolVersion = values['mqtt-version'] ? (Number(values['mqtt-version']) as 4 | 5) : url === EMBEDDED_BUS_URL ? 4 : 5;
+  const node =
+    values.node ??
+    process.env.VIRTBUS_NODE_ID ??
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 64);
+  const protocolVersion = values['mqtt-version']
+    ? (Number(values['mqtt-version']) as 4 | 5)
+    : url === EMBEDDED_BUS_URL
+      ? 4
+      : 5;
   let client;
   try {
     client = await connectClient({ endpoint: url, node, protocolVersion });
@@ -50,11 +66,26 @@ async function main(): Promise<number> {
     const [command, ...rest] = positionals;
     if (command === 'watch') {
       await client.watch((e) => {
-        const d = e.data as { domain?: { name?: string }; pool?: { name?: string }; network?: { name?: string }; event?: string; detail?: unknown; seq?: number } | undefined;
+        const d = e.data as
+          | {
+              domain?: { name?: string };
+              pool?: { name?: string };
+              network?: { name?: string };
+              event?: string;
+              detail?: unknown;
+              seq?: number;
+            }
+          | undefined;
         if (values.json) process.stdout.write(`${JSON.stringify(e)}\n`);
-        else process.stdout.write(`${e.time ?? ''}  ${e.type}  ${d?.domain?.name ?? d?.pool?.name ?? d?.network?.name ?? e.subject ?? ''}  ${d?.event ?? ''}${d?.detail !== undefined ? `/${d.detail}` : ''}${d?.seq ? `  seq=${d.seq}` : ''}\n`);
+        else
+          process.stdout.write(
+            `${e.time ?? ''}  ${e.type}  ${d?.domain?.name ?? d?.pool?.name ?? d?.network?.name ?? e.subject ?? ''}  ${d?.event ?? ''}${d?.detail !== undefined ? `/${d.detail}` : ''}${d?.seq ? `  seq=${d.seq}` : ''}\n`,
+          );
       });
-      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       return 0;
     }
     let data: Record<string, unknown>;
@@ -75,4 +106,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e) => { process.stderr.write(`virtbus: ${String(e)}\n`); process.exit(2); });
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`virtbus: ${String(e)}\n`);
+    process.exit(2);
+  },
+);

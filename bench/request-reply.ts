@@ -32,12 +32,26 @@ async function main(): Promise<void> {
   const ch = await conn.createChannel();
   const { queue: replyQ } = await ch.assertQueue('', { exclusive: true });
   const waiting = new Map<string, () => void>();
-  await ch.consume(replyQ, (m) => { if (m) waiting.get(m.properties.correlationId)?.(); }, { noAck: true });
+  await ch.consume(
+    replyQ,
+    (m) => {
+      if (m) waiting.get(m.properties.correlationId)?.();
+    },
+    { noAck: true },
+  );
   const request = (exchange: string, key: string, body: Buffer) => {
     const id = randomUUID();
     return new Promise<void>((resolve) => {
-      waiting.set(id, () => { waiting.delete(id); resolve(); });
-      ch.publish(exchange, key, body, { correlationId: id, messageId: id, replyTo: replyQ, contentType: 'application/cloudevents+json' });
+      waiting.set(id, () => {
+        waiting.delete(id);
+        resolve();
+      });
+      ch.publish(exchange, key, body, {
+        correlationId: id,
+        messageId: id,
+        replyTo: replyQ,
+        contentType: 'application/cloudevents+json',
+      });
     });
   };
 
@@ -45,15 +59,30 @@ async function main(): Promise<void> {
   const echoConn = await amqp.connect(URL, { noDelay: true });
   const echo = await echoConn.createChannel();
   const { queue: echoQ } = await echo.assertQueue('', { exclusive: true });
-  await echo.consume(echoQ, (m) => { if (m) echo.sendToQueue(m.properties.replyTo, m.content, { correlationId: m.properties.correlationId }); }, { noAck: true });
+  await echo.consume(
+    echoQ,
+    (m) => {
+      if (m) echo.sendToQueue(m.properties.replyTo, m.content, { correlationId: m.properties.correlationId });
+    },
+    { noAck: true },
+  );
   const baseline = stats(await sequential(() => request('', echoQ, Buffer.from('{}'))));
 
   const node = `bench-${process.pid}`;
-  const agent = new Agent({ nodeId: node, libvirtUri: 'test:///default', transport: new AmqpTransport({ endpoint: URL, nodeId: node }), log: createLogger('silent'), heartbeatS: 0 });
+  const agent = new Agent({
+    nodeId: node,
+    libvirtUri: 'test:///default',
+    transport: new AmqpTransport({ endpoint: URL, nodeId: node }),
+    log: createLogger('silent'),
+    heartbeatS: 0,
+  });
   await agent.start();
-  const cmd = (type: string, data: unknown) => Buffer.from(JSON.stringify({ specversion: '1.0', id: randomUUID(), source: 'bench', type, data }));
+  const cmd = (type: string, data: unknown) =>
+    Buffer.from(JSON.stringify({ specversion: '1.0', id: randomUUID(), source: 'bench', type, data }));
   const ping = stats(await sequential(() => request('virtbus.commands', node, cmd('virtbus.cmd.agent.ping', {}))));
-  const get = stats(await sequential(() => request('virtbus.commands', node, cmd('virtbus.cmd.domain.get', { domain: 'test' }))));
+  const get = stats(
+    await sequential(() => request('virtbus.commands', node, cmd('virtbus.cmd.domain.get', { domain: 'test' }))),
+  );
   const mem = process.memoryUsage();
 
   await agent.close();
@@ -67,14 +96,27 @@ async function main(): Promise<void> {
     { case: 'domain.get (test driver)', ...get },
   ];
   if (process.argv.includes('--json')) {
-    process.stdout.write(`${JSON.stringify({ n: N, rows, rssMiB: mem.rss / 2 ** 20, heapUsedMiB: mem.heapUsed / 2 ** 20 })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ n: N, rows, rssMiB: mem.rss / 2 ** 20, heapUsedMiB: mem.heapUsed / 2 ** 20 })}\n`,
+    );
     return;
   }
   const f = (x: number) => x.toFixed(2).padStart(7);
   process.stdout.write(`sequential request/reply over RabbitMQ, ${N} requests each (ms)\n`);
   process.stdout.write(`${'case'.padEnd(32)}    p50     p90     p99    mean   vs baseline p50\n`);
-  for (const r of rows) process.stdout.write(`${r.case.padEnd(32)}${f(r.p50)} ${f(r.p90)} ${f(r.p99)} ${f(r.mean)}   x${(r.p50 / baseline.p50).toFixed(1)}\n`);
-  process.stdout.write(`agent process after the run: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB\n`);
+  for (const r of rows)
+    process.stdout.write(
+      `${r.case.padEnd(32)}${f(r.p50)} ${f(r.p90)} ${f(r.p99)} ${f(r.mean)}   x${(r.p50 / baseline.p50).toFixed(1)}\n`,
+    );
+  process.stdout.write(
+    `agent process after the run: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB\n`,
+  );
 }
 
-main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

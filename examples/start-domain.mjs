@@ -22,29 +22,43 @@ const id = randomUUID();
 const done = new Promise((resolve) => {
   let replied = false;
   let started = false;
-  ch.consume(queue, (msg) => {
-    const ce = JSON.parse(msg.content.toString());
-    if (msg.properties.correlationId === id) {
-      console.log('reply', JSON.stringify(ce.data));
-      if (!ce.data.ok) resolve(1);
-      replied = true;
-    } else if (ce.data.domain?.name === domain || ce.data.domain?.uuid === domain) {
-      console.log('event', ce.data.event, ce.data.detail, `seq=${ce.data.seq}`, `state=${ce.data.state}`);
-      if (ce.data.event === 'started') started = true;
-    }
-    if (replied && started) resolve(0);
-  }, { noAck: true });
+  ch.consume(
+    queue,
+    (msg) => {
+      const ce = JSON.parse(msg.content.toString());
+      if (msg.properties.correlationId === id) {
+        console.log('reply', JSON.stringify(ce.data));
+        if (!ce.data.ok) resolve(1);
+        replied = true;
+      } else if (ce.data.domain?.name === domain || ce.data.domain?.uuid === domain) {
+        console.log('event', ce.data.event, ce.data.detail, `seq=${ce.data.seq}`, `state=${ce.data.state}`);
+        if (ce.data.event === 'started') started = true;
+      }
+      if (replied && started) resolve(0);
+    },
+    { noAck: true },
+  );
 });
 
 const command = {
-  specversion: '1.0', id, source: 'example-orchestrator', type: 'virtbus.cmd.domain.start',
-  time: new Date().toISOString(), data: { domain },
+  specversion: '1.0',
+  id,
+  source: 'example-orchestrator',
+  type: 'virtbus.cmd.domain.start',
+  time: new Date().toISOString(),
+  data: { domain },
 };
 ch.publish('virtbus.commands', node, Buffer.from(JSON.stringify(command)), {
-  contentType: 'application/cloudevents+json', messageId: id, correlationId: id, replyTo: queue,
+  contentType: 'application/cloudevents+json',
+  messageId: id,
+  correlationId: id,
+  replyTo: queue,
 });
 
-const timeout = setTimeout(() => { console.error('no answer in 15 s: is the agent running for node', node, '?'); process.exit(1); }, 15000);
+const timeout = setTimeout(() => {
+  console.error('no answer in 15 s: is the agent running for node', node, '?');
+  process.exit(1);
+}, 15000);
 const code = await done;
 clearTimeout(timeout);
 await conn.close();

@@ -31,7 +31,13 @@ export interface Endpoint {
 }
 
 /** What tls.connect (and amqplib, mqtt.js, ioredis on top of it) takes, read from TlsSettings. */
-export interface TlsMaterial { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized?: boolean }
+export interface TlsMaterial {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+  rejectUnauthorized?: boolean;
+}
 
 /** What callers may hand over: one URL, a comma-separated list, an array, or a whole Endpoint. */
 export type EndpointInput = string | string[] | Endpoint;
@@ -39,7 +45,12 @@ export type EndpointInput = string | string[] | Endpoint;
 export type SchemeFamily = 'amqp' | 'mqtt' | 'redis';
 
 const FAMILY: Record<string, SchemeFamily> = {
-  'amqp:': 'amqp', 'amqps:': 'amqp', 'mqtt:': 'mqtt', 'mqtts:': 'mqtt', 'redis:': 'redis', 'rediss:': 'redis',
+  'amqp:': 'amqp',
+  'amqps:': 'amqp',
+  'mqtt:': 'mqtt',
+  'mqtts:': 'mqtt',
+  'redis:': 'redis',
+  'rediss:': 'redis',
 };
 
 export class EndpointError extends Error {
@@ -51,8 +62,12 @@ export class EndpointError extends Error {
 
 /** Normalises and checks an endpoint: at least one URL, all parseable, all of one scheme family. */
 export function toEndpoint(input: EndpointInput): Endpoint {
-  const e: Endpoint = typeof input === 'string' ? { urls: input.split(',') }
-    : Array.isArray(input) ? { urls: input } : { ...input, urls: [...input.urls] };
+  const e: Endpoint =
+    typeof input === 'string'
+      ? { urls: input.split(',') }
+      : Array.isArray(input)
+        ? { urls: input }
+        : { ...input, urls: [...input.urls] };
   e.urls = e.urls.map((u) => u.trim()).filter((u) => u.length > 0);
   if (e.urls.length === 0) throw new EndpointError('no URL given');
   schemeFamily(e);
@@ -70,8 +85,12 @@ export function schemeFamily(e: Endpoint): SchemeFamily {
       throw new EndpointError(`not a URL: ${redactUrl(url)}`);
     }
     const f = FAMILY[protocol];
-    if (!f) throw new EndpointError(`unsupported scheme '${protocol}' in ${redactUrl(url)}: use amqp(s)://, mqtt(s):// or redis(s)://`);
-    if (family && f !== family) throw new EndpointError(`URLs of one endpoint must be of one kind: ${e.urls.map(redactUrl).join(', ')}`);
+    if (!f)
+      throw new EndpointError(
+        `unsupported scheme '${protocol}' in ${redactUrl(url)}: use amqp(s)://, mqtt(s):// or redis(s)://`,
+      );
+    if (family && f !== family)
+      throw new EndpointError(`URLs of one endpoint must be of one kind: ${e.urls.map(redactUrl).join(', ')}`);
     family = f;
   }
   return family!;

@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   NOT_FOUND: 'the domain, pool, volume, network or job does not exist',
   CONFLICT: 'wrong state for this operation, or the object already exists',
   FORBIDDEN: 'not allowed: read-only agent, denied by libvirt, bad signature',
-  EXPIRED: 'the command\'s deadline passed before it could start',
+  EXPIRED: "the command's deadline passed before it could start",
   TIMEOUT: 'the command did not finish within its time limit',
   CANCELLED: 'the command was cancelled',
   UNSUPPORTED: 'the hypervisor driver cannot do this',
@@ -22,12 +22,26 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export interface LibvirtErrorBlock { code: number; domain: number; name: string }
-export interface WireError { code: ErrorCode; message: string; libvirt?: LibvirtErrorBlock; details?: unknown }
+export interface LibvirtErrorBlock {
+  code: number;
+  domain: number;
+  name: string;
+}
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  libvirt?: LibvirtErrorBlock;
+  details?: unknown;
+}
 
 /** An error that becomes an error reply as it is. */
 export class CommandError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly details?: unknown, readonly libvirt?: LibvirtErrorBlock) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly libvirt?: LibvirtErrorBlock,
+  ) {
     super(message);
     this.name = 'CommandError';
   }
@@ -72,7 +86,12 @@ export function libvirtBlock(e: LibvirtError): LibvirtErrorBlock {
 /** Any thrown value -> the error part of a reply. */
 export function toWireError(e: unknown): WireError {
   if (e instanceof CommandError) {
-    return { code: e.code, message: e.message, ...(e.libvirt && { libvirt: e.libvirt }), ...(e.details !== undefined && { details: e.details }) };
+    return {
+      code: e.code,
+      message: e.message,
+      ...(e.libvirt && { libvirt: e.libvirt }),
+      ...(e.details !== undefined && { details: e.details }),
+    };
   }
   if (e instanceof LibvirtError) {
     return { code: LIBVIRT_MAP[e.codeName] ?? 'LIBVIRT', message: e.message, libvirt: libvirtBlock(e) };

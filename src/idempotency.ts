@@ -62,9 +62,13 @@ export class IdempotencyRecord {
   }
 
   /** Forgets a running entry whose outcome must not be kept (e.g. never started). */
-  forget(id: string): void { this.entries.delete(id); }
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   private evict(): void {
     const now = Date.now();
@@ -79,11 +83,19 @@ export class IdempotencyRecord {
 /** IdempotencyRecord as an IdempotencyStore. */
 export class MemoryIdempotency implements IdempotencyStore {
   readonly record: IdempotencyRecord;
-  constructor(o: IdempotencyOptions = {}) { this.record = new IdempotencyRecord(o); }
-  async get(id: string): Promise<IdempotencyEntry | undefined> { return this.record.get(id); }
+  constructor(o: IdempotencyOptions = {}) {
+    this.record = new IdempotencyRecord(o);
+  }
+  async get(id: string): Promise<IdempotencyEntry | undefined> {
+    return this.record.get(id);
+  }
   async begin(id: string, command: string): Promise<'new' | IdempotencyEntry> {
     return this.record.begin(id, command) ? 'new' : this.record.get(id)!;
   }
-  async finish(id: string, command: string, reply: ReplyData): Promise<void> { this.record.finish(id, command, reply); }
-  async forget(id: string): Promise<void> { this.record.forget(id); }
+  async finish(id: string, command: string, reply: ReplyData): Promise<void> {
+    this.record.finish(id, command, reply);
+  }
+  async forget(id: string): Promise<void> {
+    this.record.forget(id);
+  }
 }

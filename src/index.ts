@@ -6,7 +6,13 @@ export { loadConfig, type AgentConfig } from './agent/config';
 export { AmqpTransport, type AmqpTransportOptions } from './bus/amqp';
 export { MqttTransport, type MqttTransportOptions } from './bus/mqtt';
 export { TransportClosedError, type Transport } from './bus/transport';
-export { connectClient, commandEnvelope, type ClientOptions, type CallOptions, type VirtbusClient } from './client/client';
+export {
+  connectClient,
+  commandEnvelope,
+  type ClientOptions,
+  type CallOptions,
+  type VirtbusClient,
+} from './client/client';
 export * as addresses from './contract/addresses';
 export { COMMANDS, type CommandName, type CommandData, type CommandResult } from './contract/commands';
 export type { ReplyData } from './contract/events';

@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  EndpointError, credentialsOf, describeEndpoint, schemeFamily, tlsOptions, toEndpoint, urlCursor, withCredentials,
+  EndpointError,
+  credentialsOf,
+  describeEndpoint,
+  schemeFamily,
+  tlsOptions,
+  toEndpoint,
+  urlCursor,
+  withCredentials,
 } from '../src/endpoint';
 
 test('one URL, a comma-separated list, an array or an Endpoint all normalise to a URL list', () => {
@@ -43,12 +50,24 @@ test('TLS material is read from its files at every call (a rotated certificate i
   const dir = mkdtempSync(join(tmpdir(), 'virtbus-endpoint-'));
   try {
     const [ca, cert, key] = ['ca.pem', 'cert.pem', 'key.pem'].map((f) => join(dir, f));
-    writeFileSync(ca, 'CA-1'); writeFileSync(cert, 'CERT-1'); writeFileSync(key, 'KEY-1');
-    const e = toEndpoint({ urls: ['amqps://h'], tls: { caFile: ca, certFile: cert, keyFile: key, servername: 'broker.example' } });
-    expect(tlsOptions(e)).toEqual({ ca: Buffer.from('CA-1'), cert: Buffer.from('CERT-1'), key: Buffer.from('KEY-1'), servername: 'broker.example' });
+    writeFileSync(ca, 'CA-1');
+    writeFileSync(cert, 'CERT-1');
+    writeFileSync(key, 'KEY-1');
+    const e = toEndpoint({
+      urls: ['amqps://h'],
+      tls: { caFile: ca, certFile: cert, keyFile: key, servername: 'broker.example' },
+    });
+    expect(tlsOptions(e)).toEqual({
+      ca: Buffer.from('CA-1'),
+      cert: Buffer.from('CERT-1'),
+      key: Buffer.from('KEY-1'),
+      servername: 'broker.example',
+    });
     writeFileSync(cert, 'CERT-2');
     expect(tlsOptions(e)?.cert).toEqual(Buffer.from('CERT-2'));
-    expect(tlsOptions(toEndpoint({ urls: ['mqtts://h'], tls: { insecure: true } }))).toEqual({ rejectUnauthorized: false });
+    expect(tlsOptions(toEndpoint({ urls: ['mqtts://h'], tls: { insecure: true } }))).toEqual({
+      rejectUnauthorized: false,
+    });
     expect(tlsOptions(toEndpoint('amqps://h'))).toBeUndefined();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -13,8 +13,15 @@ test('examples/start-domain.mjs starts a domain and prints its lifecycle events'
     const name = `example-${node}`;
     const xml = `<domain type='test'><name>${name}</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>`;
     expect((await client.call(node, 'domain.define', { xml })).data.ok).toBe(true);
-    const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', 'examples', 'start-domain.mjs'), node, name, AMQP_URL]);
-    expect(stdout).toMatch(new RegExp(`^reply \\{"ok":true,"result":\\{"uuid":"[^"]+","name":"${name}","state":"running"\\}\\}$`, 'm'));
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      join(__dirname, '..', 'examples', 'start-domain.mjs'),
+      node,
+      name,
+      AMQP_URL,
+    ]);
+    expect(stdout).toMatch(
+      new RegExp(`^reply \\{"ok":true,"result":\\{"uuid":"[^"]+","name":"${name}","state":"running"\\}\\}$`, 'm'),
+    );
     expect(stdout).toMatch(/^event started booted seq=\d+ state=running$/m);
     await client.call(node, 'domain.destroy', { domain: name });
     await client.call(node, 'domain.undefine', { domain: name });

@@ -7,8 +7,10 @@ test('running, done, expiry and bound', async () => {
   expect(r.get('a')).toMatchObject({ state: 'running' });
   r.finish('a', 'x', { ok: true, result: 1 });
   expect(r.get('a')).toMatchObject({ state: 'done', reply: { ok: true, result: 1 } });
-  r.begin('b', 'x'); r.finish('b', 'x', { ok: true, result: 2 });
-  r.begin('c', 'x'); r.finish('c', 'x', { ok: true, result: 3 });
+  r.begin('b', 'x');
+  r.finish('b', 'x', { ok: true, result: 2 });
+  r.begin('c', 'x');
+  r.finish('c', 'x', { ok: true, result: 3 });
   expect(r.get('a')).toBeUndefined(); // oldest evicted at the bound
   await new Promise((res) => setTimeout(res, 60));
   expect(r.get('c')).toBeUndefined(); // window passed

@@ -83,36 +83,62 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.libvirt = new ReconnectingConnection(o.libvirtUri, { readOnly: o.readOnly });
     const current = (): Connection | undefined => (this.libvirt.connected ? this.libvirt.connection : undefined);
     this.publisher = new EventPublisher({
-      node: o.nodeId, bootId: this.bootId, transport: o.transport, codec: o.codec ?? jsonCodec, connection: current,
+      node: o.nodeId,
+      bootId: this.bootId,
+      transport: o.transport,
+      codec: o.codec ?? jsonCodec,
+      connection: current,
       onError: (err, e) => log.error({ err, event: `${e.object}.${e.event}` }, 'event not published'),
     });
     if (o.jobs) {
-      const runners = jobRunners({ connection: () => this.libvirt.connection, saveDir: o.jobs.saveDir, pollIntervalMs: o.jobs.progressIntervalMs });
+      const runners = jobRunners({
+        connection: () => this.libvirt.connection,
+        saveDir: o.jobs.saveDir,
+        pollIntervalMs: o.jobs.progressIntervalMs,
+      });
       const windowMs = o.dispatcher?.idempotency?.windowMs;
       this.jobs = createJobBackend({
-        ...o.jobs.backend, runners, bootId: this.bootId,
+        ...o.jobs.backend,
+        runners,
+        bootId: this.bootId,
         concurrency: { ...kindConcurrency(), ...o.jobs.backend.concurrency },
         ...(windowMs !== undefined && { idempotencyWindowMs: windowMs }),
       } as JobBackendConfig);
       this.waiters = new JobWaiters(this.jobs, (to, reply) => this.intake.replyLater(to, reply));
     }
-    this.dispatcher = new CommandDispatcher({
-      jobs: this.jobs, idempotency: this.jobs?.idempotency, peers: o.peers,
-      connection: () => this.libvirt.connection,
-      agent: {
-        node: o.nodeId, bootId: this.bootId, version: AGENT_VERSION, status: () => this.status(),
-        libvirtUri: o.advertiseUri ?? o.libvirtUri, ...(o.advertiseMigrateUri && { migrateUri: o.advertiseMigrateUri }),
+    this.dispatcher = new CommandDispatcher(
+      {
+        jobs: this.jobs,
+        idempotency: this.jobs?.idempotency,
+        peers: o.peers,
+        connection: () => this.libvirt.connection,
+        agent: {
+          node: o.nodeId,
+          bootId: this.bootId,
+          version: AGENT_VERSION,
+          status: () => this.status(),
+          libvirtUri: o.advertiseUri ?? o.libvirtUri,
+          ...(o.advertiseMigrateUri && { migrateUri: o.advertiseMigrateUri }),
+        },
+        libvirtReady: (ms) => this.libvirtGate.wait(ms),
       },
-      libvirtReady: (ms) => this.libvirtGate.wait(ms),
-    }, { readOnly: o.readOnly, ...o.dispatcher });
+      { readOnly: o.readOnly, ...o.dispatcher },
+    );
     this.intake = new CommandIntake({
-      node: o.nodeId, transport: o.transport, dispatcher: this.dispatcher, publisher: this.publisher, log,
-      maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024, maxOutgoingBytes: o.maxOutgoingBytes,
+      node: o.nodeId,
+      transport: o.transport,
+      dispatcher: this.dispatcher,
+      publisher: this.publisher,
+      log,
+      maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
+      maxOutgoingBytes: o.maxOutgoingBytes,
       ...(this.waiters && { waiters: this.waiters }),
     });
 
     this.libvirt.on('event', (e) => this.publisher.enqueueLibvirt(e));
-    this.libvirt.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i, uri: o.libvirtUri }, 'libvirt connect failed'));
+    this.libvirt.on('connect-failed', (err, i) =>
+      log.warn({ err: String(err), ...i, uri: o.libvirtUri }, 'libvirt connect failed'),
+    );
     this.libvirt.on('disconnected', (i) => {
       log.warn({ ...i, uri: o.libvirtUri }, 'libvirt connection lost');
       this.libvirtGate.close();
@@ -120,30 +146,49 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.libvirt.on('reconnected', (_c, i) => {
       log.info({ ...i, uri: o.libvirtUri }, 'libvirt reconnected');
       // Commands wait until the consumers have the fresh snapshot.
-      this.publisher.snapshot('libvirt-reconnect')
+      this.publisher
+        .snapshot('libvirt-reconnect')
         .catch((err) => log.error({ err }, 'snapshot failed'))
         .finally(() => this.libvirtGate.open());
     });
-    this.jobs?.on('started', (id) => { void this.jobEvent(id, 'started'); });
-    this.jobs?.on('progress', (id, progress) => { void this.jobEvent(id, 'progress', progress); });
-    this.jobs?.on('completed', (id, reply, record) => { void this.jobCompleted(id, reply, record); });
+    this.jobs?.on('started', (id) => {
+      void this.jobEvent(id, 'started');
+    });
+    this.jobs?.on('progress', (id, progress) => {
+      void this.jobEvent(id, 'progress', progress);
+    });
+    this.jobs?.on('completed', (id, reply, record) => {
+      void this.jobCompleted(id, reply, record);
+    });
     this.jobs?.on('warning', (w) => log.warn({ code: w.code }, w.message));
     this.jobs?.on('error', (err) => log.error({ err }, 'job system error'));
     this.jobs?.on('store-disconnected', (role, i) => log.warn({ role, ...i }, 'job store connection lost'));
-    this.jobs?.on('store-connected', (role, i) => { if (i.reconnect) log.info({ role, ...i }, 'job store reconnected'); });
+    this.jobs?.on('store-connected', (role, i) => {
+      if (i.reconnect) log.info({ role, ...i }, 'job store reconnected');
+    });
     o.transport.on('connected', (i) => log.info({ ...i, transport: o.transport.kind }, 'bus connected'));
     o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));
     o.transport.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i }, 'bus connect failed'));
     o.transport.on('warning', (msg, detail) => log.warn({ detail }, msg));
-    o.transport.on('publish-dropped', (err) => log.error({ err: { type: err.name, message: err.message }, dropped: o.transport.publishDropped }, 'message dropped: the broker refused it for good'));
+    o.transport.on('publish-dropped', (err) =>
+      log.error(
+        { err: { type: err.name, message: err.message }, dropped: o.transport.publishDropped },
+        'message dropped: the broker refused it for good',
+      ),
+    );
   }
 
-  get nodeId(): string { return this.o.nodeId; }
+  get nodeId(): string {
+    return this.o.nodeId;
+  }
 
   async start(): Promise<void> {
     const log = this.o.log;
     // the logger carries the node id already (a second `node` key would repeat it in every line)
-    log.info({ libvirt: this.o.libvirtUri, readOnly: !!this.o.readOnly, bootId: this.bootId, version: AGENT_VERSION }, 'starting');
+    log.info(
+      { libvirt: this.o.libvirtUri, readOnly: !!this.o.readOnly, bootId: this.bootId, version: AGENT_VERSION },
+      'starting',
+    );
     await this.libvirt.start();
     let first = true;
     await this.o.transport.start({
@@ -177,25 +222,46 @@ export class Agent extends TypedEmitter<AgentEvents> {
 
   private async jobEvent(id: string, event: 'started' | 'progress' | 'completed', progress?: unknown): Promise<void> {
     const r = await this.jobs?.get(id).catch(() => undefined);
-    await this.publisher.enqueue({
-      object: 'job', id, event,
-      data: { node: this.o.nodeId, id, command: `${COMMAND_PREFIX}${r?.command ?? 'unknown'}`, state: r?.state ?? 'running',
-        ...(progress !== undefined && { progress }), at: new Date().toISOString() },
-    }).catch(() => undefined);
+    await this.publisher
+      .enqueue({
+        object: 'job',
+        id,
+        event,
+        data: {
+          node: this.o.nodeId,
+          id,
+          command: `${COMMAND_PREFIX}${r?.command ?? 'unknown'}`,
+          state: r?.state ?? 'running',
+          ...(progress !== undefined && { progress }),
+          at: new Date().toISOString(),
+        },
+      })
+      .catch(() => undefined);
   }
 
   /** A job ended: its event, then its one reply to the original caller, then mark it answered. */
   private async jobCompleted(id: string, reply: ReplyData, record: JobRecord): Promise<void> {
     try {
       await this.publisher.enqueue({
-        object: 'job', id, event: 'completed',
-        data: { node: this.o.nodeId, id, command: `${COMMAND_PREFIX}${record.command}`, state: record.state, ...(record.progress !== undefined && { progress: record.progress }), at: new Date().toISOString() },
+        object: 'job',
+        id,
+        event: 'completed',
+        data: {
+          node: this.o.nodeId,
+          id,
+          command: `${COMMAND_PREFIX}${record.command}`,
+          state: record.state,
+          ...(record.progress !== undefined && { progress: record.progress }),
+          at: new Date().toISOString(),
+        },
       });
       const address = (record.meta as { reply?: ReplyAddress } | undefined)?.reply;
       if (address) await this.intake.replyLater(address, reply);
       // callers that sent the same command id while it ran (best effort: the first caller's reply decides markReplied)
       for (const to of this.waiters?.take(id) ?? []) {
-        this.intake.replyLater(to, reply).catch((err) => this.o.log.warn({ err, id }, 'job reply to a duplicate caller not delivered'));
+        this.intake
+          .replyLater(to, reply)
+          .catch((err) => this.o.log.warn({ err, id }, 'job reply to a duplicate caller not delivered'));
       }
       await this.jobs!.markReplied(id);
       this.o.log.info({ id, command: record.command, ok: reply.ok }, 'job replied');
@@ -206,11 +272,18 @@ export class Agent extends TypedEmitter<AgentEvents> {
 
   private presence(event: 'online' | 'heartbeat' | 'offline') {
     return {
-      object: 'agent' as const, id: this.o.nodeId, event,
+      object: 'agent' as const,
+      id: this.o.nodeId,
+      event,
       data: {
-        node: this.o.nodeId, status: event === 'offline' ? 'offline' : 'online', bootId: this.bootId, version: AGENT_VERSION,
-        libvirtUri: this.o.advertiseUri ?? this.o.libvirtUri, transport: this.o.transport.kind,
-        at: new Date().toISOString(), heartbeatS: this.o.heartbeatS ?? 30,
+        node: this.o.nodeId,
+        status: event === 'offline' ? 'offline' : 'online',
+        bootId: this.bootId,
+        version: AGENT_VERSION,
+        libvirtUri: this.o.advertiseUri ?? this.o.libvirtUri,
+        transport: this.o.transport.kind,
+        at: new Date().toISOString(),
+        heartbeatS: this.o.heartbeatS ?? 30,
         ...(this.o.advertiseMigrateUri && { migrateUri: this.o.advertiseMigrateUri }),
       },
     };
@@ -218,7 +291,10 @@ export class Agent extends TypedEmitter<AgentEvents> {
 
   status(): Record<string, unknown> {
     return {
-      node: this.o.nodeId, bootId: this.bootId, version: AGENT_VERSION, uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+      node: this.o.nodeId,
+      bootId: this.bootId,
+      version: AGENT_VERSION,
+      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       readOnly: !!this.o.readOnly,
       libvirt: { uri: this.o.libvirtUri, connected: this.libvirt.connected },
       bus: { kind: this.o.transport.kind, connected: true, publishDropped: this.o.transport.publishDropped },
@@ -237,7 +313,11 @@ export class Agent extends TypedEmitter<AgentEvents> {
   private async doClose(): Promise<void> {
     const log = this.o.log;
     const step = async (name: string, fn: () => Promise<unknown>) => {
-      try { await fn(); } catch (err) { log.error({ err, step: name }, 'shutdown step failed'); }
+      try {
+        await fn();
+      } catch (err) {
+        log.error({ err, step: name }, 'shutdown step failed');
+      }
     };
     log.info('stopping: no new commands');
     if (this.heartbeat) clearInterval(this.heartbeat);

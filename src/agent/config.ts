@@ -58,7 +58,10 @@ export interface AgentConfig {
 }
 
 export const DEFAULTS: AgentConfig = {
-  nodeId: hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node',
+  nodeId:
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 64) || 'node',
   libvirtUri: EMBEDDED_LIBVIRT_URI,
   bus: 'embedded',
   embeddedPort: EMBEDDED_PORT,
@@ -137,8 +140,14 @@ function coerce(key: keyof AgentConfig, v: unknown, from: string): unknown {
   return String(v);
 }
 
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig & { configFile?: string } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' }, help: { type: 'boolean' } };
+export function loadConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): AgentConfig & { configFile?: string } {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {
+    config: { type: 'string' },
+    help: { type: 'boolean' },
+  };
   for (const [flag, , key] of KEYS) options[flag] = { type: typeof DEFAULTS[key] === 'boolean' ? 'boolean' : 'string' };
   let values: Record<string, unknown>;
   try {
@@ -162,13 +171,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       }
     }
   }
-  for (const [, name, key] of KEYS) if (env[name] !== undefined && env[name] !== '') cfg[key] = coerce(key, env[name], name);
+  for (const [, name, key] of KEYS)
+    if (env[name] !== undefined && env[name] !== '') cfg[key] = coerce(key, env[name], name);
   for (const [flag, , key] of KEYS) if (values[flag] !== undefined) cfg[key] = coerce(key, values[flag], `--${flag}`);
-  if (cfg.mqttVersion !== 4 && cfg.mqttVersion !== 5) throw new ConfigError(`mqtt version ${String(cfg.mqttVersion)} must be 4 (3.1.1) or 5`);
+  if (cfg.mqttVersion !== 4 && cfg.mqttVersion !== 5)
+    throw new ConfigError(`mqtt version ${String(cfg.mqttVersion)} must be 4 (3.1.1) or 5`);
   for (const k of ['maxMessageBytes', 'maxOutgoingBytes'] as const) {
-    if (!Number.isInteger(cfg[k]) || (cfg[k] as number) < 1024) throw new ConfigError(`${k} ${String(cfg[k])} must be a whole number of bytes, at least 1024`);
+    if (!Number.isInteger(cfg[k]) || (cfg[k] as number) < 1024)
+      throw new ConfigError(`${k} ${String(cfg[k])} must be a whole number of bytes, at least 1024`);
   }
-  if (cfg.encoding !== 'json' && cfg.encoding !== 'protobuf') throw new ConfigError(`encoding '${String(cfg.encoding)}' must be json or protobuf`);
+  if (cfg.encoding !== 'json' && cfg.encoding !== 'protobuf')
+    throw new ConfigError(`encoding '${String(cfg.encoding)}' must be json or protobuf`);
   if (cfg.bus !== 'embedded') {
     try {
       toEndpoint(String(cfg.bus));
@@ -180,7 +193,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (!isNodeId(String(cfg.nodeId))) {
     throw new ConfigError(`node id '${String(cfg.nodeId)}' must match ${NODE_ID_PATTERN}`);
   }
-  return { ...(cfg as unknown as AgentConfig), ...(file && { configFile: file }), ...(values.help ? { help: true } : {}) };
+  return {
+    ...(cfg as unknown as AgentConfig),
+    ...(file && { configFile: file }),
+    ...(values.help ? { help: true } : {}),
+  };
 }
 
 /** The TLS settings of the configuration (undefined: none given). */

@@ -6,7 +6,9 @@ export class Gate {
   close(): void {
     if (this.closed) return;
     let release!: () => void;
-    const promise = new Promise<void>((r) => { release = r; });
+    const promise = new Promise<void>((r) => {
+      release = r;
+    });
     this.closed = { promise, release };
   }
 
@@ -15,7 +17,9 @@ export class Gate {
     this.closed = undefined;
   }
 
-  get isOpen(): boolean { return !this.closed; }
+  get isOpen(): boolean {
+    return !this.closed;
+  }
 
   /** true once open, false if still closed after ms */
   async wait(ms: number): Promise<boolean> {
@@ -23,7 +27,9 @@ export class Gate {
     let timer: NodeJS.Timeout | undefined;
     const opened = await Promise.race([
       this.closed.promise.then(() => true),
-      new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), ms);
+      }),
     ]);
     clearTimeout(timer);
     return opened;

@@ -77,7 +77,9 @@ export class CommandIntake {
 
   constructor(private readonly d: IntakeDeps) {}
 
-  get pending(): number { return this.inFlight.size; }
+  get pending(): number {
+    return this.inFlight.size;
+  }
 
   accept(delivery: Delivery): void {
     const p = this.handle(delivery)
@@ -90,7 +92,12 @@ export class CommandIntake {
   /** Waits for in-flight commands, at most ms; returns how many were still running. */
   async drain(ms: number): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => { timer = setTimeout(r, ms); })]);
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]);
     clearTimeout(timer);
     return this.inFlight.size;
   }
@@ -99,7 +106,14 @@ export class CommandIntake {
   async replyLater(address: ReplyAddress, reply: ReplyData): Promise<void> {
     const codec = codecFor(address.contentType) ?? jsonCodec;
     const { correlationData, ...rest } = address;
-    await this.answer({ ...rest, codec, ...(correlationData !== undefined && { correlationData: Buffer.from(correlationData, 'base64') }) }, reply);
+    await this.answer(
+      {
+        ...rest,
+        codec,
+        ...(correlationData !== undefined && { correlationData: Buffer.from(correlationData, 'base64') }),
+      },
+      reply,
+    );
   }
 
   /** The one place a delivery is settled. */
@@ -110,7 +124,10 @@ export class CommandIntake {
     }
     if (outcome === 'closed') {
       // Shutting down: the broker hands it to the next run, whose idempotency record answers it.
-      this.d.log.warn({ transport: this.d.transport.kind }, 'command left for redelivery: the transport closed before its answer was confirmed');
+      this.d.log.warn(
+        { transport: this.d.transport.kind },
+        'command left for redelivery: the transport closed before its answer was confirmed',
+      );
       return;
     }
     this.counters.unanswered++;
@@ -118,8 +135,15 @@ export class CommandIntake {
     else this.counters.dropped++;
     delivery.reject();
     const err = outcome.unanswered;
-    this.d.log.error({ err: err instanceof Error ? { type: err.name, message: err.message } : String(err), deadLettered: delivery.deadLetters },
-      delivery.deadLetters ? 'command not answered: its answer could not be published; dead-lettered' : 'command not answered: its answer could not be published; dropped');
+    this.d.log.error(
+      {
+        err: err instanceof Error ? { type: err.name, message: err.message } : String(err),
+        deadLettered: delivery.deadLetters,
+      },
+      delivery.deadLetters
+        ? 'command not answered: its answer could not be published; dead-lettered'
+        : 'command not answered: its answer could not be published; dropped',
+    );
   }
 
   private async handle(delivery: Delivery): Promise<Outcome> {
@@ -134,10 +158,16 @@ export class CommandIntake {
     }
     if (isDeferred(reply)) {
       // durably recorded by the job system: the broker may forget the delivery; the job replies when it ends
-      this.d.log.info({ id: addr.id, command: addr.command, job: reply.job.state, ...(reply.duplicate && { duplicate: true }) }, 'command accepted as a job');
+      this.d.log.info(
+        { id: addr.id, command: addr.command, job: reply.job.state, ...(reply.duplicate && { duplicate: true }) },
+        'command accepted as a job',
+      );
       return 'deferred';
     }
-    this.d.log[reply.ok ? 'info' : 'warn']({ id: addr.id, command: addr.command, ok: reply.ok, ...(!reply.ok && { error: reply.error }) }, 'command');
+    this.d.log[reply.ok ? 'info' : 'warn'](
+      { id: addr.id, command: addr.command, ok: reply.ok, ...(!reply.ok && { error: reply.error }) },
+      'command',
+    );
     try {
       await this.answer(addr, reply);
       return 'answered';
@@ -150,7 +180,12 @@ export class CommandIntake {
   private initialAddressing(m: InboundMessage): Addressing {
     const fromProps = m.messageId ?? m.correlationId;
     return {
-      id: fromProps === undefined ? 'unknown' : attributeProblem('id', fromProps, MAX_ID_LENGTH) ? idDigest(fromProps) : fromProps,
+      id:
+        fromProps === undefined
+          ? 'unknown'
+          : attributeProblem('id', fromProps, MAX_ID_LENGTH)
+            ? idDigest(fromProps)
+            : fromProps,
       command: '',
       codec: codecFor(m.contentType) ?? jsonCodec,
       echoCorrelation: false,
@@ -159,10 +194,14 @@ export class CommandIntake {
   }
 
   /** The reply address and correlation a transport can use, or none of them. */
-  private replyAddressing(replyTo: string | undefined, correlation: string | Buffer | undefined): Pick<Addressing, 'replyTo' | 'correlationId' | 'correlationData'> {
+  private replyAddressing(
+    replyTo: string | undefined,
+    correlation: string | Buffer | undefined,
+  ): Pick<Addressing, 'replyTo' | 'correlationId' | 'correlationData'> {
     const t = this.d.transport;
     if (replyTo === undefined || t.replyAddressProblem(replyTo)) return {};
-    if (Buffer.isBuffer(correlation)) return { replyTo, correlationData: correlation, correlationId: correlation.toString('utf8') };
+    if (Buffer.isBuffer(correlation))
+      return { replyTo, correlationData: correlation, correlationId: correlation.toString('utf8') };
     if (correlation === undefined || Buffer.byteLength(correlation) > t.maxCorrelationIdBytes) return { replyTo };
     return { replyTo, correlationId: correlation };
   }
@@ -173,7 +212,10 @@ export class CommandIntake {
     // An empty reply address is a bad one, not an absent one (that command would run unanswered).
     const replyProblem = m.replyTo !== undefined ? t.replyAddressProblem(m.replyTo) : undefined;
     if (m.body.length > this.d.maxMessageBytes) {
-      throw new CommandError('BAD_REQUEST', `message of ${m.body.length} bytes exceeds the limit of ${this.d.maxMessageBytes} bytes`);
+      throw new CommandError(
+        'BAD_REQUEST',
+        `message of ${m.body.length} bytes exceeds the limit of ${this.d.maxMessageBytes} bytes`,
+      );
     }
     const codec = codecFor(m.contentType);
     if (!codec) throw new CommandError('BAD_REQUEST', `unsupported content type ${quote(m.contentType ?? '')}`);
@@ -188,36 +230,64 @@ export class CommandIntake {
     // MQTT 3.1.1: reply address and correlation travel in the envelope.
     const replyTo = m.replyTo ?? env.replyto;
     const correlation = m.correlationData ?? m.correlationId ?? env.correlationid ?? m.messageId ?? env.id;
-    Object.assign(addr, this.replyAddressing(replyTo, correlation), { echoCorrelation: m.replyTo === undefined && env.replyto !== undefined });
+    Object.assign(addr, this.replyAddressing(replyTo, correlation), {
+      echoCorrelation: m.replyTo === undefined && env.replyto !== undefined,
+    });
 
     // Refusals, most basic first. A bad reply address leaves nowhere to reply: the outcome becomes the completion event.
-    const envReplyProblem = m.replyTo === undefined && env.replyto !== undefined ? t.replyAddressProblem(env.replyto) : undefined;
-    if (replyProblem ?? envReplyProblem) throw new CommandError('BAD_REQUEST', `unusable reply address: ${replyProblem ?? envReplyProblem}`);
+    const envReplyProblem =
+      m.replyTo === undefined && env.replyto !== undefined ? t.replyAddressProblem(env.replyto) : undefined;
+    if (replyProblem ?? envReplyProblem)
+      throw new CommandError('BAD_REQUEST', `unusable reply address: ${replyProblem ?? envReplyProblem}`);
     if (addr.replyTo && addr.correlationId === undefined && addr.correlationData === undefined) {
-      throw new CommandError('BAD_REQUEST', `correlation id longer than ${t.maxCorrelationIdBytes} bytes: ${t.kind.toUpperCase()} cannot carry it in the reply`);
+      throw new CommandError(
+        'BAD_REQUEST',
+        `correlation id longer than ${t.maxCorrelationIdBytes} bytes: ${t.kind.toUpperCase()} cannot carry it in the reply`,
+      );
     }
     if (idProblem) throw new CommandError('BAD_REQUEST', `command ${idProblem}`);
     if (typeProblem) throw new CommandError('BAD_REQUEST', `command ${typeProblem}`);
     if (m.messageId && m.correlationId && m.messageId !== m.correlationId) {
-      throw new CommandError('BAD_REQUEST', `message_id ${quote(m.messageId)} and correlation_id ${quote(m.correlationId)} differ`);
+      throw new CommandError(
+        'BAD_REQUEST',
+        `message_id ${quote(m.messageId)} and correlation_id ${quote(m.correlationId)} differ`,
+      );
     }
     if (!env.type.startsWith(COMMAND_PREFIX)) {
-      throw new CommandError('BAD_REQUEST', `type ${quote(env.type)} is not a command (expected ${COMMAND_PREFIX}<command>)`);
+      throw new CommandError(
+        'BAD_REQUEST',
+        `type ${quote(env.type)} is not a command (expected ${COMMAND_PREFIX}<command>)`,
+      );
     }
-    const address: ReplyAddress = addr.address = {
-      id: addr.id, command: addr.command, ...(addr.replyTo && { replyTo: addr.replyTo }),
+    const address: ReplyAddress = (addr.address = {
+      id: addr.id,
+      command: addr.command,
+      ...(addr.replyTo && { replyTo: addr.replyTo }),
       ...(addr.correlationId !== undefined && { correlationId: addr.correlationId }),
       ...(addr.correlationData && { correlationData: addr.correlationData.toString('base64') }),
-      contentType: codec.contentType, echoCorrelation: addr.echoCorrelation,
-    };
-    return this.d.dispatcher.execute({
-      id: env.id, name: env.type.slice(COMMAND_PREFIX.length), data: env.data ?? {}, deadline: env.deadline,
-    }, { reply: address });
+      contentType: codec.contentType,
+      echoCorrelation: addr.echoCorrelation,
+    });
+    return this.d.dispatcher.execute(
+      {
+        id: env.id,
+        name: env.type.slice(COMMAND_PREFIX.length),
+        data: env.data ?? {},
+        deadline: env.deadline,
+      },
+      { reply: address },
+    );
   }
 
   /** The same command id as a job still running: this caller gets the job's final reply when it ends. */
   private async waitForJob(d: Deferred, addr: Addressing): Promise<ReplyData | Deferred> {
-    const inProgress: ReplyData = { ok: false, error: { code: 'IN_PROGRESS', message: `command ${d.job.id} (${d.job.command}) is ${d.job.state}; its reply comes when it ends` } };
+    const inProgress: ReplyData = {
+      ok: false,
+      error: {
+        code: 'IN_PROGRESS',
+        message: `command ${d.job.id} (${d.job.command}) is ${d.job.state}; its reply comes when it ends`,
+      },
+    };
     if (!this.d.waiters || !addr.address?.replyTo) return inProgress;
     return (await this.d.waiters.wait(d.job.id, addr.address)) ? d : inProgress;
   }
@@ -228,15 +298,25 @@ export class CommandIntake {
       // Nobody waits for a reply: the outcome becomes an event (its result, if it fits).
       const size = reply.ok ? Buffer.byteLength(JSON.stringify(reply.result ?? null)) : 0;
       await this.d.publisher.enqueue({
-        object: 'command', id: a.id, event: 'completed',
-        data: { node: this.d.node, id: a.id, command: a.command, ...(size > limit - 4096 ? tooLarge(size, limit) : reply), at: new Date().toISOString() },
+        object: 'command',
+        id: a.id,
+        event: 'completed',
+        data: {
+          node: this.d.node,
+          id: a.id,
+          command: a.command,
+          ...(size > limit - 4096 ? tooLarge(size, limit) : reply),
+          at: new Date().toISOString(),
+        },
       });
       return;
     }
     let body = this.encodeReply(a, reply);
     if (body.body.length > limit) body = this.encodeReply(a, tooLarge(body.body.length, limit));
     await this.d.transport.publishReply({
-      to: a.replyTo, body: body.body, contentType: body.contentType,
+      to: a.replyTo,
+      body: body.body,
+      contentType: body.contentType,
       ...(a.correlationId !== undefined && { correlationId: a.correlationId }),
       ...(a.correlationData && { correlationData: a.correlationData }),
     });
@@ -247,19 +327,31 @@ export class CommandIntake {
       return this.encodeWith(a.codec, a, reply);
     } catch (err) {
       // a reply the command's encoding cannot carry still goes out, as JSON
-      this.d.log.warn({ err: { message: (err as Error).message }, id: a.id }, 'reply not encodable as the command\'s content type; sent as JSON');
+      this.d.log.warn(
+        { err: { message: (err as Error).message }, id: a.id },
+        "reply not encodable as the command's content type; sent as JSON",
+      );
       return this.encodeWith(jsonCodec, a, reply);
     }
   }
 
   private encodeWith(codec: MessageCodec, a: Addressing, reply: ReplyData) {
     return codec.encodeEvent({
-      type: REPLY_TYPE, source: `virtbus://${this.d.node}`, ...(a.command && { subject: a.command }), data: reply,
+      type: REPLY_TYPE,
+      source: `virtbus://${this.d.node}`,
+      ...(a.command && { subject: a.command }),
+      data: reply,
       extra: a.echoCorrelation && a.correlationId !== undefined ? { correlationid: a.correlationId } : {},
     });
   }
 }
 
 function tooLarge(bytes: number, limit: number): ReplyData {
-  return { ok: false, error: { code: 'UNSUPPORTED', message: `the result of ${bytes} bytes exceeds the outgoing message limit of ${limit} bytes (--max-outgoing-bytes)` } };
+  return {
+    ok: false,
+    error: {
+      code: 'UNSUPPORTED',
+      message: `the result of ${bytes} bytes exceeds the outgoing message limit of ${limit} bytes (--max-outgoing-bytes)`,
+    },
+  };
 }

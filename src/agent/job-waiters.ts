@@ -13,7 +13,10 @@ export const MAX_WAITERS_PER_JOB = 64;
 export class JobWaiters {
   private readonly waiting = new Map<string, ReplyAddress[]>();
 
-  constructor(private readonly jobs: JobBackend, private readonly send: (to: ReplyAddress, reply: ReplyData) => Promise<void>) {}
+  constructor(
+    private readonly jobs: JobBackend,
+    private readonly send: (to: ReplyAddress, reply: ReplyData) => Promise<void>,
+  ) {}
 
   /** false: too many wait already (answer IN_PROGRESS). */
   async wait(id: string, to: ReplyAddress): Promise<boolean> {

@@ -18,7 +18,11 @@ export interface BusSetup {
 
 /** Retained MQTT status: also says how peers reach this node's libvirt (migrate {to}). */
 function statusPayload(cfg: AgentConfig): StatusPayload {
-  const base = { node: cfg.nodeId, libvirtUri: cfg.advertiseUri ?? cfg.libvirtUri, ...(cfg.advertiseMigrateUri && { migrateUri: cfg.advertiseMigrateUri }) };
+  const base = {
+    node: cfg.nodeId,
+    libvirtUri: cfg.advertiseUri ?? cfg.libvirtUri,
+    ...(cfg.advertiseMigrateUri && { migrateUri: cfg.advertiseMigrateUri }),
+  };
   return {
     online: () => Buffer.from(JSON.stringify({ status: 'online', ...base, at: new Date().toISOString() })),
     offline: () => Buffer.from(JSON.stringify({ status: 'offline', ...base, at: new Date().toISOString() })),
@@ -30,14 +34,41 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
   if (cfg.bus === 'embedded') {
     const embedded = await startEmbeddedBroker(EMBEDDED_HOST, cfg.embeddedPort);
     // aedes speaks MQTT 3.1.1 only
-    return { embedded, endpoint: toEndpoint(embedded.url), transport: new MqttTransport({ endpoint: embedded.url, nodeId: cfg.nodeId, protocolVersion: 4, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
+    return {
+      embedded,
+      endpoint: toEndpoint(embedded.url),
+      transport: new MqttTransport({
+        endpoint: embedded.url,
+        nodeId: cfg.nodeId,
+        protocolVersion: 4,
+        maxMessageBytes: cfg.maxOutgoingBytes,
+        statusPayload: statusPayload(cfg),
+      }),
+    };
   }
   const endpoint = endpointsOf(cfg).bus!;
   switch (schemeFamily(endpoint)) {
     case 'amqp':
-      return { endpoint, transport: new AmqpTransport({ endpoint, nodeId: cfg.nodeId, prefetch: cfg.prefetch, maxMessageBytes: cfg.maxOutgoingBytes }) };
+      return {
+        endpoint,
+        transport: new AmqpTransport({
+          endpoint,
+          nodeId: cfg.nodeId,
+          prefetch: cfg.prefetch,
+          maxMessageBytes: cfg.maxOutgoingBytes,
+        }),
+      };
     case 'mqtt':
-      return { endpoint, transport: new MqttTransport({ endpoint, nodeId: cfg.nodeId, protocolVersion: cfg.mqttVersion as 4 | 5, maxMessageBytes: cfg.maxOutgoingBytes, statusPayload: statusPayload(cfg) }) };
+      return {
+        endpoint,
+        transport: new MqttTransport({
+          endpoint,
+          nodeId: cfg.nodeId,
+          protocolVersion: cfg.mqttVersion as 4 | 5,
+          maxMessageBytes: cfg.maxOutgoingBytes,
+          statusPayload: statusPayload(cfg),
+        }),
+      };
     default:
       throw new Error(`unsupported bus ${describeEndpoint(endpoint)}: use embedded, amqp:// or mqtt://`);
   }

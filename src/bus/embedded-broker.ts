@@ -4,29 +4,39 @@
 // correlationid in the envelope. Its sessions live in memory only.
 import { createServer, type Server } from 'node:net';
 
-export interface EmbeddedBroker { url: string; close(): Promise<void> }
+export interface EmbeddedBroker {
+  url: string;
+  close(): Promise<void>;
+}
 
 export class PortTakenError extends Error {}
 
 export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used
-  const { Aedes } = require('aedes') as { Aedes: { createBroker(o?: object): Promise<{ handle: (s: unknown) => void; close(cb?: () => void): void }> } };
+  const { Aedes } = require('aedes') as {
+    Aedes: { createBroker(o?: object): Promise<{ handle: (s: unknown) => void; close(cb?: () => void): void }> };
+  };
   const broker = await Aedes.createBroker();
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       broker.close();
-      reject(e.code === 'EADDRINUSE'
-        ? new PortTakenError(`port ${port} on ${host} is taken (another MQTT broker?): choose another with --embedded-port, or use that broker with --bus mqtt://${host}:${port}`)
-        : e);
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new PortTakenError(
+              `port ${port} on ${host} is taken (another MQTT broker?): choose another with --embedded-port, or use that broker with --bus mqtt://${host}:${port}`,
+            )
+          : e,
+      );
     });
     server.listen(port, host, () => resolve());
   });
   return {
     url: `mqtt://${host}:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      broker.close();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        broker.close();
+      }),
   };
 }

@@ -26,7 +26,9 @@ export const MAX_LOSSES = 3;
 /** A message dropped after MAX_LOSSES; the owner logs it and counts it. */
 export class PublishDroppedError extends Error {
   constructor(protocol: string, what: string) {
-    super(`${protocol}: the broker dropped the connection each of the ${MAX_LOSSES} times ${what} was published alone; it is dropped so the rest can go on`);
+    super(
+      `${protocol}: the broker dropped the connection each of the ${MAX_LOSSES} times ${what} was published alone; it is dropped so the rest can go on`,
+    );
     this.name = 'PublishDroppedError';
   }
 }
@@ -54,23 +56,36 @@ export abstract class PublishWindow<E extends Settle, T> {
   /** told about every dropped message (the transport logs and counts it) */
   onDropped?: (err: PublishDroppedError) => void;
 
-  constructor(protected readonly limits: WindowLimits, private readonly protocol: string) {}
+  constructor(
+    protected readonly limits: WindowLimits,
+    private readonly protocol: string,
+  ) {}
 
   /** messages published and not yet acknowledged */
-  get inFlight(): number { return this.inflight.size; }
+  get inFlight(): number {
+    return this.inflight.size;
+  }
 
   /** the highest inFlight ever reached (a gauge for metrics and tests) */
-  get peakInFlight(): number { return this.peak; }
+  get peakInFlight(): number {
+    return this.peak;
+  }
 
   /** messages waiting to be published */
-  get queued(): number { return this.waiting.length; }
+  get queued(): number {
+    return this.waiting.length;
+  }
 
   /** Queues a message (refused at once when closed, invalid or the queue is full); resolves on acknowledgement. */
   protected enqueue(entry: Omit<E, keyof Settle>, invalid?: Error): Promise<void> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (invalid) return Promise.reject(invalid);
     if (this.waiting.length >= this.limits.maxQueued) {
-      return Promise.reject(new Error(`${this.protocol} publish queue full (${this.limits.maxQueued} waiting${this.target ? '' : ', broker disconnected'})`));
+      return Promise.reject(
+        new Error(
+          `${this.protocol} publish queue full (${this.limits.maxQueued} waiting${this.target ? '' : ', broker disconnected'})`,
+        ),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ ...entry, resolve, reject } as E);
@@ -125,7 +140,10 @@ export abstract class PublishWindow<E extends Settle, T> {
       const e = lost[0];
       e.losses = (e.losses ?? 0) + 1;
       if (e.losses >= MAX_LOSSES) {
-        if (e.suspect) { e.suspect = false; this.suspects--; }
+        if (e.suspect) {
+          e.suspect = false;
+          this.suspects--;
+        }
         lost.length = 0;
         const err = new PublishDroppedError(this.protocol, this.describe(e));
         this.dropped++;
@@ -133,7 +151,11 @@ export abstract class PublishWindow<E extends Settle, T> {
         this.onDropped?.(err);
       }
     } else {
-      for (const e of lost) if (!e.suspect) { e.suspect = true; this.suspects++; }
+      for (const e of lost)
+        if (!e.suspect) {
+          e.suspect = true;
+          this.suspects++;
+        }
     }
     if (lost.length > 0) this.waiting = [...lost, ...this.waiting];
     // Nothing can get acknowledged now; flush() should not sit out its timeout.
@@ -145,7 +167,11 @@ export abstract class PublishWindow<E extends Settle, T> {
     if (this.isIdle()) return Promise.resolve(true);
     if (!this.target) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const done = (ok: boolean) => { clearTimeout(timer); this.idleWaiters = this.idleWaiters.filter((w) => w !== done); resolve(ok); };
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        resolve(ok);
+      };
       const timer = setTimeout(() => done(false), timeoutMs);
       this.idleWaiters.push(done);
     });
@@ -162,7 +188,9 @@ export abstract class PublishWindow<E extends Settle, T> {
     this.notifyIfIdle();
   }
 
-  protected isIdle(): boolean { return this.waiting.length === 0 && this.inflight.size === 0; }
+  protected isIdle(): boolean {
+    return this.waiting.length === 0 && this.inflight.size === 0;
+  }
 
   private notifyIfIdle(): void {
     if (this.isIdle()) this.settleIdleWaiters(true);

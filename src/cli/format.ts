@@ -12,7 +12,11 @@ export function table(rows: Array<Record<string, unknown>>): string {
   if (rows.length === 0) return '(none)';
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
 }
 
@@ -40,7 +44,11 @@ export function parseData(words: string[]): Record<string, unknown> {
     if (i <= 0) throw new Error(`'${w}' is not key=value (or give one JSON object)`);
     const raw = w.slice(i + 1);
     let v: unknown = raw;
-    try { v = JSON.parse(raw); } catch { /* a plain string */ }
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      /* a plain string */
+    }
     data[w.slice(0, i)] = v;
   }
   return data;

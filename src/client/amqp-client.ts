@@ -1,7 +1,13 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
-import { BROADCAST_EXCHANGE, COMMANDS_EXCHANGE, EVENTS_EXCHANGE, eventBindingKey, presenceBindingKey } from '../contract/addresses';
+import {
+  BROADCAST_EXCHANGE,
+  COMMANDS_EXCHANGE,
+  EVENTS_EXCHANGE,
+  eventBindingKey,
+  presenceBindingKey,
+} from '../contract/addresses';
 import { withTimeout } from '../timeout';
 import { commandEnvelope, firstReachable, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
 import { tlsOptions, withCredentials, type Endpoint } from '../endpoint';
@@ -11,25 +17,39 @@ export class AmqpClient implements VirtbusClient {
   private readonly broadcasts = new Map<string, (e: CloudEvent) => void>();
   readonly lost: Promise<void>;
 
-  private constructor(private readonly o: ClientOptions, private readonly conn: ChannelModel, private readonly ch: Channel, private readonly replyQueue: string) {
-    this.lost = new Promise((resolve) => { conn.once('close', () => resolve()); conn.once('error', () => resolve()); });
+  private constructor(
+    private readonly o: ClientOptions,
+    private readonly conn: ChannelModel,
+    private readonly ch: Channel,
+    private readonly replyQueue: string,
+  ) {
+    this.lost = new Promise((resolve) => {
+      conn.once('close', () => resolve());
+      conn.once('error', () => resolve());
+    });
   }
 
   static async connect(o: ClientOptions, e: Endpoint): Promise<AmqpClient> {
-    const conn = await firstReachable(e, (url) => amqp.connect(withCredentials(url, e), { noDelay: true, ...tlsOptions(e) }));
+    const conn = await firstReachable(e, (url) =>
+      amqp.connect(withCredentials(url, e), { noDelay: true, ...tlsOptions(e) }),
+    );
     conn.on('error', () => undefined); // reported through `lost`
     const ch = await conn.createChannel();
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     const c = new AmqpClient(o, conn, ch, queue);
-    await ch.consume(queue, (m) => {
-      if (!m) return;
-      const env = JSON.parse(m.content.toString()) as CloudEvent;
-      c.broadcasts.get(m.properties.correlationId)?.(env);
-      const done = c.pending.get(m.properties.correlationId);
-      if (!done) return;
-      c.pending.delete(m.properties.correlationId);
-      done(env.data as ReplyData);
-    }, { noAck: true });
+    await ch.consume(
+      queue,
+      (m) => {
+        if (!m) return;
+        const env = JSON.parse(m.content.toString()) as CloudEvent;
+        c.broadcasts.get(m.properties.correlationId)?.(env);
+        const done = c.pending.get(m.properties.correlationId);
+        if (!done) return;
+        c.pending.delete(m.properties.correlationId);
+        done(env.data as ReplyData);
+      },
+      { noAck: true },
+    );
     return c;
   }
 
@@ -37,7 +57,10 @@ export class AmqpClient implements VirtbusClient {
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', o);
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(env.id, resolve));
     this.ch.publish(COMMANDS_EXCHANGE, this.o.node, Buffer.from(JSON.stringify(env)), {
-      contentType: 'application/cloudevents+json', messageId: env.id, correlationId: env.id, replyTo: this.replyQueue,
+      contentType: 'application/cloudevents+json',
+      messageId: env.id,
+      correlationId: env.id,
+      replyTo: this.replyQueue,
     });
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
   }
@@ -46,21 +69,39 @@ export class AmqpClient implements VirtbusClient {
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli');
     this.broadcasts.set(env.id, onReply);
     this.ch.publish(BROADCAST_EXCHANGE, '', Buffer.from(JSON.stringify(env)), {
-      contentType: 'application/cloudevents+json', messageId: env.id, correlationId: env.id, replyTo: this.replyQueue,
+      contentType: 'application/cloudevents+json',
+      messageId: env.id,
+      correlationId: env.id,
+      replyTo: this.replyQueue,
     });
   }
 
   async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {
     const { queue } = await this.ch.assertQueue('', { exclusive: true, autoDelete: true });
     await this.ch.bindQueue(queue, EVENTS_EXCHANGE, eventBindingKey(node));
-    await this.ch.consume(queue, (m) => { if (m) onEvent(JSON.parse(m.content.toString()) as CloudEvent); }, { noAck: true });
+    await this.ch.consume(
+      queue,
+      (m) => {
+        if (m) onEvent(JSON.parse(m.content.toString()) as CloudEvent);
+      },
+      { noAck: true },
+    );
   }
 
   async watchPresence(onPresence: (e: CloudEvent) => void): Promise<void> {
     const { queue } = await this.ch.assertQueue('', { exclusive: true, autoDelete: true });
-    for (const ev of ['online', 'heartbeat', 'offline'] as const) await this.ch.bindQueue(queue, EVENTS_EXCHANGE, presenceBindingKey(ev));
-    await this.ch.consume(queue, (m) => { if (m) onPresence(JSON.parse(m.content.toString()) as CloudEvent); }, { noAck: true });
+    for (const ev of ['online', 'heartbeat', 'offline'] as const)
+      await this.ch.bindQueue(queue, EVENTS_EXCHANGE, presenceBindingKey(ev));
+    await this.ch.consume(
+      queue,
+      (m) => {
+        if (m) onPresence(JSON.parse(m.content.toString()) as CloudEvent);
+      },
+      { noAck: true },
+    );
   }
 
-  async close(): Promise<void> { await this.conn.close().catch(() => undefined); }
+  async close(): Promise<void> {
+    await this.conn.close().catch(() => undefined);
+  }
 }

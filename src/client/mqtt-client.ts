@@ -8,7 +8,10 @@ import { commandEnvelope, firstReachable, type CallOptions, type ClientOptions, 
 import { credentialsOf, redactUrl, tlsOptions, type Endpoint } from '../endpoint';
 
 /** the MQTT 5 properties a client reads */
-interface ReplyProps { userProperties?: Record<string, string | string[]>; correlationData?: Buffer }
+interface ReplyProps {
+  userProperties?: Record<string, string | string[]>;
+  correlationData?: Buffer;
+}
 
 /** MQTT 5 by default (Response Topic + Correlation Data); 3.1.1 puts replyto/correlationid in the envelope. */
 export class MqttClient implements VirtbusClient {
@@ -19,14 +22,24 @@ export class MqttClient implements VirtbusClient {
   private presenceWatchers: Array<(e: CloudEvent) => void> = [];
   readonly lost: Promise<void>;
 
-  private constructor(private readonly o: ClientOptions, private readonly client: Mqtt) {
-    this.lost = new Promise((resolve) => { client.once('close', () => resolve()); });
+  private constructor(
+    private readonly o: ClientOptions,
+    private readonly client: Mqtt,
+  ) {
+    this.lost = new Promise((resolve) => {
+      client.once('close', () => resolve());
+    });
   }
 
   static async connect(o: ClientOptions, e: Endpoint): Promise<MqttClient> {
     const client = await firstReachable(e, async (url) => {
       const c = mqtt.connect(url, {
-        protocolVersion: o.protocolVersion ?? 5, clean: true, reconnectPeriod: 0, connectTimeout: 5000, ...credentialsOf(url, e), ...tlsOptions(e),
+        protocolVersion: o.protocolVersion ?? 5,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+        ...credentialsOf(url, e),
+        ...tlsOptions(e),
       });
       try {
         await new Promise<void>((resolve, reject) => {
@@ -43,7 +56,9 @@ export class MqttClient implements VirtbusClient {
     // without TCP_NODELAY each small request waits out Nagle + delayed ACK (~40 ms a hop)
     (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     const c = new MqttClient(o, client);
-    client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, (packet.properties ?? {}) as ReplyProps));
+    client.on('message', (topic, payload, packet) =>
+      c.onMessage(topic, payload, (packet.properties ?? {}) as ReplyProps),
+    );
     await client.subscribeAsync(c.replyTopic, { qos: 1 });
     return c;
   }
@@ -51,7 +66,11 @@ export class MqttClient implements VirtbusClient {
   private static envelopeOf(payload: Buffer, props: ReplyProps): CloudEvent {
     const user = props.userProperties as Record<string, string> | undefined;
     let data: unknown = payload.toString();
-    try { data = JSON.parse(data as string); } catch { /* text */ }
+    try {
+      data = JSON.parse(data as string);
+    } catch {
+      /* text */
+    }
     if (user?.specversion) return { ...(user as unknown as CloudEvent), data };
     return data as CloudEvent;
   }
@@ -59,10 +78,15 @@ export class MqttClient implements VirtbusClient {
   private onMessage(topic: string, payload: Buffer, props: ReplyProps): void {
     const env = MqttClient.envelopeOf(payload, props);
     if (topic === this.replyTopic) {
-      const id = props.correlationData ? Buffer.from(props.correlationData).toString() : (env as { correlationid?: string }).correlationid;
+      const id = props.correlationData
+        ? Buffer.from(props.correlationData).toString()
+        : (env as { correlationid?: string }).correlationid;
       if (id) this.broadcasts.get(id)?.(env);
       const done = id && this.pending.get(id);
-      if (done) { this.pending.delete(id!); done(env.data as ReplyData); }
+      if (done) {
+        this.pending.delete(id!);
+        done(env.data as ReplyData);
+      }
       return;
     }
     const status = /^virtbus\/v1\/([^/]+)\/status$/.exec(topic);
@@ -70,7 +94,14 @@ export class MqttClient implements VirtbusClient {
       // retained status: known at once, even for agents that started before us
       const d = env as unknown as Record<string, unknown>;
       if (d && typeof d === 'object' && d.status) {
-        for (const w of this.presenceWatchers) w({ specversion: '1.0', id: `status-${status[1]}`, source: `virtbus://${status[1]}`, type: `virtbus.event.agent.${String(d.status)}`, data: d });
+        for (const w of this.presenceWatchers)
+          w({
+            specversion: '1.0',
+            id: `status-${status[1]}`,
+            source: `virtbus://${status[1]}`,
+            type: `virtbus.event.agent.${String(d.status)}`,
+            data: d,
+          });
       }
       return;
     }
@@ -86,10 +117,21 @@ export class MqttClient implements VirtbusClient {
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
     const v5 = (this.o.protocolVersion ?? 5) === 5;
     const id = o.id ?? randomUUID();
-    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', { ...o, id, extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id } });
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', {
+      ...o,
+      id,
+      extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id },
+    });
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(id, resolve));
     await this.client.publishAsync(commandTopic(this.o.node), JSON.stringify(env), {
-      qos: 1, ...(v5 && { properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' } }),
+      qos: 1,
+      ...(v5 && {
+        properties: {
+          responseTopic: this.replyTopic,
+          correlationData: Buffer.from(id),
+          contentType: 'application/cloudevents+json',
+        },
+      }),
     });
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
   }
@@ -97,10 +139,20 @@ export class MqttClient implements VirtbusClient {
   async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
     const v5 = (this.o.protocolVersion ?? 5) === 5;
     const id = commandEnvelope(command, data, '').id;
-    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', { id, extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id } });
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', {
+      id,
+      extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id },
+    });
     this.broadcasts.set(id, onReply);
     await this.client.publishAsync(BROADCAST_TOPIC, JSON.stringify(env), {
-      qos: 1, ...(v5 && { properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' } }),
+      qos: 1,
+      ...(v5 && {
+        properties: {
+          responseTopic: this.replyTopic,
+          correlationData: Buffer.from(id),
+          contentType: 'application/cloudevents+json',
+        },
+      }),
     });
   }
 
@@ -109,5 +161,7 @@ export class MqttClient implements VirtbusClient {
     await this.client.subscribeAsync(eventTopicFilter(node), { qos: 1 });
   }
 
-  async close(): Promise<void> { await this.client.endAsync().catch(() => undefined); }
+  async close(): Promise<void> {
+    await this.client.endAsync().catch(() => undefined);
+  }
 }

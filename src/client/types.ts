@@ -6,7 +6,11 @@ import type { CommandName } from '../contract/commands';
 import type { ReplyData } from '../contract/events';
 import type { Endpoint, EndpointInput } from '../endpoint';
 
-export interface CallOptions { id?: string; deadline?: string; timeoutMs?: number }
+export interface CallOptions {
+  id?: string;
+  deadline?: string;
+  timeoutMs?: number;
+}
 
 export interface VirtbusClient {
   /** Sends a command and resolves with the reply's data ({ok, result} or {ok:false, error}). */
@@ -43,9 +47,20 @@ export async function firstReachable<T>(e: Endpoint, connect: (url: string) => P
   throw last;
 }
 
-export function commandEnvelope(command: string, data: unknown, source: string, o: CallOptions & { extra?: Record<string, unknown> } = {}): CloudEvent {
+export function commandEnvelope(
+  command: string,
+  data: unknown,
+  source: string,
+  o: CallOptions & { extra?: Record<string, unknown> } = {},
+): CloudEvent {
   return {
-    specversion: '1.0', id: o.id ?? randomUUID(), source, type: `${COMMAND_TYPE_PREFIX}${command}`, time: new Date().toISOString(),
-    data: data ?? {}, ...(o.deadline && { deadline: o.deadline }), ...o.extra,
+    specversion: '1.0',
+    id: o.id ?? randomUUID(),
+    source,
+    type: `${COMMAND_TYPE_PREFIX}${command}`,
+    time: new Date().toISOString(),
+    data: data ?? {},
+    ...(o.deadline && { deadline: o.deadline }),
+    ...o.extra,
   };
 }

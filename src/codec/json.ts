@@ -25,7 +25,16 @@ export function encodeJsonEnvelope(e: CloudEvent): { body: Buffer; contentType: 
 }
 
 export function newEnvelope(type: string, source: string, data: unknown, extra: Partial<CloudEvent> = {}): CloudEvent {
-  return { specversion: '1.0', id: randomUUID(), source, type, time: new Date().toISOString(), datacontenttype: 'application/json', data, ...extra };
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source,
+    type,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data,
+    ...extra,
+  };
 }
 
 export const jsonCodec: MessageCodec = {

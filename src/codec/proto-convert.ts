@@ -9,7 +9,8 @@ import { fieldKind, objectShape, type FieldKind } from '../contract/proto-schema
 type S = Record<string, any>;
 type Obj = Record<string, unknown>;
 
-const isLong = (v: unknown): v is { toNumber(): number } => typeof v === 'object' && v !== null && typeof (v as { toNumber?: unknown }).toNumber === 'function';
+const isLong = (v: unknown): v is { toNumber(): number } =>
+  typeof v === 'object' && v !== null && typeof (v as { toNumber?: unknown }).toNumber === 'function';
 
 function scalarToProto(v: unknown): Obj {
   if (typeof v === 'number') return { number_value: v };
@@ -25,21 +26,38 @@ function scalarFromProto(v: Obj): unknown {
 
 function valueToProto(f: FieldKind, v: unknown): unknown {
   switch (f.k) {
-    case 'scalar': return v;
-    case 'json': return JSON.stringify(v);
-    case 'message': return toProto(f.schema as TSchema, v as Obj);
-    case 'repeated': return (v as unknown[]).map((x) => valueToProto(f.of, x));
-    case 'map': return Object.fromEntries(Object.entries(v as Obj).map(([k, x]) => [k, f.value.k === 'anyScalar' ? scalarToProto(x) : x]));
+    case 'scalar':
+      return v;
+    case 'json':
+      return JSON.stringify(v);
+    case 'message':
+      return toProto(f.schema as TSchema, v as Obj);
+    case 'repeated':
+      return (v as unknown[]).map((x) => valueToProto(f.of, x));
+    case 'map':
+      return Object.fromEntries(
+        Object.entries(v as Obj).map(([k, x]) => [k, f.value.k === 'anyScalar' ? scalarToProto(x) : x]),
+      );
   }
 }
 
 function valueFromProto(f: FieldKind, v: unknown): unknown {
   switch (f.k) {
-    case 'scalar': return isLong(v) ? v.toNumber() : v;
-    case 'json': return JSON.parse(v as string);
-    case 'message': return fromProto(f.schema as TSchema, v as Obj);
-    case 'repeated': return ((v as unknown[]) ?? []).map((x) => valueFromProto(f.of, x));
-    case 'map': return Object.fromEntries(Object.entries((v as Obj) ?? {}).map(([k, x]) => [k, f.value.k === 'anyScalar' ? scalarFromProto(x as Obj) : (isLong(x) ? x.toNumber() : x)]));
+    case 'scalar':
+      return isLong(v) ? v.toNumber() : v;
+    case 'json':
+      return JSON.parse(v as string);
+    case 'message':
+      return fromProto(f.schema as TSchema, v as Obj);
+    case 'repeated':
+      return ((v as unknown[]) ?? []).map((x) => valueFromProto(f.of, x));
+    case 'map':
+      return Object.fromEntries(
+        Object.entries((v as Obj) ?? {}).map(([k, x]) => [
+          k,
+          f.value.k === 'anyScalar' ? scalarFromProto(x as Obj) : isLong(x) ? x.toNumber() : x,
+        ]),
+      );
   }
 }
 

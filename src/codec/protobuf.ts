@@ -25,14 +25,25 @@ const schemas = new Map<string, TSchema>();
 for (const c of Object.keys(COMMANDS) as CommandName[]) {
   schemas.set(commandMessage(c, 'Data'), COMMANDS[c].data);
   schemas.set(commandMessage(c, 'Result'), COMMANDS[c].result);
-  schemas.set(commandMessage(c, 'Reply'), T.Object({ ok: T.Boolean(), result: T.Optional(COMMANDS[c].result), error: T.Optional(ErrorSchema) }));
+  schemas.set(
+    commandMessage(c, 'Reply'),
+    T.Object({ ok: T.Boolean(), result: T.Optional(COMMANDS[c].result), error: T.Optional(ErrorSchema) }),
+  );
 }
 for (const [n, s] of Object.entries(EVENT_MESSAGES)) schemas.set(n, s);
 
 const TIME_ATTRS = new Set(['time', 'deadline']);
 const CORE = new Set(['specversion', 'id', 'source', 'type', 'data']);
 
-type Attr = { ce_string?: string; ce_boolean?: boolean; ce_integer?: number; ce_uri?: string; ce_uri_ref?: string; ce_timestamp?: { seconds: number | { toNumber(): number }; nanos: number }; ce_bytes?: Uint8Array };
+type Attr = {
+  ce_string?: string;
+  ce_boolean?: boolean;
+  ce_integer?: number;
+  ce_uri?: string;
+  ce_uri_ref?: string;
+  ce_timestamp?: { seconds: number | { toNumber(): number }; nanos: number };
+  ce_bytes?: Uint8Array;
+};
 
 function attrToProto(name: string, v: unknown): Attr {
   if (TIME_ATTRS.has(name) && typeof v === 'string' && !Number.isNaN(Date.parse(v))) {
@@ -63,7 +74,13 @@ function attrFromProto(a: Attr | null | undefined): unknown {
 export function encodeProtobufEnvelope(env: CloudEvent): Buffer {
   const attributes: Record<string, Attr> = {};
   for (const [k, v] of Object.entries(env)) if (!CORE.has(k) && v !== undefined) attributes[k] = attrToProto(k, v);
-  const msg: Record<string, unknown> = { id: env.id, source: env.source, spec_version: env.specversion, type: env.type, attributes };
+  const msg: Record<string, unknown> = {
+    id: env.id,
+    source: env.source,
+    spec_version: env.specversion,
+    type: env.type,
+    attributes,
+  };
   if (env.data !== undefined) {
     const name = dataMessageFor(env.type, env.subject);
     if (name) {
@@ -88,7 +105,8 @@ export function decodeProtobufEnvelope(body: Buffer): CloudEvent {
     // Attribute names are the sender's: a map key like __proto__ must stay data.
     for (const [k, a] of Object.entries((m.attributes ?? {}) as Record<string, Attr | null>)) {
       const v = attrFromProto(a);
-      if (!CORE.has(k) && v !== undefined) Object.defineProperty(env, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (!CORE.has(k) && v !== undefined)
+        Object.defineProperty(env, k, { value: v, enumerable: true, writable: true, configurable: true });
     }
   } catch (e) {
     throw new CommandError('BAD_REQUEST', `message is not a protobuf CloudEvent: ${(e as Error).message}`);
@@ -96,12 +114,21 @@ export function decodeProtobufEnvelope(body: Buffer): CloudEvent {
   const ownData = (k: string) => Object.prototype.hasOwnProperty.call(m, k) && m[k] !== null && m[k] !== undefined;
   if (ownData('proto_data')) {
     const url: string = m.proto_data.type_url ?? '';
-    const name = url.startsWith(`${TYPE_URL_PREFIX}${PROTO_PACKAGE}.`) ? url.slice(`${TYPE_URL_PREFIX}${PROTO_PACKAGE}.`.length) : '';
+    const name = url.startsWith(`${TYPE_URL_PREFIX}${PROTO_PACKAGE}.`)
+      ? url.slice(`${TYPE_URL_PREFIX}${PROTO_PACKAGE}.`.length)
+      : '';
     const expected = dataMessageFor(String(env.type), env.subject as string | undefined);
     if (!name || !schemas.has(name)) throw new CommandError('BAD_REQUEST', `unknown protobuf data type '${url}'`);
-    if (expected && name !== expected) throw new CommandError('BAD_REQUEST', `data type ${name} does not match event type ${String(env.type)} (expected ${expected})`);
+    if (expected && name !== expected)
+      throw new CommandError(
+        'BAD_REQUEST',
+        `data type ${name} does not match event type ${String(env.type)} (expected ${expected})`,
+      );
     try {
-      const decoded = root.lookupType(`${PROTO_PACKAGE}.${name}`).decode(m.proto_data.value) as unknown as Record<string, unknown>;
+      const decoded = root.lookupType(`${PROTO_PACKAGE}.${name}`).decode(m.proto_data.value) as unknown as Record<
+        string,
+        unknown
+      >;
       env.data = fromProto(schemas.get(name)!, decoded);
     } catch (e) {
       throw new CommandError('BAD_REQUEST', `data is not a valid ${name}: ${(e as Error).message}`);
@@ -124,8 +151,16 @@ export const protobufCodec: MessageCodec = {
   contentType: CE_PROTOBUF,
   decode: decodeProtobufEnvelope,
   encodeEvent(e: OutgoingEvent): EncodedMessage {
-    const env: CloudEvent = { specversion: '1.0', id: randomUUID(), source: e.source, type: e.type, time: new Date().toISOString(),
-      ...(e.subject && { subject: e.subject }), ...e.extra, data: e.data };
+    const env: CloudEvent = {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: e.source,
+      type: e.type,
+      time: new Date().toISOString(),
+      ...(e.subject && { subject: e.subject }),
+      ...e.extra,
+      data: e.data,
+    };
     return { body: encodeProtobufEnvelope(env), contentType: CE_PROTOBUF, id: env.id };
   },
 };

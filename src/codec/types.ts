@@ -1,9 +1,19 @@
 // What every codec is: one content type, commands decoded, replies and events encoded.
 import type { CloudEvent } from '../contract/envelope';
 
-export interface EncodedMessage { body: Buffer; contentType: string; id: string }
+export interface EncodedMessage {
+  body: Buffer;
+  contentType: string;
+  id: string;
+}
 
-export interface OutgoingEvent { type: string; source: string; subject?: string; data: unknown; extra?: Partial<CloudEvent> }
+export interface OutgoingEvent {
+  type: string;
+  source: string;
+  subject?: string;
+  data: unknown;
+  extra?: Partial<CloudEvent>;
+}
 
 export interface MessageCodec {
   readonly contentType: string;

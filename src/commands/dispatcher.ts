@@ -60,7 +60,11 @@ export interface DispatcherDeps {
  * (or, with duplicate, is the same command id as a job still running, whose
  * final reply the caller will get when it ends).
  */
-export interface Deferred { deferred: true; job: JobRecord; duplicate?: boolean }
+export interface Deferred {
+  deferred: true;
+  job: JobRecord;
+  duplicate?: boolean;
+}
 export const isDeferred = (r: ReplyData | Deferred): r is Deferred => (r as Deferred).deferred === true;
 
 const checkers = new Map<CommandName, (v: unknown) => string | undefined>();
@@ -89,7 +93,10 @@ export class CommandDispatcher {
   private readonly running = new Map<string, Promise<ReplyData>>();
   readonly counters = { inFlight: 0, completed: 0, failed: 0 };
 
-  constructor(private readonly deps: DispatcherDeps, private readonly o: DispatcherOptions = {}) {
+  constructor(
+    private readonly deps: DispatcherDeps,
+    private readonly o: DispatcherOptions = {},
+  ) {
     this.memory = new MemoryIdempotency(o.idempotency);
     this.queue = new KeyedSerialQueue(o.maxConcurrent ?? 16);
   }
@@ -118,30 +125,49 @@ export class CommandDispatcher {
     const p = this.runOnce(cmd, store);
     if (!this.running.has(cmd.id)) {
       this.running.set(cmd.id, p);
-      void p.finally(() => { if (this.running.get(cmd.id) === p) this.running.delete(cmd.id); });
+      void p.finally(() => {
+        if (this.running.get(cmd.id) === p) this.running.delete(cmd.id);
+      });
     }
     return p;
   }
 
   /** Mutating commands are recorded durably where there is a store for it; reads in memory. */
   private storeFor(name: string): IdempotencyStore {
-    return this.deps.idempotency && isCommandName(name) && COMMANDS[name].mutating ? this.deps.idempotency : this.memory;
+    return this.deps.idempotency && isCommandName(name) && COMMANDS[name].mutating
+      ? this.deps.idempotency
+      : this.memory;
   }
 
-  private known(id: string, e: Exclude<Awaited<ReturnType<IdempotencyStore['get']>>, undefined>): ReplyData | Promise<ReplyData> {
+  private known(
+    id: string,
+    e: Exclude<Awaited<ReturnType<IdempotencyStore['get']>>, undefined>,
+  ): ReplyData | Promise<ReplyData> {
     if (e.state === 'done') return e.reply;
     // Running here: its reply. Running elsewhere (a record shared with another process): we cannot wait for it.
-    return this.running.get(id) ?? fail(new CommandError('IN_PROGRESS', `command ${id} (${e.command}) is still running`));
+    return (
+      this.running.get(id) ?? fail(new CommandError('IN_PROGRESS', `command ${id} (${e.command}) is still running`))
+    );
   }
 
-  private async submitJob(cmd: ParsedCommand, kind: JobKind, meta?: Record<string, unknown>): Promise<ReplyData | Deferred> {
+  private async submitJob(
+    cmd: ParsedCommand,
+    kind: JobKind,
+    meta?: Record<string, unknown>,
+  ): Promise<ReplyData | Deferred> {
     let data: unknown;
     try {
       data = kind.prepare ? kind.prepare(cmd.data, { node: this.deps.agent.node, peers: this.deps.peers }) : cmd.data;
     } catch (e) {
       return fail(e);
     }
-    const { created, record } = await this.deps.jobs!.submit({ id: cmd.id, kind: kind.name, command: cmd.name, data, meta });
+    const { created, record } = await this.deps.jobs!.submit({
+      id: cmd.id,
+      kind: kind.name,
+      command: cmd.name,
+      data,
+      meta,
+    });
     return created ? { deferred: true, job: record } : this.duplicateJob(record);
   }
 
@@ -178,20 +204,26 @@ export class CommandDispatcher {
   private refusal(cmd: ParsedCommand): CommandError | undefined {
     if (!isCommandName(cmd.name)) return new CommandError('UNKNOWN_COMMAND', `unknown command ${quote(cmd.name)}`);
     const spec = COMMANDS[cmd.name];
-    if (spec.planned) return new CommandError('UNSUPPORTED', `command '${cmd.name}' is not implemented by this agent version`);
+    if (spec.planned)
+      return new CommandError('UNSUPPORTED', `command '${cmd.name}' is not implemented by this agent version`);
     // Read-only first: a mutating command is refused whatever its arguments.
     if (this.o.readOnly && spec.mutating) {
       return new CommandError('FORBIDDEN', `the agent is read-only; '${cmd.name}' changes state`);
     }
     if (!handlerFor(cmd.name) && !(isJobOnlyCommand(cmd.name) && this.deps.jobs)) {
-      return new CommandError('UNSUPPORTED', `'${cmd.name}' is a long-running command and this agent runs without a job system`);
+      return new CommandError(
+        'UNSUPPORTED',
+        `'${cmd.name}' is a long-running command and this agent runs without a job system`,
+      );
     }
     const problem = checkData(cmd.name, cmd.data);
     if (problem) return new CommandError('BAD_REQUEST', `invalid data for ${cmd.name}: ${problem}`);
     if (cmd.deadline !== undefined) {
       const at = Date.parse(cmd.deadline);
-      if (Number.isNaN(at)) return new CommandError('BAD_REQUEST', `deadline '${cmd.deadline}' is not an RFC 3339 time`);
-      if (at <= Date.now()) return new CommandError('EXPIRED', `deadline ${cmd.deadline} passed before the command started`);
+      if (Number.isNaN(at))
+        return new CommandError('BAD_REQUEST', `deadline '${cmd.deadline}' is not an RFC 3339 time`);
+      if (at <= Date.now())
+        return new CommandError('EXPIRED', `deadline ${cmd.deadline} passed before the command started`);
     }
     return undefined;
   }
@@ -211,7 +243,14 @@ export class CommandDispatcher {
       if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
         throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
       }
-      const ctx: CommandContext = { get conn() { return deps.connection(); }, agent: deps.agent, signal, jobs: deps.jobs };
+      const ctx: CommandContext = {
+        get conn() {
+          return deps.connection();
+        },
+        agent: deps.agent,
+        signal,
+        jobs: deps.jobs,
+      };
       began.handler = true;
       return handler(data as never, ctx);
     });
@@ -219,7 +258,9 @@ export class CommandDispatcher {
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         timeout.abort();
-        reject(new CommandError('TIMEOUT', `${name} did not finish within ${limitMs} ms; libvirt may still complete it`));
+        reject(
+          new CommandError('TIMEOUT', `${name} did not finish within ${limitMs} ms; libvirt may still complete it`),
+        );
       }, limitMs);
     });
     try {
@@ -230,5 +271,7 @@ export class CommandDispatcher {
   }
 
   /** Aborts the signals of running commands (agent shutdown). */
-  stop(): void { this.stopping.abort(); }
+  stop(): void {
+    this.stopping.abort();
+  }
 }

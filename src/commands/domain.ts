@@ -29,23 +29,40 @@ function simple(op: (dom: Domain, data: never) => Promise<void>) {
 export const domainHandlers: HandlerTable = {
   'domain.list': async (data, { conn }) => {
     const doms = await conn.listDomains(data.state ?? 'all');
-    const domains = await Promise.all(doms.map(async (d) => {
-      const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
-      return { uuid: d.uuid, name: d.name, id: d.id, state: s.state, persistent };
-    }));
+    const domains = await Promise.all(
+      doms.map(async (d) => {
+        const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
+        return { uuid: d.uuid, name: d.name, id: d.id, state: s.state, persistent };
+      }),
+    );
     return { domains };
   },
   'domain.get': async (data, { conn }) => {
     const d = await conn.domain(data.domain);
-    const [info, s, persistent, autostart] = await Promise.all([d.info(), d.state(), d.isPersistent(),
-      d.autostart().catch(() => false)]);
+    const [info, s, persistent, autostart] = await Promise.all([
+      d.info(),
+      d.state(),
+      d.isPersistent(),
+      d.autostart().catch(() => false),
+    ]);
     const fresh = await conn.domain(d.uuid); // the id of a handle is cached at lookup
     return {
-      uuid: d.uuid, name: d.name, id: fresh.id, state: s.state, reason: s.reason, memoryKiB: info.memoryKiB,
-      maxMemoryKiB: info.maxMemoryKiB, vcpus: info.vcpus, cpuTimeNs: info.cpuTimeNs, persistent, autostart,
+      uuid: d.uuid,
+      name: d.name,
+      id: fresh.id,
+      state: s.state,
+      reason: s.reason,
+      memoryKiB: info.memoryKiB,
+      maxMemoryKiB: info.maxMemoryKiB,
+      vcpus: info.vcpus,
+      cpuTimeNs: info.cpuTimeNs,
+      persistent,
+      autostart,
     };
   },
-  'domain.xml': async (data, { conn }) => ({ xml: await (await conn.domain(data.domain)).xml({ inactive: data.inactive }) }),
+  'domain.xml': async (data, { conn }) => ({
+    xml: await (await conn.domain(data.domain)).xml({ inactive: data.inactive }),
+  }),
   'domain.define': async (data, { conn }) => {
     const d = await conn.defineDomain(data.xml, { validate: true });
     return { uuid: d.uuid, name: d.name };
@@ -54,7 +71,9 @@ export const domainHandlers: HandlerTable = {
     const d = await conn.createDomain(data.xml, { paused: data.paused });
     return { uuid: d.uuid, name: d.name };
   },
-  'domain.undefine': simple((d, o: { managedSave?: boolean; snapshotsMetadata?: boolean; nvram?: boolean }) => d.undefine(o)),
+  'domain.undefine': simple((d, o: { managedSave?: boolean; snapshotsMetadata?: boolean; nvram?: boolean }) =>
+    d.undefine(o),
+  ),
   'domain.start': simple((d, o: { paused?: boolean }) => d.start({ paused: o.paused })),
   'domain.shutdown': simple((d, o: { mode?: 'default' | 'acpi' | 'agent' }) => d.shutdown(o.mode)),
   'domain.reboot': simple((d, o: { mode?: 'default' | 'acpi' | 'agent' }) => d.reboot(o.mode)),
@@ -80,8 +99,17 @@ export const domainHandlers: HandlerTable = {
     const live = data.live ?? active;
     const config = data.config ?? !active;
     if (!live && !config) throw new CommandError('BAD_REQUEST', 'live and config are both false: nothing to change');
-    await dom.attachDevice(diskXml({ path, target: data.target, bus: data.bus ?? 'virtio', format: format ?? 'raw', readonly: !!data.readonly, kind }),
-      { live, config });
+    await dom.attachDevice(
+      diskXml({
+        path,
+        target: data.target,
+        bus: data.bus ?? 'virtio',
+        format: format ?? 'raw',
+        readonly: !!data.readonly,
+        kind,
+      }),
+      { live, config },
+    );
     return { target: data.target };
   },
   'domain.detachDisk': async (data, { conn }) => {
@@ -101,8 +129,10 @@ export const domainHandlers: HandlerTable = {
     const dom = await conn.domain(data.domain);
     const active = await dom.isActive();
     const mac = data.mac ?? randomMac();
-    await dom.attachDevice(interfaceXml({ network: data.network, bridge: data.bridge, mac, model: data.model ?? 'virtio' }),
-      { live: data.live ?? active, config: data.config ?? !active });
+    await dom.attachDevice(
+      interfaceXml({ network: data.network, bridge: data.bridge, mac, model: data.model ?? 'virtio' }),
+      { live: data.live ?? active, config: data.config ?? !active },
+    );
     return { mac };
   },
   'domain.detachInterface': async (data, { conn }) => {

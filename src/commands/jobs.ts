@@ -13,7 +13,9 @@ export const jobHandlers: HandlerTable = {
     if (!r) throw new CommandError('NOT_FOUND', `no job with command id '${d.id}'`);
     return jobInfo(r) as never;
   },
-  'job.list': async (d, { jobs }) => ({ jobs: (await need(jobs).list(d.state ? { states: [d.state as JobState] } : undefined)).map(jobInfo) as never }),
+  'job.list': async (d, { jobs }) => ({
+    jobs: (await need(jobs).list(d.state ? { states: [d.state as JobState] } : undefined)).map(jobInfo) as never,
+  }),
   'job.cancel': async (d, { jobs }) => {
     const r = await need(jobs).cancel(d.id);
     if (!r) throw new CommandError('NOT_FOUND', `no job with command id '${d.id}'`);

@@ -17,13 +17,20 @@ export class KeyedSerialQueue {
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
     const result = prev.then(() => this.withSlot(fn));
-    const tail = result.then(() => undefined, () => undefined);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
     this.tails.set(key, tail);
-    void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key); });
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
     return result;
   }
 
-  get active(): number { return this.running; }
+  get active(): number {
+    return this.running;
+  }
 
   private async withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (this.running >= this.limit) await new Promise<void>((r) => this.waiting.push(r));

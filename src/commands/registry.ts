@@ -11,7 +11,13 @@ import { isJobOnlyCommand } from '../jobs/kinds';
 import { snapshotHandlers } from './snapshots';
 
 export const HANDLERS: HandlerTable = {
-  ...agentHandlers, ...nodeHandlers, ...domainHandlers, ...storageHandlers, ...networkHandlers, ...jobHandlers, ...snapshotHandlers,
+  ...agentHandlers,
+  ...nodeHandlers,
+  ...domainHandlers,
+  ...storageHandlers,
+  ...networkHandlers,
+  ...jobHandlers,
+  ...snapshotHandlers,
 };
 
 export function handlerFor(name: CommandName): Handler<CommandName> | undefined {
@@ -20,5 +26,7 @@ export function handlerFor(name: CommandName): Handler<CommandName> | undefined 
 
 /** Commands the contract lists that are neither implemented nor marked planned (must be empty). */
 export function missingHandlers(): string[] {
-  return (Object.keys(COMMANDS) as CommandName[]).filter((n) => !COMMANDS[n].planned && !HANDLERS[n] && !isJobOnlyCommand(n));
+  return (Object.keys(COMMANDS) as CommandName[]).filter(
+    (n) => !COMMANDS[n].planned && !HANDLERS[n] && !isJobOnlyCommand(n),
+  );
 }

@@ -9,12 +9,18 @@ export async function listSnapshots(c: Connection, domain: string): Promise<Comm
   const dom = await c.domain(domain);
   const snaps = await dom.snapshots();
   return {
-    snapshots: await Promise.all(snaps.map(async (s) => {
-      const xml = await s.xml();
-      const t = xml.match(/<creationTime>(\d+)<\/creationTime>/)?.[1];
-      const state = xml.match(/<state>([^<]+)<\/state>/)?.[1];
-      return { name: s.name, ...(state && { state }), ...(t && { creationTime: new Date(Number(t) * 1000).toISOString() }) };
-    })),
+    snapshots: await Promise.all(
+      snaps.map(async (s) => {
+        const xml = await s.xml();
+        const t = xml.match(/<creationTime>(\d+)<\/creationTime>/)?.[1];
+        const state = xml.match(/<state>([^<]+)<\/state>/)?.[1];
+        return {
+          name: s.name,
+          ...(state && { state }),
+          ...(t && { creationTime: new Date(Number(t) * 1000).toISOString() }),
+        };
+      }),
+    ),
   };
 }
 

@@ -4,16 +4,35 @@ import type { HandlerTable } from './context';
 import { volumeXml } from '../libvirt/xml';
 
 async function poolSummary(p: StoragePool): Promise<CommandResult<'pool.get'>> {
-  const [info, persistent, autostart] = await Promise.all([p.info(), p.isPersistent(), p.autostart().catch(() => false)]);
-  return { uuid: p.uuid, name: p.name, state: info.state, capacity: info.capacity, allocation: info.allocation,
-    available: info.available, persistent, autostart };
+  const [info, persistent, autostart] = await Promise.all([
+    p.info(),
+    p.isPersistent(),
+    p.autostart().catch(() => false),
+  ]);
+  return {
+    uuid: p.uuid,
+    name: p.name,
+    state: info.state,
+    capacity: info.capacity,
+    allocation: info.allocation,
+    available: info.available,
+    persistent,
+    autostart,
+  };
 }
 
 async function volumeSummary(v: StorageVolume): Promise<CommandResult<'vol.get'>> {
   const [info, path, xml] = await Promise.all([v.info(), v.path(), v.xml()]);
   const format = xml.match(/<target>[\s\S]*?<format type=['"]([^'"]+)['"]/)?.[1];
-  return { name: v.name, key: v.key, path, capacity: info.capacity, allocation: info.allocation, type: info.type,
-    ...(format && { format }) };
+  return {
+    name: v.name,
+    key: v.key,
+    path,
+    capacity: info.capacity,
+    allocation: info.allocation,
+    type: info.type,
+    ...(format && { format }),
+  };
 }
 
 export const storageHandlers: HandlerTable = {
@@ -23,17 +42,35 @@ export const storageHandlers: HandlerTable = {
     const p = await conn.defineStoragePool(d.xml);
     return { uuid: p.uuid, name: p.name };
   },
-  'pool.start': async (d, { conn }) => { const p = await conn.storagePool(d.pool); await p.start(); return poolSummary(p); },
-  'pool.build': async (d, { conn }) => { const p = await conn.storagePool(d.pool); await p.build(); return poolSummary(p); },
-  'pool.refresh': async (d, { conn }) => { const p = await conn.storagePool(d.pool); await p.refresh(); return poolSummary(p); },
-  'pool.destroy': async (d, { conn }) => { const p = await conn.storagePool(d.pool); await p.destroy(); return poolSummary(p); },
+  'pool.start': async (d, { conn }) => {
+    const p = await conn.storagePool(d.pool);
+    await p.start();
+    return poolSummary(p);
+  },
+  'pool.build': async (d, { conn }) => {
+    const p = await conn.storagePool(d.pool);
+    await p.build();
+    return poolSummary(p);
+  },
+  'pool.refresh': async (d, { conn }) => {
+    const p = await conn.storagePool(d.pool);
+    await p.refresh();
+    return poolSummary(p);
+  },
+  'pool.destroy': async (d, { conn }) => {
+    const p = await conn.storagePool(d.pool);
+    await p.destroy();
+    return poolSummary(p);
+  },
   'pool.undefine': async (d, { conn }) => {
     const p = await conn.storagePool(d.pool);
     const r = { uuid: p.uuid, name: p.name };
     await p.undefine();
     return r;
   },
-  'vol.list': async (d, { conn }) => ({ volumes: await Promise.all((await (await conn.storagePool(d.pool)).volumes()).map(volumeSummary)) }),
+  'vol.list': async (d, { conn }) => ({
+    volumes: await Promise.all((await (await conn.storagePool(d.pool)).volumes()).map(volumeSummary)),
+  }),
   'vol.get': async (d, { conn }) => volumeSummary(await (await conn.storagePool(d.pool)).volume(d.volume)),
   'vol.create': async (d, { conn }) => {
     const pool = await conn.storagePool(d.pool);

@@ -21,7 +21,9 @@ export function idDigest(id: string): string {
 export const NODE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const NODE_ID = new RegExp(NODE_ID_PATTERN);
 
-export function isNodeId(nodeId: string): boolean { return NODE_ID.test(nodeId); }
+export function isNodeId(nodeId: string): boolean {
+  return NODE_ID.test(nodeId);
+}
 
 export function assertNodeId(nodeId: string): void {
   if (!isNodeId(nodeId)) throw new RangeError(`invalid node id '${nodeId}': must match ${NODE_ID}`);
@@ -51,7 +53,10 @@ export function commandQueue(nodeId: string): string {
  * share a key.
  */
 export function routingKeyWord(part: string): string {
-  return part.replace(/[.%\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return part.replace(
+    /[.%\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
 }
 
 /** AMQP caps routing keys (shortstr) at 255 bytes. */
@@ -71,13 +76,18 @@ export function routingKeyId(prefixBytes: number, id: string): string {
 
 /** v1.<node>.<object>.<id>.<event>; parts are encoded as routingKeyWord/routingKeyId say. */
 export function eventRoutingKey(nodeId: string, object: string, id: string, event: string): string {
-  for (const [name, part] of [['object', object], ['id', id], ['event', event]] as const) {
+  for (const [name, part] of [
+    ['object', object],
+    ['id', id],
+    ['event', event],
+  ] as const) {
     if (part.length === 0) throw new RangeError(`event ${name} must be non-empty`);
   }
   const head = `v1.${nodeId}.${routingKeyWord(object)}.`;
   const tail = `.${routingKeyWord(event)}`;
   const key = `${head}${routingKeyId(Buffer.byteLength(head) + Buffer.byteLength(tail), id)}${tail}`;
-  if (Buffer.byteLength(key) > MAX_ROUTING_KEY_BYTES) throw new RangeError(`event routing key longer than ${MAX_ROUTING_KEY_BYTES} bytes: ${key.slice(0, 64)}…`);
+  if (Buffer.byteLength(key) > MAX_ROUTING_KEY_BYTES)
+    throw new RangeError(`event routing key longer than ${MAX_ROUTING_KEY_BYTES} bytes: ${key.slice(0, 64)}…`);
   return key;
 }
 
@@ -105,7 +115,8 @@ export const BROADCAST_NODE = 'all';
 /** Contract node ids, minus 'all': that node's command topic would be the broadcast one. */
 export function assertMqttNodeId(nodeId: string): void {
   assertNodeId(nodeId);
-  if (nodeId === BROADCAST_NODE) throw new RangeError(`node id '${BROADCAST_NODE}' is reserved for fleet-wide commands on MQTT`);
+  if (nodeId === BROADCAST_NODE)
+    throw new RangeError(`node id '${BROADCAST_NODE}' is reserved for fleet-wide commands on MQTT`);
 }
 
 export function commandTopic(nodeId: string): string {
@@ -128,7 +139,10 @@ export function statusTopic(nodeId: string): string {
  * '%' too, so the mapping is reversible and two ids never share a topic.
  */
 export function topicLevel(part: string): string {
-  return part.replace(/[%/+#\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return part.replace(
+    /[%/+#\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
 }
 
 /** Longest id level (bytes, encoded) written as it is; as in AMQP routing keys, a longer one is `~` + base64url(SHA-256(id)). */
@@ -142,7 +156,11 @@ function idLevel(id: string): string {
 
 /** virtbus/v1/<node>/<object>/<id>/<event> */
 export function eventTopic(nodeId: string, object: string, id: string, event: string): string {
-  for (const [name, part] of [['object', object], ['id', id], ['event', event]] as const) {
+  for (const [name, part] of [
+    ['object', object],
+    ['id', id],
+    ['event', event],
+  ] as const) {
     // An empty level is legal MQTT but would match no consumer's `+` as intended.
     if (part.length === 0) throw new RangeError(`event ${name} must be non-empty`);
   }

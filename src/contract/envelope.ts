@@ -8,20 +8,23 @@ export const REPLY_TYPE = 'virtbus.reply';
 export { COMMAND_TYPE_PREFIX as COMMAND_PREFIX } from './addresses';
 export const EVENT_PREFIX = 'virtbus.event.';
 
-export const CloudEvent = Type.Object({
-  specversion: Type.Literal('1.0'),
-  id: Type.String({ minLength: 1, maxLength: 128 }),
-  source: Type.String({ minLength: 1 }),
-  type: Type.String({ minLength: 1 }),
-  time: Type.Optional(Type.String({ format: 'date-time' })),
-  subject: Type.Optional(Type.String()),
-  datacontenttype: Type.Optional(Type.String()),
-  dataschema: Type.Optional(Type.String()),
-  data: Type.Optional(Type.Unknown()),
-  /** the agent refuses to start the command after this instant (EXPIRED) */
-  deadline: Type.Optional(Type.String({ format: 'date-time' })),
-  /** MQTT 3.1.1: where to reply and what to echo */
-  replyto: Type.Optional(Type.String()),
-  correlationid: Type.Optional(Type.String({ maxLength: 128 })),
-}, { additionalProperties: true, $id: 'https://virtbus.dev/schemas/v1/cloudevent.json', title: 'CloudEvent' });
+export const CloudEvent = Type.Object(
+  {
+    specversion: Type.Literal('1.0'),
+    id: Type.String({ minLength: 1, maxLength: 128 }),
+    source: Type.String({ minLength: 1 }),
+    type: Type.String({ minLength: 1 }),
+    time: Type.Optional(Type.String({ format: 'date-time' })),
+    subject: Type.Optional(Type.String()),
+    datacontenttype: Type.Optional(Type.String()),
+    dataschema: Type.Optional(Type.String()),
+    data: Type.Optional(Type.Unknown()),
+    /** the agent refuses to start the command after this instant (EXPIRED) */
+    deadline: Type.Optional(Type.String({ format: 'date-time' })),
+    /** MQTT 3.1.1: where to reply and what to echo */
+    replyto: Type.Optional(Type.String()),
+    correlationid: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  { additionalProperties: true, $id: 'https://virtbus.dev/schemas/v1/cloudevent.json', title: 'CloudEvent' },
+);
 export type CloudEvent = Static<typeof CloudEvent>;

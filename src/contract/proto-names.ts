@@ -3,20 +3,33 @@
 // renders proto/virtbus/v1/ (tools/contract/proto-gen.ts).
 import { Type as T } from '@sinclair/typebox';
 import { isCommandName, type CommandName } from './commands';
-import { CommandCompletedData, DomainEventData, JobEventData, ObjectEventData, PresenceData, SnapshotData } from './events';
+import {
+  CommandCompletedData,
+  DomainEventData,
+  JobEventData,
+  ObjectEventData,
+  PresenceData,
+  SnapshotData,
+} from './events';
 import { pascal } from './proto-schema';
 import { COMMAND_PREFIX, REPLY_TYPE } from './envelope';
 
 export const PROTO_PACKAGE = 'virtbus.v1';
 
 export const ErrorSchema = T.Object({
-  code: T.String(), message: T.String(),
+  code: T.String(),
+  message: T.String(),
   libvirt: T.Optional(T.Object({ code: T.Integer(), domain: T.Integer(), name: T.String() })),
   details: T.Optional(T.Unknown()),
 });
 
 export const EVENT_MESSAGES = {
-  DomainEventData, ObjectEventData, PresenceData, SnapshotData, CommandCompletedData, JobEventData,
+  DomainEventData,
+  ObjectEventData,
+  PresenceData,
+  SnapshotData,
+  CommandCompletedData,
+  JobEventData,
 } as const;
 export type EventMessageName = keyof typeof EVENT_MESSAGES;
 

@@ -17,7 +17,11 @@
 type S = Record<string, any>;
 
 export function pascal(s: string): string {
-  return s.split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('');
+  return s
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join('');
 }
 
 export type FieldKind =
@@ -27,7 +31,9 @@ export type FieldKind =
   | { k: 'repeated'; of: FieldKind }
   | { k: 'map'; value: FieldKind | { k: 'anyScalar' } };
 
-const isStringish = (s: S): boolean => s.type === 'string' || (s.const !== undefined && typeof s.const === 'string') ||
+const isStringish = (s: S): boolean =>
+  s.type === 'string' ||
+  (s.const !== undefined && typeof s.const === 'string') ||
   (Array.isArray(s.anyOf) && s.anyOf.every(isStringish));
 const isObjectUnion = (s: S): boolean => Array.isArray(s.anyOf) && s.anyOf.every((m: S) => m.type === 'object');
 

@@ -32,5 +32,7 @@ export function attributeProblem(name: string, s: string, maxLength: number): st
 export function quote(s: string, max = 64): string {
   const cut = s.length > max ? `${s.slice(0, max)}…` : s;
   // lone surrogates only (pairs are kept), every one of them
-  return JSON.stringify(cut.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));
+  return JSON.stringify(
+    cut.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'),
+  );
 }

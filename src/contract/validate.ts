@@ -11,8 +11,10 @@ addFormats(ajv);
 
 function describe(errors: ErrorObject[] | null | undefined): string {
   // Paths and property names are the sender's: bounded, so a reply never echoes unbounded input.
-  const lines = (errors ?? [])
-    .map((e) => `${bounded(e.instancePath || '(root)')} ${e.message}${e.params && 'additionalProperty' in e.params ? ` ${quote(String(e.params.additionalProperty))}` : ''}`);
+  const lines = (errors ?? []).map(
+    (e) =>
+      `${bounded(e.instancePath || '(root)')} ${e.message}${e.params && 'additionalProperty' in e.params ? ` ${quote(String(e.params.additionalProperty))}` : ''}`,
+  );
   return [...new Set(lines)].slice(0, 6).join('; ');
 }
 

@@ -31,16 +31,39 @@ export function mapLibvirtEvent(node: string, e: LibvirtEvent, at = new Date()):
   const time = at.toISOString();
   if (e.type === 'pool-lifecycle' || e.type === 'pool-refresh') {
     return {
-      object: 'pool', id: e.pool.uuid, event: e.type === 'pool-refresh' ? 'refresh' : 'lifecycle',
-      data: { node, pool: e.pool, event: e.type === 'pool-refresh' ? 'refresh' : e.event, ...(e.type === 'pool-lifecycle' && { detail: e.detail }), at: time },
+      object: 'pool',
+      id: e.pool.uuid,
+      event: e.type === 'pool-refresh' ? 'refresh' : 'lifecycle',
+      data: {
+        node,
+        pool: e.pool,
+        event: e.type === 'pool-refresh' ? 'refresh' : e.event,
+        ...(e.type === 'pool-lifecycle' && { detail: e.detail }),
+        at: time,
+      },
     };
   }
   if (e.type === 'network-lifecycle') {
-    return { object: 'network', id: e.network.uuid, event: 'lifecycle', data: { node, network: e.network, event: e.event, detail: e.detail, at: time } };
+    return {
+      object: 'network',
+      id: e.network.uuid,
+      event: 'lifecycle',
+      data: { node, network: e.network, event: e.event, detail: e.detail, at: time },
+    };
   }
   const domain = { uuid: e.domain.uuid, name: e.domain.name };
   if (e.type === 'lifecycle') {
-    return { object: 'domain', id: domain.uuid, event: 'lifecycle', data: { node, domain, event: e.event, detail: e.detail, at: time } };
+    return {
+      object: 'domain',
+      id: domain.uuid,
+      event: 'lifecycle',
+      data: { node, domain, event: e.event, detail: e.detail, at: time },
+    };
   }
-  return { object: 'domain', id: domain.uuid, event: e.type, data: { node, domain, event: e.type, ...domainFields(e), at: time } };
+  return {
+    object: 'domain',
+    id: domain.uuid,
+    event: e.type,
+    data: { node, domain, event: e.type, ...domainFields(e), at: time },
+  };
 }

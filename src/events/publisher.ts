@@ -49,14 +49,21 @@ export class EventPublisher {
 
   /** The whole node; queued behind earlier events so consumers see a consistent order. */
   snapshot(reason: SnapshotData['reason']): Promise<void> {
-    return new Promise((resolve, reject) => this.push(async () => {
-      try {
-        await this.send({ object: 'agent', id: this.d.node, event: 'snapshot', data: await this.buildSnapshot(reason) });
-        resolve();
-      } catch (e) {
-        reject(e);
-      }
-    }));
+    return new Promise((resolve, reject) =>
+      this.push(async () => {
+        try {
+          await this.send({
+            object: 'agent',
+            id: this.d.node,
+            event: 'snapshot',
+            data: await this.buildSnapshot(reason),
+          });
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
   }
 
   /** Resolves once everything queued so far is published. */
@@ -64,7 +71,9 @@ export class EventPublisher {
     while (this.draining) await this.draining;
   }
 
-  lastSeq(uuid: string): number { return this.seqs.get(uuid) ?? 0; }
+  lastSeq(uuid: string): number {
+    return this.seqs.get(uuid) ?? 0;
+  }
 
   private nextSeq(uuid: string): number {
     const n = (this.seqs.get(uuid) ?? 0) + 1;
@@ -88,11 +97,24 @@ export class EventPublisher {
     if (!conn) throw new Error('libvirt is not connected: no snapshot');
     const [doms, pools, nets] = await Promise.all([conn.listDomains(), conn.listStoragePools(), conn.listNetworks()]);
     return {
-      node: this.d.node, bootId: this.d.bootId, reason, at: new Date().toISOString(),
-      domains: await Promise.all(doms.map(async (d) => {
-        const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
-        return { uuid: d.uuid, name: d.name, id: d.id, state: s.state, reason: s.reason, persistent, seq: this.lastSeq(d.uuid) };
-      })),
+      node: this.d.node,
+      bootId: this.d.bootId,
+      reason,
+      at: new Date().toISOString(),
+      domains: await Promise.all(
+        doms.map(async (d) => {
+          const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
+          return {
+            uuid: d.uuid,
+            name: d.name,
+            id: d.id,
+            state: s.state,
+            reason: s.reason,
+            persistent,
+            seq: this.lastSeq(d.uuid),
+          };
+        }),
+      ),
       pools: await Promise.all(pools.map(async (p) => ({ uuid: p.uuid, name: p.name, state: (await p.info()).state }))),
       networks: await Promise.all(nets.map(async (n) => ({ uuid: n.uuid, name: n.name, active: await n.isActive() }))),
     };
@@ -100,10 +122,20 @@ export class EventPublisher {
 
   private async send(ce: ContractEvent): Promise<void> {
     const { body, contentType, id } = this.d.codec.encodeEvent({
-      type: eventType(ce), source: `virtbus://${this.d.node}`, subject: ce.id, data: ce.data,
+      type: eventType(ce),
+      source: `virtbus://${this.d.node}`,
+      subject: ce.id,
+      data: ce.data,
     });
     try {
-      await this.d.transport.publishEvent({ object: ce.object, id: ce.id, event: ce.event, body, contentType, messageId: id });
+      await this.d.transport.publishEvent({
+        object: ce.object,
+        id: ce.id,
+        event: ce.event,
+        body,
+        contentType,
+        messageId: id,
+      });
       this.published++;
     } catch (err) {
       this.d.onError(err, ce);

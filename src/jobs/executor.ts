@@ -27,17 +27,27 @@ export interface ExecuteHooks {
   progress(p: unknown): Promise<void>;
 }
 
-interface Active { controller: AbortController; done: Promise<ReplyData> }
+interface Active {
+  controller: AbortController;
+  done: Promise<ReplyData>;
+}
 
 export class JobExecutor {
   private readonly active = new Map<string, Active>();
   private detached = false;
 
-  constructor(private readonly runners: JobRunners, private readonly limiter: KindLimiter) {}
+  constructor(
+    private readonly runners: JobRunners,
+    private readonly limiter: KindLimiter,
+  ) {}
 
   /** Ids this process is running or holding for a slot. */
-  get activeIds(): string[] { return [...this.active.keys()]; }
-  isActive(id: string): boolean { return this.active.has(id); }
+  get activeIds(): string[] {
+    return [...this.active.keys()];
+  }
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
 
   /**
    * The job's reply. A second call for an id already executing here (a
@@ -65,14 +75,18 @@ export class JobExecutor {
    * After this no runner starts (jobs waiting for a slot stay unstarted, for
    * the next agent); runners already going are left alone.
    */
-  detach(): void { this.detached = true; }
+  detach(): void {
+    this.detached = true;
+  }
 
   /** Waits until every job executing here ended, at most ms. */
   async drain(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.active.values()].map((a) => a.done)),
-      new Promise((r) => { timer = setTimeout(r, ms); }),
+      new Promise((r) => {
+        timer = setTimeout(r, ms);
+      }),
     ]);
     clearTimeout(timer);
   }
@@ -96,7 +110,11 @@ export class JobExecutor {
         await hooks.markStarted();
       }
       const ctx: JobContext = {
-        id, kind, command: input.command, data: input.data, signal,
+        id,
+        kind,
+        command: input.command,
+        data: input.data,
+        signal,
         ...(input.started && { lastProgress: input.lastProgress }),
         progress: (p) => hooks.progress(p),
       };

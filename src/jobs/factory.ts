@@ -5,8 +5,7 @@ import { BullJobBackend, type BullJobBackendOptions } from './redis/backend';
 import type { JobBackend } from './types';
 
 export type JobBackendConfig =
-  | ({ type: 'local' } & LocalJobBackendOptions)
-  | ({ type: 'redis' } & BullJobBackendOptions);
+  ({ type: 'local' } & LocalJobBackendOptions) | ({ type: 'redis' } & BullJobBackendOptions);
 
 export function createJobBackend(cfg: JobBackendConfig): JobBackend {
   if (cfg.type === 'redis') {

@@ -13,7 +13,9 @@ export interface KindLimits {
   defaultConcurrency?: number;
 }
 
-interface Waiter { resolve: (release: () => void) => void }
+interface Waiter {
+  resolve: (release: () => void) => void;
+}
 
 export class KindLimiter {
   private readonly limits: Record<string, number>;
@@ -25,17 +27,23 @@ export class KindLimiter {
     this.limits = { ...o.concurrency };
     this.fallback = o.defaultConcurrency ?? DEFAULT_CONCURRENCY;
     for (const [k, n] of Object.entries(this.limits).concat([['*', this.fallback]])) {
-      if (!Number.isInteger(n) || n < 1) throw new RangeError(`concurrency of job kind '${k}' must be a positive integer, got ${n}`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new RangeError(`concurrency of job kind '${k}' must be a positive integer, got ${n}`);
     }
   }
 
-  limit(kind: string): number { return this.limits[kind] ?? this.fallback; }
-  active(kind: string): number { return this.running.get(kind) ?? 0; }
+  limit(kind: string): number {
+    return this.limits[kind] ?? this.fallback;
+  }
+  active(kind: string): number {
+    return this.running.get(kind) ?? 0;
+  }
 
   /** Waits for a slot of `kind`; rejects with the signal's reason if it aborts first. */
   acquire(kind: string, signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.active(kind) < this.limit(kind) && !this.waiting.get(kind)?.length) return Promise.resolve(this.take(kind));
+    if (this.active(kind) < this.limit(kind) && !this.waiting.get(kind)?.length)
+      return Promise.resolve(this.take(kind));
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         const q = this.waiting.get(kind) ?? [];
@@ -43,7 +51,12 @@ export class KindLimiter {
         if (i >= 0) q.splice(i, 1);
         reject(signal!.reason);
       };
-      const w: Waiter = { resolve: (release) => { signal?.removeEventListener('abort', onAbort); resolve(release); } };
+      const w: Waiter = {
+        resolve: (release) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(release);
+        },
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
       const q = this.waiting.get(kind) ?? [];
       q.push(w);
@@ -56,7 +69,9 @@ export class KindLimiter {
    * libvirt already (a migration re-attached after a restart) — it uses the
    * resources whether we count it or not, so it counts, but it never waits.
    */
-  force(kind: string): () => void { return this.take(kind); }
+  force(kind: string): () => void {
+    return this.take(kind);
+  }
 
   private take(kind: string): () => void {
     this.running.set(kind, this.active(kind) + 1);

@@ -20,8 +20,11 @@ export function cancellation(id: string): CommandError {
 
 /** A command that was running when the agent died, and cannot be checked: its outcome is unknown. */
 export function abandoned(id: string, command: string): ReplyData {
-  return failure('INTERNAL', `the agent stopped while command ${id} (${command}) was running; ` +
-    'its outcome is unknown and it is not run again — check the object\'s state, then send a new command id');
+  return failure(
+    'INTERNAL',
+    `the agent stopped while command ${id} (${command}) was running; ` +
+      "its outcome is unknown and it is not run again — check the object's state, then send a new command id",
+  );
 }
 
 /**
@@ -31,7 +34,10 @@ export function abandoned(id: string, command: string): ReplyData {
  */
 export function jobInfo(r: JobRecord): Record<string, unknown> {
   return {
-    id: r.id, command: r.command, kind: r.kind, state: r.state,
+    id: r.id,
+    command: r.command,
+    kind: r.kind,
+    state: r.state,
     ...(r.progress !== undefined && { progress: r.progress }),
     ...(r.reply?.ok === true && { result: r.reply.result }),
     ...(r.reply?.ok === false && { error: r.reply.error }),

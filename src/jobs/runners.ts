@@ -13,7 +13,9 @@ export class JobRunners {
     return this;
   }
 
-  get(kind: string): JobRunner | undefined { return this.table.get(kind); }
+  get(kind: string): JobRunner | undefined {
+    return this.table.get(kind);
+  }
 
   /** The runner, or the error a submission of an unknown kind gets. */
   require(kind: string): JobRunner {
@@ -22,7 +24,9 @@ export class JobRunners {
     return r;
   }
 
-  kinds(): string[] { return [...this.table.keys()]; }
+  kinds(): string[] {
+    return [...this.table.keys()];
+  }
 }
 
 /** What both backends refuse before recording anything. */
@@ -30,6 +34,7 @@ export function checkSubmission(s: { id: unknown; kind: unknown; command: unknow
   if (typeof s.id !== 'string' || s.id.length === 0 || s.id.length > 128) {
     throw new CommandError('BAD_REQUEST', 'a job id (the command id) is a string of 1 to 128 characters');
   }
-  if (typeof s.command !== 'string' || !s.command) throw new CommandError('BAD_REQUEST', `job ${s.id} has no command name`);
+  if (typeof s.command !== 'string' || !s.command)
+    throw new CommandError('BAD_REQUEST', `job ${s.id} has no command name`);
   runners.require(String(s.kind));
 }

@@ -85,7 +85,10 @@ export interface ReconcileReport {
   abandonedCommands: string[];
 }
 
-export interface BackendWarning { code: 'REDIS_EVICTION_POLICY' | 'REDIS_CONFIG_UNREADABLE' | 'REDIS_NOT_PERSISTENT'; message: string }
+export interface BackendWarning {
+  code: 'REDIS_EVICTION_POLICY' | 'REDIS_CONFIG_UNREADABLE' | 'REDIS_NOT_PERSISTENT';
+  message: string;
+}
 
 export type JobBackendEvents = {
   /** a runner started (a job moved from queued to running) */

@@ -15,7 +15,11 @@ export type NetworkHandle = Handle<'Network'>;
 export type SnapshotHandle = Handle<'Snapshot'>;
 
 export type TypedParams = Record<string, number | string | boolean>;
-export interface NativeTypedParam { name: string; type: number; value: number | string | boolean }
+export interface NativeTypedParam {
+  name: string;
+  type: number;
+  value: number | string | boolean;
+}
 
 /** A record as libvirt's event thread saw it; src/libvirt/events.ts types it. */
 export interface NativeEventRecord {
@@ -40,8 +44,13 @@ export interface NativeBinding {
   getThreadPoolSize(): number;
   getVersion(): number;
 
-  connectOpen(uri: string | null, flags: number, onClose: ((r: NativeEventRecord) => void) | undefined,
-    keepaliveInterval: number, keepaliveCount: number): P<C>;
+  connectOpen(
+    uri: string | null,
+    flags: number,
+    onClose: ((r: NativeEventRecord) => void) | undefined,
+    keepaliveInterval: number,
+    keepaliveCount: number,
+  ): P<C>;
   connectClose(c: C): P<null>;
   connectIsAlive(c: C): P<boolean>;
   connectGetHostname(c: C): P<string>;
@@ -50,7 +59,18 @@ export interface NativeBinding {
   connectGetType(c: C): P<string>;
   connectGetLibVersion(c: C): P<number>;
   connectGetVersion(c: C): P<number>;
-  nodeGetInfo(c: C): P<{ model: string; memoryKiB: number; cpus: number; mhz: number; nodes: number; sockets: number; cores: number; threads: number }>;
+  nodeGetInfo(
+    c: C,
+  ): P<{
+    model: string;
+    memoryKiB: number;
+    cpus: number;
+    mhz: number;
+    nodes: number;
+    sockets: number;
+    cores: number;
+    threads: number;
+  }>;
   nodeGetFreeMemory(c: C): P<number>;
   nodeGetCPUStats(c: C): P<Record<string, number>>;
   nodeGetMemoryStats(c: C): P<Record<string, number>>;
@@ -58,7 +78,10 @@ export interface NativeBinding {
   connectListAllStoragePools(c: C, flags: number): P<SP[]>;
   connectListAllNetworks(c: C, flags: number): P<N[]>;
   connectGetAllDomainStats(c: C, stats: number, flags: number): P<Array<{ domain: D; params: TypedParams }>>;
-  connectEventsRegister(c: C, fn: (r: NativeEventRecord) => void): P<{ registered: string[]; unsupported: Array<{ event: string; message: string; code: number }> }>;
+  connectEventsRegister(
+    c: C,
+    fn: (r: NativeEventRecord) => void,
+  ): P<{ registered: string[]; unsupported: Array<{ event: string; message: string; code: number }> }>;
   connectEventsDeregister(c: C): P<null>;
 
   domainGetIdentity(d: D): { name: string; uuid: string; id: number };
@@ -100,7 +123,11 @@ export interface NativeBinding {
   domainMigrateStartPostCopy(d: D, flags: number): P<null>;
   domainGetJobStats(d: D, flags: number): P<{ type: number; params: TypedParams }>;
   domainAbortJob(d: D, flags: number): P<null>;
-  domainListGetStats(ds: D[], stats: number, flags: number): P<Array<{ domain: { name: string; uuid: string; id: number }; params: TypedParams }>>;
+  domainListGetStats(
+    ds: D[],
+    stats: number,
+    flags: number,
+  ): P<Array<{ domain: { name: string; uuid: string; id: number }; params: TypedParams }>>;
   domainSnapshotCreateXML(d: D, xml: string, flags: number): P<S>;
   domainSnapshotLookupByName(d: D, name: string, flags: number): P<S>;
   domainListAllSnapshots(d: D, flags: number): P<S[]>;
@@ -167,8 +194,10 @@ function load(): NativeBinding {
   ].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    throw new Error(`virtbus: native libvirt addon not built (looked in ${candidates.join(', ')}); ` +
-      'install libvirt-dev and run `npm run build:native`');
+    throw new Error(
+      `virtbus: native libvirt addon not built (looked in ${candidates.join(', ')}); ` +
+        'install libvirt-dev and run `npm run build:native`',
+    );
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used
   const b = require(found) as NativeBinding;

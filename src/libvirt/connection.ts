@@ -2,7 +2,14 @@ import { native, type ConnectionHandle, type NativeEventRecord, type TypedParams
 import { Domain } from './domain';
 import { LibvirtError } from './error';
 import { toLibvirtEvent, type LibvirtEvent, type LibvirtEventOf, type LibvirtEventType } from './events';
-import { domainListFlags, startFlags, saveFlags, type DomainListFilter, type SaveOptions, type StartOptions } from './flags';
+import {
+  domainListFlags,
+  startFlags,
+  saveFlags,
+  type DomainListFilter,
+  type SaveOptions,
+  type StartOptions,
+} from './flags';
 import { closeReason, enums } from './names';
 import { Network } from './network';
 import { StoragePool, StorageVolume } from './storage';
@@ -23,7 +30,14 @@ export interface OpenOptions {
 }
 
 export interface NodeInfo {
-  model: string; memoryKiB: number; cpus: number; mhz: number; nodes: number; sockets: number; cores: number; threads: number;
+  model: string;
+  memoryKiB: number;
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  sockets: number;
+  cores: number;
+  threads: number;
 }
 
 export interface EventSubscription {
@@ -37,7 +51,9 @@ const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{1
 
 /** libvirt's version number (1000000*major + 1000*minor + micro) as parts. */
 export function splitVersion(v: number): { major: number; minor: number; micro: number; string: string } {
-  const major = Math.floor(v / 1000000), minor = Math.floor(v / 1000) % 1000, micro = v % 1000;
+  const major = Math.floor(v / 1000000),
+    minor = Math.floor(v / 1000) % 1000,
+    micro = v % 1000;
   return { major, minor, micro, string: `${major}.${minor}.${micro}` };
 }
 
@@ -50,7 +66,11 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   private closing?: Promise<void>;
   private subscribed = false;
 
-  private constructor(readonly handle: ConnectionHandle, readonly uri: string, readonly readOnly: boolean) {
+  private constructor(
+    readonly handle: ConnectionHandle,
+    readonly uri: string,
+    readonly readOnly: boolean,
+  ) {
     super();
   }
 
@@ -58,8 +78,13 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     // the close callback is registered before the object exists
     const self: { conn?: Connection } = {};
     const onClose = (r: NativeEventRecord) => self.conn?.emit('close', { reason: closeReason(r.reason as number) });
-    const handle = await native.connectOpen(uri, o.readOnly ? enums.virConnectFlags.VIR_CONNECT_RO : 0, onClose,
-      o.keepaliveIntervalS ?? 5, o.keepaliveCount ?? 3);
+    const handle = await native.connectOpen(
+      uri,
+      o.readOnly ? enums.virConnectFlags.VIR_CONNECT_RO : 0,
+      onClose,
+      o.keepaliveIntervalS ?? 5,
+      o.keepaliveCount ?? 3,
+    );
     self.conn = new Connection(handle, uri, !!o.readOnly);
     return self.conn;
   }
@@ -77,7 +102,13 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     if (this.subscribed) throw new Error('events are already subscribed on this connection');
     this.subscribed = true;
     const r = await native.connectEventsRegister(this.handle, (rec) => this.dispatch(rec));
-    signal?.addEventListener('abort', () => { void this.unsubscribeEvents().catch(() => undefined); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        void this.unsubscribeEvents().catch(() => undefined);
+      },
+      { once: true },
+    );
     return r;
   }
 
@@ -94,7 +125,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       this.emit(e.type, e as never);
       this.emit('event', e);
     } catch (err) {
-      process.nextTick(() => { throw err; });
+      process.nextTick(() => {
+        throw err;
+      });
     }
   }
 
@@ -104,22 +137,46 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return this.closing;
   }
 
-  get closed(): boolean { return this.closing !== undefined; }
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
 
-  async isAlive(): Promise<boolean> { return native.connectIsAlive(this.handle); }
-  async hostname(): Promise<string> { return native.connectGetHostname(this.handle); }
+  async isAlive(): Promise<boolean> {
+    return native.connectIsAlive(this.handle);
+  }
+  async hostname(): Promise<string> {
+    return native.connectGetHostname(this.handle);
+  }
   /** the canonical URI libvirt reports for this connection */
-  async canonicalUri(): Promise<string> { return native.connectGetURI(this.handle); }
-  async capabilities(): Promise<string> { return native.connectGetCapabilities(this.handle); }
+  async canonicalUri(): Promise<string> {
+    return native.connectGetURI(this.handle);
+  }
+  async capabilities(): Promise<string> {
+    return native.connectGetCapabilities(this.handle);
+  }
   /** hypervisor driver name, e.g. QEMU or TEST */
-  async hypervisorType(): Promise<string> { return native.connectGetType(this.handle); }
-  async libVersion(): Promise<ReturnType<typeof splitVersion>> { return splitVersion(await native.connectGetLibVersion(this.handle)); }
-  async hypervisorVersion(): Promise<ReturnType<typeof splitVersion>> { return splitVersion(await native.connectGetVersion(this.handle)); }
-  async nodeInfo(): Promise<NodeInfo> { return native.nodeGetInfo(this.handle); }
+  async hypervisorType(): Promise<string> {
+    return native.connectGetType(this.handle);
+  }
+  async libVersion(): Promise<ReturnType<typeof splitVersion>> {
+    return splitVersion(await native.connectGetLibVersion(this.handle));
+  }
+  async hypervisorVersion(): Promise<ReturnType<typeof splitVersion>> {
+    return splitVersion(await native.connectGetVersion(this.handle));
+  }
+  async nodeInfo(): Promise<NodeInfo> {
+    return native.nodeGetInfo(this.handle);
+  }
   /** free memory of the host, bytes */
-  async freeMemory(): Promise<number> { return native.nodeGetFreeMemory(this.handle); }
-  async nodeCpuStats(): Promise<Record<string, number>> { return native.nodeGetCPUStats(this.handle); }
-  async nodeMemoryStats(): Promise<Record<string, number>> { return native.nodeGetMemoryStats(this.handle); }
+  async freeMemory(): Promise<number> {
+    return native.nodeGetFreeMemory(this.handle);
+  }
+  async nodeCpuStats(): Promise<Record<string, number>> {
+    return native.nodeGetCPUStats(this.handle);
+  }
+  async nodeMemoryStats(): Promise<Record<string, number>> {
+    return native.nodeGetMemoryStats(this.handle);
+  }
 
   async listDomains(filter: DomainListFilter = 'all'): Promise<Domain[]> {
     return (await native.connectListAllDomains(this.handle, domainListFlags(filter))).map((h) => new Domain(h));
@@ -132,7 +189,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   }
   /** virConnectGetAllDomainStats; `stats` is a VIR_DOMAIN_STATS_* mask (0 = all the driver has). */
   async allDomainStats(stats = 0): Promise<Array<{ domain: Domain; params: TypedParams }>> {
-    return (await native.connectGetAllDomainStats(this.handle, stats, 0)).map((r) => ({ domain: new Domain(r.domain), params: r.params }));
+    return (await native.connectGetAllDomainStats(this.handle, stats, 0)).map((r) => ({
+      domain: new Domain(r.domain),
+      params: r.params,
+    }));
   }
 
   /** By UUID if it looks like one, else by name. */
@@ -146,7 +206,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
     return new Domain(await native.domainLookupByName(this.handle, ref));
   }
-  async domainById(id: number): Promise<Domain> { return new Domain(await native.domainLookupByID(this.handle, id)); }
+  async domainById(id: number): Promise<Domain> {
+    return new Domain(await native.domainLookupByID(this.handle, id));
+  }
   /** Defines a persistent domain (shut off). */
   async defineDomain(xml: string, o: { validate?: boolean } = {}): Promise<Domain> {
     const f = o.validate ? enums.virDomainDefineFlags.VIR_DOMAIN_DEFINE_VALIDATE : 0;
@@ -170,14 +232,20 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
     return new StoragePool(await native.storagePoolLookupByName(this.handle, ref));
   }
-  async defineStoragePool(xml: string): Promise<StoragePool> { return new StoragePool(await native.storagePoolDefineXML(this.handle, xml, 0)); }
+  async defineStoragePool(xml: string): Promise<StoragePool> {
+    return new StoragePool(await native.storagePoolDefineXML(this.handle, xml, 0));
+  }
   /** A transient pool, started at once; `build` creates its directory/storage first. */
   async createStoragePool(xml: string, o: { build?: boolean } = {}): Promise<StoragePool> {
     const f = o.build ? enums.virStoragePoolCreateFlags.VIR_STORAGE_POOL_CREATE_WITH_BUILD : 0;
     return new StoragePool(await native.storagePoolCreateXML(this.handle, xml, f));
   }
-  async volumeByPath(path: string): Promise<StorageVolume> { return new StorageVolume(await native.storageVolLookupByPath(this.handle, path)); }
-  async volumeByKey(key: string): Promise<StorageVolume> { return new StorageVolume(await native.storageVolLookupByKey(this.handle, key)); }
+  async volumeByPath(path: string): Promise<StorageVolume> {
+    return new StorageVolume(await native.storageVolLookupByPath(this.handle, path));
+  }
+  async volumeByKey(key: string): Promise<StorageVolume> {
+    return new StorageVolume(await native.storageVolLookupByKey(this.handle, key));
+  }
 
   async network(ref: string): Promise<Network> {
     if (UUID_RE.test(ref)) {
@@ -189,10 +257,18 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     }
     return new Network(await native.networkLookupByName(this.handle, ref));
   }
-  async defineNetwork(xml: string): Promise<Network> { return new Network(await native.networkDefineXML(this.handle, xml, 0)); }
-  async createNetwork(xml: string): Promise<Network> { return new Network(await native.networkCreateXML(this.handle, xml, 0)); }
+  async defineNetwork(xml: string): Promise<Network> {
+    return new Network(await native.networkDefineXML(this.handle, xml, 0));
+  }
+  async createNetwork(xml: string): Promise<Network> {
+    return new Network(await native.networkCreateXML(this.handle, xml, 0));
+  }
 }
 
 /** Size of the addon's own thread pool for libvirt calls (default 16). */
-export function setLibvirtThreadPoolSize(n: number): void { native.setThreadPoolSize(n); }
-export function libvirtThreadPoolSize(): number { return native.getThreadPoolSize(); }
+export function setLibvirtThreadPoolSize(n: number): void {
+  native.setThreadPoolSize(n);
+}
+export function libvirtThreadPoolSize(): number {
+  return native.getThreadPoolSize();
+}

@@ -31,7 +31,8 @@ export interface MigrateOptions {
 }
 
 export function migrateFlags(o: MigrateOptions): number {
-  return (o.live !== false ? M.VIR_MIGRATE_LIVE : 0) |
+  return (
+    (o.live !== false ? M.VIR_MIGRATE_LIVE : 0) |
     (o.peerToPeer !== false ? M.VIR_MIGRATE_PEER2PEER : 0) |
     (o.tunnelled ? M.VIR_MIGRATE_TUNNELLED : 0) |
     (o.persistent ? M.VIR_MIGRATE_PERSIST_DEST : 0) |
@@ -39,14 +40,19 @@ export function migrateFlags(o: MigrateOptions): number {
     (o.autoConverge ? M.VIR_MIGRATE_AUTO_CONVERGE : 0) |
     (o.postCopy ? M.VIR_MIGRATE_POSTCOPY : 0) |
     (o.compressed ? M.VIR_MIGRATE_COMPRESSED : 0) |
-    (o.abortOnError !== false ? M.VIR_MIGRATE_ABORT_ON_ERROR : 0);
+    (o.abortOnError !== false ? M.VIR_MIGRATE_ABORT_ON_ERROR : 0)
+  );
 }
 
 export function migrateParams(o: MigrateOptions): NativeTypedParam[] {
   const p: NativeTypedParam[] = [];
-  if (o.migrateUri) p.push({ name: strings.VIR_MIGRATE_PARAM_URI, type: T.VIR_TYPED_PARAM_STRING, value: o.migrateUri });
-  if (o.bandwidthMiBs !== undefined) p.push({ name: strings.VIR_MIGRATE_PARAM_BANDWIDTH, type: T.VIR_TYPED_PARAM_ULLONG, value: o.bandwidthMiBs });
-  if (o.destinationName) p.push({ name: strings.VIR_MIGRATE_PARAM_DEST_NAME, type: T.VIR_TYPED_PARAM_STRING, value: o.destinationName });
-  if (o.destinationXml) p.push({ name: strings.VIR_MIGRATE_PARAM_DEST_XML, type: T.VIR_TYPED_PARAM_STRING, value: o.destinationXml });
+  if (o.migrateUri)
+    p.push({ name: strings.VIR_MIGRATE_PARAM_URI, type: T.VIR_TYPED_PARAM_STRING, value: o.migrateUri });
+  if (o.bandwidthMiBs !== undefined)
+    p.push({ name: strings.VIR_MIGRATE_PARAM_BANDWIDTH, type: T.VIR_TYPED_PARAM_ULLONG, value: o.bandwidthMiBs });
+  if (o.destinationName)
+    p.push({ name: strings.VIR_MIGRATE_PARAM_DEST_NAME, type: T.VIR_TYPED_PARAM_STRING, value: o.destinationName });
+  if (o.destinationXml)
+    p.push({ name: strings.VIR_MIGRATE_PARAM_DEST_XML, type: T.VIR_TYPED_PARAM_STRING, value: o.destinationXml });
   return p.concat(o.extraParams ?? []);
 }

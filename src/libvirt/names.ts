@@ -18,8 +18,17 @@ export function enumValue(table: EnumTable, prefix: string, word: string): numbe
   return table[prefix + word.toUpperCase().replace(/-/g, '_')];
 }
 
-export const LIFECYCLE_EVENTS = ['defined', 'undefined', 'started', 'suspended', 'resumed', 'stopped',
-  'shutdown', 'pmsuspended', 'crashed'] as const;
+export const LIFECYCLE_EVENTS = [
+  'defined',
+  'undefined',
+  'started',
+  'suspended',
+  'resumed',
+  'stopped',
+  'shutdown',
+  'pmsuspended',
+  'crashed',
+] as const;
 export type LifecycleEventName = (typeof LIFECYCLE_EVENTS)[number];
 
 const detailTables: Record<LifecycleEventName, [EnumTable, string]> = {
@@ -40,8 +49,16 @@ export function lifecycleEvent(event: number, detail: number): { event: Lifecycl
   return { event: name, detail: table ? enumWord(table[0], table[1], detail) : `unknown-${detail}` };
 }
 
-export const DOMAIN_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed',
-  'pmsuspended'] as const;
+export const DOMAIN_STATES = [
+  'nostate',
+  'running',
+  'blocked',
+  'paused',
+  'shutdown',
+  'shutoff',
+  'crashed',
+  'pmsuspended',
+] as const;
 export type DomainStateName = (typeof DOMAIN_STATES)[number];
 
 const reasonTables: Record<DomainStateName, [EnumTable, string]> = {

@@ -39,8 +39,13 @@ class LibvirtSession implements Session {
   readonly lost: Promise<string>;
   private markLost!: (reason: string) => void;
 
-  constructor(readonly conn: Connection, readonly subscription?: EventSubscription) {
-    this.lost = new Promise((resolve) => { this.markLost = resolve; });
+  constructor(
+    readonly conn: Connection,
+    readonly subscription?: EventSubscription,
+  ) {
+    this.lost = new Promise((resolve) => {
+      this.markLost = resolve;
+    });
     conn.on('close', ({ reason }) => this.markLost(reason));
   }
 
@@ -49,7 +54,9 @@ class LibvirtSession implements Session {
     return this.conn.close().catch(() => undefined);
   }
 
-  close(): Promise<void> { return this.abandon('closed by the client'); }
+  close(): Promise<void> {
+    return this.abandon('closed by the client');
+  }
 }
 
 /**
@@ -61,7 +68,10 @@ export class ReconnectingConnection extends TypedEmitter<ReconnectingConnectionE
   private probe?: NodeJS.Timeout;
   private started?: Promise<void>;
 
-  constructor(readonly uri: string, private readonly o: ReconnectingOptions = {}) {
+  constructor(
+    readonly uri: string,
+    private readonly o: ReconnectingOptions = {},
+  ) {
     super();
     this.recovery = new Recovering<LibvirtSession>({
       name: 'libvirt',
@@ -84,7 +94,9 @@ export class ReconnectingConnection extends TypedEmitter<ReconnectingConnectionE
     return this.started;
   }
 
-  get connected(): boolean { return this.recovery.session !== undefined; }
+  get connected(): boolean {
+    return this.recovery.session !== undefined;
+  }
 
   /** The live connection; throws NotConnectedError while reconnecting. */
   get connection(): Connection {
@@ -94,7 +106,9 @@ export class ReconnectingConnection extends TypedEmitter<ReconnectingConnectionE
   }
 
   /** what the current connection registered (undefined while reconnecting) */
-  get lastSubscription(): EventSubscription | undefined { return this.recovery.session?.subscription; }
+  get lastSubscription(): EventSubscription | undefined {
+    return this.recovery.session?.subscription;
+  }
 
   private async openOnce(): Promise<LibvirtSession> {
     const conn = await Connection.open(this.uri, this.o);
@@ -120,7 +134,9 @@ export class ReconnectingConnection extends TypedEmitter<ReconnectingConnectionE
       const s = this.recovery.session;
       if (!s) return;
       s.conn.isAlive().then(
-        (alive) => { if (!alive) void s.abandon('not-alive'); },
+        (alive) => {
+          if (!alive) void s.abandon('not-alive');
+        },
         () => void s.abandon('probe-failed'),
       );
     }, every);

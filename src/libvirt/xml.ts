@@ -2,7 +2,12 @@
 // itself (callers should not have to write XML for the common case).
 
 export function esc(s: string | number): string {
-  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+  return String(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/'/g, '&apos;')
+    .replace(/"/g, '&quot;');
 }
 
 /** The elements `<tag …>…</tag>` (not nested in themselves) of a libvirt XML document. */
@@ -36,24 +41,42 @@ export interface DiskSpec {
 
 export function diskXml(d: DiskSpec): string {
   const source = d.kind === 'block' ? `<source dev='${esc(d.path)}'/>` : `<source file='${esc(d.path)}'/>`;
-  return `<disk type='${d.kind}' device='disk'><driver name='qemu' type='${esc(d.format)}'/>${source}` +
-    `<target dev='${esc(d.target)}' bus='${esc(d.bus)}'/>${d.readonly ? '<readonly/>' : ''}</disk>`;
+  return (
+    `<disk type='${d.kind}' device='disk'><driver name='qemu' type='${esc(d.format)}'/>${source}` +
+    `<target dev='${esc(d.target)}' bus='${esc(d.bus)}'/>${d.readonly ? '<readonly/>' : ''}</disk>`
+  );
 }
 
 export function interfaceXml(o: { network?: string; bridge?: string; mac: string; model: string }): string {
-  const source = o.bridge ? `<source bridge='${esc(o.bridge)}'/>` : `<source network='${esc(o.network ?? 'default')}'/>`;
-  return `<interface type='${o.bridge ? 'bridge' : 'network'}'>${source}<mac address='${esc(o.mac)}'/>` +
-    `<model type='${esc(o.model)}'/></interface>`;
+  const source = o.bridge
+    ? `<source bridge='${esc(o.bridge)}'/>`
+    : `<source network='${esc(o.network ?? 'default')}'/>`;
+  return (
+    `<interface type='${o.bridge ? 'bridge' : 'network'}'>${source}<mac address='${esc(o.mac)}'/>` +
+    `<model type='${esc(o.model)}'/></interface>`
+  );
 }
 
-export function volumeXml(o: { name: string; capacityBytes: number; allocationBytes?: number; format?: string }): string {
-  return `<volume><name>${esc(o.name)}</name><capacity unit='bytes'>${o.capacityBytes}</capacity>` +
+export function volumeXml(o: {
+  name: string;
+  capacityBytes: number;
+  allocationBytes?: number;
+  format?: string;
+}): string {
+  return (
+    `<volume><name>${esc(o.name)}</name><capacity unit='bytes'>${o.capacityBytes}</capacity>` +
     (o.allocationBytes !== undefined ? `<allocation unit='bytes'>${o.allocationBytes}</allocation>` : '') +
-    (o.format ? `<target><format type='${esc(o.format)}'/></target>` : '') + '</volume>';
+    (o.format ? `<target><format type='${esc(o.format)}'/></target>` : '') +
+    '</volume>'
+  );
 }
 
 /** A locally administered MAC in QEMU's 52:54:00 range. */
 export function randomMac(): string {
-  const b = Array.from({ length: 3 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0'));
+  const b = Array.from({ length: 3 }, () =>
+    Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0'),
+  );
   return `52:54:00:${b.join(':')}`;
 }

@@ -41,17 +41,27 @@ export class Backoff {
     return Math.round(fixed + this.o.random() * base * this.o.jitter);
   }
 
-  get attempts(): number { return this.attempt; }
+  get attempts(): number {
+    return this.attempt;
+  }
 
-  reset(): void { this.attempt = 0; }
+  reset(): void {
+    this.attempt = 0;
+  }
 }
 
 /** Resolves after ms, or rejects with the signal's reason when it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

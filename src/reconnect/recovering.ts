@@ -69,7 +69,9 @@ export interface RecoveryOptions<S extends Session> {
 
 /** Rejects with the loss as an error once the session is lost. */
 function lossOf(s: Session, name: string, what: string): Promise<never> {
-  return s.lost.then((reason): never => { throw new Error(`${name} connection lost during ${what}: ${reason}`); });
+  return s.lost.then((reason): never => {
+    throw new Error(`${name} connection lost during ${what}: ${reason}`);
+  });
 }
 
 export class Recovering<S extends Session> extends TypedEmitter<RecoveryEvents<S>> {
@@ -84,12 +86,18 @@ export class Recovering<S extends Session> extends TypedEmitter<RecoveryEvents<S
   }
 
   /** the open, set-up session; undefined while (re)connecting or after close() */
-  get session(): S | undefined { return this.current; }
+  get session(): S | undefined {
+    return this.current;
+  }
 
   /** aborted once close() was called */
-  get signal(): AbortSignal { return this.abort.signal; }
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
 
-  get closed(): boolean { return this.abort.signal.aborted; }
+  get closed(): boolean {
+    return this.abort.signal.aborted;
+  }
 
   /** Opens the first session, retrying until it is set up; rejects only on close() or a fatal error. */
   start(): Promise<S> {
@@ -103,7 +111,10 @@ export class Recovering<S extends Session> extends TypedEmitter<RecoveryEvents<S
    * session (if any), while it is still open: stop consuming, wait for
    * confirms, say goodbye. Idempotent; never rejects.
    */
-  close(drain?: (s: S | undefined) => Promise<void>, reason: Error = new Error(`${this.o.name} closed`)): Promise<void> {
+  close(
+    drain?: (s: S | undefined) => Promise<void>,
+    reason: Error = new Error(`${this.o.name} closed`),
+  ): Promise<void> {
     this.closing ??= (async () => {
       this.abort.abort(reason);
       await drain?.(this.current).catch(() => undefined);
@@ -126,7 +137,8 @@ export class Recovering<S extends Session> extends TypedEmitter<RecoveryEvents<S
     let onAbort!: () => void;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
     const lost = lossOf(s, this.o.name, what);
     // Losing the race leaves these promises rejected with no reader.
@@ -172,7 +184,8 @@ export class Recovering<S extends Session> extends TypedEmitter<RecoveryEvents<S
 
   private async discard(s: S, err: unknown): Promise<void> {
     this.o.detach?.(s);
-    if (this.o.discard === 'abandon') await s.abandon(`set-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (this.o.discard === 'abandon')
+      await s.abandon(`set-up failed: ${err instanceof Error ? err.message : String(err)}`);
     else await s.close();
   }
 

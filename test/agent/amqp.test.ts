@@ -25,8 +25,11 @@ describe('agent over RabbitMQ: AMQP specifics', () => {
 
   test('differing message_id and correlation_id are refused', async () => {
     const id = randomUUID();
-    client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.agent.ping' }),
-      { messageId: id, correlationId: `${id}-x`, replyTo: client.replyQueue });
+    client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.agent.ping' }), {
+      messageId: id,
+      correlationId: `${id}-x`,
+      replyTo: client.replyQueue,
+    });
     expect((await client.replyTo(`${id}-x`, 'reply')).body.data.error.code).toBe('BAD_REQUEST');
   });
 

@@ -5,12 +5,20 @@ import { join } from 'node:path';
 import { ConfigError, DEFAULTS, endpointsOf, loadConfig } from '../../src/agent/config';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'virtbus-config-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'virtbus-config-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 test('defaults', () => {
   const c = loadConfig([], {});
-  expect(c).toMatchObject({ bus: 'embedded', libvirtUri: 'test:///default', maxMessageBytes: 1048576, maxOutgoingBytes: 16777216, idempotencyWindowS: 600 });
+  expect(c).toMatchObject({
+    bus: 'embedded',
+    libvirtUri: 'test:///default',
+    maxMessageBytes: 1048576,
+    maxOutgoingBytes: 16777216,
+    idempotencyWindowS: 600,
+  });
   expect(c.nodeId).toBe(DEFAULTS.nodeId);
 });
 
@@ -41,12 +49,37 @@ test('an unknown key in the file is refused', () => {
 });
 
 test('connection settings are read once into endpoints: a bus URL list, Redis, and TLS for both', () => {
-  const cfg = loadConfig(['--bus', 'amqps://a:5671,amqps://b:5671', '--redis', 'rediss://r:6380', '--tls-ca', '/etc/virtbus/ca.pem',
-    '--tls-cert', '/etc/virtbus/node.pem', '--tls-key', '/etc/virtbus/node.key', '--tls-servername', 'rabbit.example'], {});
-  const tls = { caFile: '/etc/virtbus/ca.pem', certFile: '/etc/virtbus/node.pem', keyFile: '/etc/virtbus/node.key', servername: 'rabbit.example' };
-  expect(endpointsOf(cfg)).toEqual({ bus: { urls: ['amqps://a:5671', 'amqps://b:5671'], tls }, redis: { urls: ['rediss://r:6380'], tls } });
+  const cfg = loadConfig(
+    [
+      '--bus',
+      'amqps://a:5671,amqps://b:5671',
+      '--redis',
+      'rediss://r:6380',
+      '--tls-ca',
+      '/etc/virtbus/ca.pem',
+      '--tls-cert',
+      '/etc/virtbus/node.pem',
+      '--tls-key',
+      '/etc/virtbus/node.key',
+      '--tls-servername',
+      'rabbit.example',
+    ],
+    {},
+  );
+  const tls = {
+    caFile: '/etc/virtbus/ca.pem',
+    certFile: '/etc/virtbus/node.pem',
+    keyFile: '/etc/virtbus/node.key',
+    servername: 'rabbit.example',
+  };
+  expect(endpointsOf(cfg)).toEqual({
+    bus: { urls: ['amqps://a:5671', 'amqps://b:5671'], tls },
+    redis: { urls: ['rediss://r:6380'], tls },
+  });
   expect(endpointsOf(loadConfig([], {}))).toEqual({});
-  expect(endpointsOf(loadConfig(['--tls-insecure'], { VIRTBUS_BUS: 'mqtts://m:8883' }))).toEqual({ bus: { urls: ['mqtts://m:8883'], tls: { insecure: true } } });
+  expect(endpointsOf(loadConfig(['--tls-insecure'], { VIRTBUS_BUS: 'mqtts://m:8883' }))).toEqual({
+    bus: { urls: ['mqtts://m:8883'], tls: { insecure: true } },
+  });
 });
 
 test('refused connection settings: mixed bus kinds, a certificate without its key', () => {

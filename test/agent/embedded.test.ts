@@ -20,7 +20,9 @@ function agentPid(npmPid: number): number | undefined {
   const children = (pid: number): number[] => {
     try {
       return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch { return []; }
+    } catch {
+      return [];
+    }
   };
   const queue = [npmPid];
   while (queue.length) {
@@ -33,14 +35,23 @@ function agentPid(npmPid: number): number | undefined {
   return undefined;
 }
 const run = promisify(execFile);
-const node = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+const node = hostname()
+  .replace(/[^A-Za-z0-9_-]/g, '-')
+  .slice(0, 64);
 
 test('npm start, then virtbus domain.list and domain.suspend, with the event', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'virtbus-embedded-'));
   // its own process group (detached), so that nothing of it can outlive the test
-  const agent = spawn('npm', ['start'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, VIRTBUS_STATE_DIR: stateDir } });
+  const agent = spawn('npm', ['start'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, VIRTBUS_STATE_DIR: stateDir },
+  });
   let stderr = '';
-  agent.stderr.on('data', (b) => { stderr += b; });
+  agent.stderr.on('data', (b) => {
+    stderr += b;
+  });
   const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
   try {
     try {
@@ -62,7 +73,10 @@ test('npm start, then virtbus domain.list and domain.suspend, with the event', a
       const suspended = await cli('--json', 'domain.suspend', 'domain=test');
       expect(JSON.parse(suspended.stdout)).toMatchObject({ ok: true, result: { name: 'test', state: 'paused' } });
       const ev = await watcher.waitFor((m) => m.body?.data?.event === 'suspended', 'suspended event');
-      expect(ev.body).toMatchObject({ type: 'virtbus.event.domain.lifecycle', data: { node, domain: { name: 'test' }, event: 'suspended', detail: 'paused', state: 'paused' } });
+      expect(ev.body).toMatchObject({
+        type: 'virtbus.event.domain.lifecycle',
+        data: { node, domain: { name: 'test' }, event: 'suspended', detail: 'paused', state: 'paused' },
+      });
       await watcher.close();
 
       const missing = await cli('domain.get', 'domain=nope').catch((e: { code: number; stdout: string }) => e);
@@ -74,7 +88,9 @@ test('npm start, then virtbus domain.list and domain.suspend, with the event', a
       else killGroup(agent.pid!);
     }
     let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<string>((r) => { timer = setTimeout(() => r('still running 30 s after SIGTERM'), 30000); });
+    const hung = new Promise<string>((r) => {
+      timer = setTimeout(() => r('still running 30 s after SIGTERM'), 30000);
+    });
     expect(await Promise.race([exited, hung]).finally(() => clearTimeout(timer))).toBe(0);
     expect(stderr).not.toContain('uncaught');
   } finally {
@@ -84,5 +100,9 @@ test('npm start, then virtbus domain.list and domain.suspend, with the event', a
 }, 180000);
 
 function killGroup(pgid: number): void {
-  try { process.kill(-pgid, 'SIGKILL'); } catch { /* the group is gone */ }
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* the group is gone */
+  }
 }

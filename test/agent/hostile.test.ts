@@ -14,7 +14,14 @@ import { MqttTestClient } from '../helpers/mqtt-client';
 
 /** more than the agent's prefetch (8) and Receive Maximum (16): a leaked slot per command would stop it */
 const MANY = 20;
-const env = (o: Record<string, unknown>) => ({ specversion: '1.0', id: randomUUID(), source: 'hostile-test', type: 'virtbus.cmd.agent.ping', data: {}, ...o });
+const env = (o: Record<string, unknown>) => ({
+  specversion: '1.0',
+  id: randomUUID(),
+  source: 'hostile-test',
+  type: 'virtbus.cmd.agent.ping',
+  data: {},
+  ...o,
+});
 
 describe('over RabbitMQ AMQP', () => {
   const node = testNode('hostile-amqp');
@@ -26,7 +33,9 @@ describe('over RabbitMQ AMQP', () => {
     client = await TestClient.connect();
     await client.bindEvents(`v1.${node}.command.#`);
     const transport = new AmqpTransport({ endpoint: AMQP_URL, nodeId: node, prefetch: 8 });
-    transport.on('disconnected', () => { disconnects++; });
+    transport.on('disconnected', () => {
+      disconnects++;
+    });
     agent = await startAgent({ node, transport });
   });
   afterAll(async () => {
@@ -54,7 +63,10 @@ describe('over RabbitMQ AMQP', () => {
 
   test('no reply_to and an id of 128 × é: the routing key carries its digest', async () => {
     for (let i = 0; i < MANY; i++) client.send(node, JSON.stringify(env({ id: `${i}`.padEnd(128, 'é') })));
-    await client.waitFor(() => client.received.filter((m) => m.body?.data?.id?.endsWith?.('é'.repeat(100))).length >= MANY, `${MANY} completion events`);
+    await client.waitFor(
+      () => client.received.filter((m) => m.body?.data?.id?.endsWith?.('é'.repeat(100))).length >= MANY,
+      `${MANY} completion events`,
+    );
     const keys = client.received.filter((m) => m.body?.data?.id?.endsWith?.('é'.repeat(100))).map((m) => m.routingKey);
     for (const k of keys) expect(k).toMatch(new RegExp(`^v1\\.${node}\\.command\\.~[A-Za-z0-9_-]{43}\\.completed$`));
   });
@@ -62,7 +74,12 @@ describe('over RabbitMQ AMQP', () => {
   test('a 0.9 MB unknown type: a small BAD_REQUEST reply each', async () => {
     const type = `virtbus.cmd.${'x'.repeat(900_000)}`;
     const ids = Array.from({ length: MANY }, () => randomUUID());
-    for (const id of ids) client.send(node, JSON.stringify(env({ id, type })), { messageId: id, correlationId: id, replyTo: client.replyQueue });
+    for (const id of ids)
+      client.send(node, JSON.stringify(env({ id, type })), {
+        messageId: id,
+        correlationId: id,
+        replyTo: client.replyQueue,
+      });
     for (const id of ids) {
       const r = await client.replyTo(id, 'reply');
       expect(r.body.data.error.code).toBe('BAD_REQUEST');
@@ -73,9 +90,26 @@ describe('over RabbitMQ AMQP', () => {
   test('a protobuf attribute entry without a value is not INTERNAL', async () => {
     const w = protobuf.Writer.create();
     const id = randomUUID();
-    w.uint32((1 << 3) | 2).string(id).uint32((2 << 3) | 2).string('t').uint32((3 << 3) | 2).string('1.0').uint32((4 << 3) | 2).string('virtbus.cmd.agent.ping');
-    w.uint32((5 << 3) | 2).bytes(protobuf.Writer.create().uint32((1 << 3) | 2).string('subject').finish());
-    client.send(node, Buffer.from(w.finish()), { messageId: id, correlationId: id, replyTo: client.replyQueue, contentType: 'application/cloudevents+protobuf' });
+    w.uint32((1 << 3) | 2)
+      .string(id)
+      .uint32((2 << 3) | 2)
+      .string('t')
+      .uint32((3 << 3) | 2)
+      .string('1.0')
+      .uint32((4 << 3) | 2)
+      .string('virtbus.cmd.agent.ping');
+    w.uint32((5 << 3) | 2).bytes(
+      protobuf.Writer.create()
+        .uint32((1 << 3) | 2)
+        .string('subject')
+        .finish(),
+    );
+    client.send(node, Buffer.from(w.finish()), {
+      messageId: id,
+      correlationId: id,
+      replyTo: client.replyQueue,
+      contentType: 'application/cloudevents+protobuf',
+    });
     const r = await client.replyTo(id, 'reply');
     expect(r.properties.contentType).toBe('application/cloudevents+protobuf');
     expect(r.body).not.toMatch(/INTERNAL/);
@@ -94,7 +128,9 @@ describe('over Mosquitto MQTT 5', () => {
     client = await MqttTestClient.connect(url, 5);
     await client.subscribe(`virtbus/v1/${node}/command/#`);
     const transport = new MqttTransport({ endpoint: url, nodeId: node, protocolVersion: 5 });
-    transport.on('disconnected', () => { disconnects++; });
+    transport.on('disconnected', () => {
+      disconnects++;
+    });
     agent = await startAgent({ node, transport });
   });
   afterAll(async () => {
@@ -110,34 +146,60 @@ describe('over Mosquitto MQTT 5', () => {
   });
 
   const publish = (body: unknown, properties: Record<string, unknown>) =>
-    client.client.publish(`virtbus/v1/${node}/cmd`, JSON.stringify(body), { qos: 1, properties: { contentType: 'application/cloudevents+json', ...properties } });
+    client.client.publish(`virtbus/v1/${node}/cmd`, JSON.stringify(body), {
+      qos: 1,
+      properties: { contentType: 'application/cloudevents+json', ...properties },
+    });
 
-  test.each([['NUL', '\u0000'], ['TAB', '\t']])('a %s in the type or id: BAD_REQUEST replies, the connection stays', async (_n, c) => {
+  test.each([
+    ['NUL', '\u0000'],
+    ['TAB', '\t'],
+  ])('a %s in the type or id: BAD_REQUEST replies, the connection stays', async (_n, c) => {
     const corr = Array.from({ length: MANY }, (_, i) => `${c}-${i}-${randomUUID()}`);
-    corr.forEach((k, i) => publish(env(i % 2 ? { id: `bad${c}id-${i}` } : { type: `virtbus.cmd.agent${c}ping` }),
-      { responseTopic: client.replyTopic, correlationData: Buffer.from(k) }));
-    for (const k of corr) expect((await client.waitFor(client.isReplyTo(k), 'reply')).body.data.error.code).toBe('BAD_REQUEST');
+    corr.forEach((k, i) =>
+      publish(env(i % 2 ? { id: `bad${c}id-${i}` } : { type: `virtbus.cmd.agent${c}ping` }), {
+        responseTopic: client.replyTopic,
+        correlationData: Buffer.from(k),
+      }),
+    );
+    for (const k of corr)
+      expect((await client.waitFor(client.isReplyTo(k), 'reply')).body.data.error.code).toBe('BAD_REQUEST');
   });
 
   test('a ~70 KB type: one small BAD_REQUEST each (no over-long User Property)', async () => {
     const corr = Array.from({ length: MANY }, () => randomUUID());
-    for (const k of corr) publish(env({ type: `virtbus.cmd.${'t'.repeat(70_000)}` }), { responseTopic: client.replyTopic, correlationData: Buffer.from(k) });
-    for (const k of corr) expect((await client.waitFor(client.isReplyTo(k), 'reply')).body.data.error.code).toBe('BAD_REQUEST');
+    for (const k of corr)
+      publish(env({ type: `virtbus.cmd.${'t'.repeat(70_000)}` }), {
+        responseTopic: client.replyTopic,
+        correlationData: Buffer.from(k),
+      });
+    for (const k of corr)
+      expect((await client.waitFor(client.isReplyTo(k), 'reply')).body.data.error.code).toBe('BAD_REQUEST');
   });
 
-  test.each(['#', '+', 'a/+/b', '$SYS/x'])('Response Topic %j: not run, BAD_REQUEST as the completion event', async (topic) => {
-    const ids = Array.from({ length: MANY }, () => randomUUID());
-    for (const id of ids) publish(env({ id }), { responseTopic: topic, correlationData: Buffer.from(id) });
-    for (const id of ids) {
-      const m = await client.waitFor((x) => x.topic === `virtbus/v1/${node}/command/${id}/completed`, 'completion event');
-      expect(m.body.data).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
-    }
-  });
+  test.each(['#', '+', 'a/+/b', '$SYS/x'])(
+    'Response Topic %j: not run, BAD_REQUEST as the completion event',
+    async (topic) => {
+      const ids = Array.from({ length: MANY }, () => randomUUID());
+      for (const id of ids) publish(env({ id }), { responseTopic: topic, correlationData: Buffer.from(id) });
+      for (const id of ids) {
+        const m = await client.waitFor(
+          (x) => x.topic === `virtbus/v1/${node}/command/${id}/completed`,
+          'completion event',
+        );
+        expect(m.body.data).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+      }
+    },
+  );
 
   test('Correlation Data that is not UTF-8 comes back unchanged', async () => {
     const bytes = Buffer.from([0xff, 0xfe, 0xfd, 0x00, 0xc3]);
     publish(env({}), { responseTopic: client.replyTopic, correlationData: bytes });
-    const r = await client.waitFor((m) => m.topic === client.replyTopic && Buffer.compare(Buffer.from(m.properties.correlationData ?? []), bytes) === 0, 'reply with the same bytes');
+    const r = await client.waitFor(
+      (m) =>
+        m.topic === client.replyTopic && Buffer.compare(Buffer.from(m.properties.correlationData ?? []), bytes) === 0,
+      'reply with the same bytes',
+    );
     expect(r.body.data.ok).toBe(true);
   });
 });

@@ -5,7 +5,15 @@
 // of issue 9 is one small case.
 import { CommandIntake } from '../../src/agent/intake';
 import { replyTopicProblem } from '../../src/contract/addresses';
-import { TransportClosedError, type Delivery, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents } from '../../src/bus/transport';
+import {
+  TransportClosedError,
+  type Delivery,
+  type InboundMessage,
+  type OutboundEvent,
+  type OutboundReply,
+  type Transport,
+  type TransportEvents,
+} from '../../src/bus/transport';
 import { CommandDispatcher } from '../../src/commands/dispatcher';
 import { CE_JSON, CE_PROTOBUF } from '../../src/contract/envelope';
 import { EventPublisher } from '../../src/events/publisher';
@@ -19,14 +27,20 @@ class MemoryTransport extends TypedEmitter<TransportEvents> implements Transport
   publishDropped = 0;
   /** makes publishReply fail with this */
   failReplies?: Error;
-  constructor(readonly kind: 'amqp' | 'mqtt') { super(); }
-  get maxCorrelationIdBytes(): number { return this.kind === 'amqp' ? 255 : 65535; }
+  constructor(readonly kind: 'amqp' | 'mqtt') {
+    super();
+  }
+  get maxCorrelationIdBytes(): number {
+    return this.kind === 'amqp' ? 255 : 65535;
+  }
   replyAddressProblem(to: string): string | undefined {
     return this.kind === 'mqtt' ? replyTopicProblem(to) : to === '' ? 'reply_to is empty' : undefined;
   }
   async start(): Promise<void> {}
   async stopConsuming(): Promise<void> {}
-  async publishEvent(e: OutboundEvent): Promise<void> { this.events.push(e); }
+  async publishEvent(e: OutboundEvent): Promise<void> {
+    this.events.push(e);
+  }
   async publishReply(r: OutboundReply): Promise<void> {
     if (this.failReplies) throw this.failReplies;
     this.replies.push(r);
@@ -34,16 +48,26 @@ class MemoryTransport extends TypedEmitter<TransportEvents> implements Transport
   async close(): Promise<void> {}
 }
 
-interface Settled { ack: number; reject: number }
+interface Settled {
+  ack: number;
+  reject: number;
+}
 
-function delivery(m: Partial<InboundMessage> & { body: Buffer }, deadLetters: boolean): { d: Delivery; settled: Settled } {
+function delivery(
+  m: Partial<InboundMessage> & { body: Buffer },
+  deadLetters: boolean,
+): { d: Delivery; settled: Settled } {
   const settled: Settled = { ack: 0, reject: 0 };
   return {
     settled,
     d: {
       message: { headers: {}, redelivered: false, origin: 'node', ...m },
-      ack: () => { settled.ack++; },
-      reject: () => { settled.reject++; },
+      ack: () => {
+        settled.ack++;
+      },
+      reject: () => {
+        settled.reject++;
+      },
       deadLetters,
     },
   };
@@ -52,12 +76,29 @@ function delivery(m: Partial<InboundMessage> & { body: Buffer }, deadLetters: bo
 function setup(kind: 'amqp' | 'mqtt', o: { maxOutgoingBytes?: number } = {}) {
   const transport = new MemoryTransport(kind);
   const log = createLogger('silent');
-  const publisher = new EventPublisher({ node: 'n1', bootId: 'b', transport, codec: jsonCodec, connection: () => undefined, onError: () => undefined });
+  const publisher = new EventPublisher({
+    node: 'n1',
+    bootId: 'b',
+    transport,
+    codec: jsonCodec,
+    connection: () => undefined,
+    onError: () => undefined,
+  });
   const dispatcher = new CommandDispatcher({
-    connection: () => { throw new Error('no libvirt in this test'); },
+    connection: () => {
+      throw new Error('no libvirt in this test');
+    },
     agent: { node: 'n1', bootId: 'b', version: '0.0.0', status: () => ({}) },
   });
-  const intake = new CommandIntake({ node: 'n1', transport, dispatcher, publisher, log, maxMessageBytes: 1 << 20, ...o });
+  const intake = new CommandIntake({
+    node: 'n1',
+    transport,
+    dispatcher,
+    publisher,
+    log,
+    maxMessageBytes: 1 << 20,
+    ...o,
+  });
   /** accepts one delivery and waits until the intake is done with it */
   const run = async (m: Partial<InboundMessage> & { body: Buffer }) => {
     const { d, settled } = delivery(m, kind === 'amqp');
@@ -70,8 +111,15 @@ function setup(kind: 'amqp' | 'mqtt', o: { maxOutgoingBytes?: number } = {}) {
   return { transport, intake, run };
 }
 
-const cmd = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ specversion: '1.0', id: 'c1', source: 'test', type: 'virtbus.cmd.agent.ping', data: {}, ...o }));
-const replyData = (r: OutboundReply) => JSON.parse(r.body.toString()) as { subject?: string; data: { ok: boolean; result?: unknown; error?: { code: string; message: string } } };
+const cmd = (o: Record<string, unknown>) =>
+  Buffer.from(
+    JSON.stringify({ specversion: '1.0', id: 'c1', source: 'test', type: 'virtbus.cmd.agent.ping', data: {}, ...o }),
+  );
+const replyData = (r: OutboundReply) =>
+  JSON.parse(r.body.toString()) as {
+    subject?: string;
+    data: { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+  };
 
 describe('every delivery is settled exactly once', () => {
   test('AMQP, no reply_to, an id with dots: the completion event goes out, the delivery is acked', async () => {
@@ -116,7 +164,10 @@ describe('nothing a caller sends makes an unpublishable answer', () => {
     expect(r.body.length).toBeLessThan(1024);
     const env = replyData(r);
     expect(env.subject).toBeUndefined();
-    expect(env.data.error).toMatchObject({ code: 'BAD_REQUEST', message: 'command type is 900012 characters long (at most 256)' });
+    expect(env.data.error).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'command type is 900012 characters long (at most 256)',
+    });
   });
 
   test('an unknown command of ordinary length: UNKNOWN_COMMAND, quoted and bounded', async () => {
@@ -127,36 +178,63 @@ describe('nothing a caller sends makes an unpublishable answer', () => {
     expect(env.data.error!.message.length).toBeLessThan(100);
   });
 
-  test.each([['NUL', '\u0000'], ['TAB', '\t'], ['newline', '\n']])('a %s in the id or type is BAD_REQUEST', async (_n, c) => {
+  test.each([
+    ['NUL', '\u0000'],
+    ['TAB', '\t'],
+    ['newline', '\n'],
+  ])('a %s in the id or type is BAD_REQUEST', async (_n, c) => {
     const { transport, run } = setup('mqtt');
     await run({ body: cmd({ id: `a${c}b` }), contentType: CE_JSON, replyTo: 'virtbus/reply/me/1' });
-    await run({ body: cmd({ type: `virtbus.cmd.agent${c}ping` }), contentType: CE_JSON, replyTo: 'virtbus/reply/me/2' });
-    expect(transport.replies.map((r) => replyData(r).data.error?.message)).toEqual(['command id contains a control character', 'command type contains a control character']);
+    await run({
+      body: cmd({ type: `virtbus.cmd.agent${c}ping` }),
+      contentType: CE_JSON,
+      replyTo: 'virtbus/reply/me/2',
+    });
+    expect(transport.replies.map((r) => replyData(r).data.error?.message)).toEqual([
+      'command id contains a control character',
+      'command type contains a control character',
+    ]);
     // nothing of the bad value reaches a place with MQTT string rules
     expect(replyData(transport.replies[1]).subject).toBeUndefined();
   });
 
-  test.each(['#', '+', 'a/+/b', '$SYS/x', 'a\u0000b'])('MQTT Response Topic %j: not run; BAD_REQUEST as the completion event', async (topic) => {
-    const { transport, run } = setup('mqtt');
-    const s = await run({ body: cmd({ id: 'bad-topic' }), contentType: CE_JSON, replyTo: topic });
-    expect(s).toEqual({ ack: 1, reject: 0 });
-    expect(transport.replies).toHaveLength(0);
-    const ev = JSON.parse(transport.events[0].body.toString());
-    expect(ev.data).toMatchObject({ id: 'bad-topic', ok: false, error: { code: 'BAD_REQUEST' } });
-    expect(ev.data.error.message).toMatch(/^unusable reply address/);
-  });
+  test.each(['#', '+', 'a/+/b', '$SYS/x', 'a\u0000b'])(
+    'MQTT Response Topic %j: not run; BAD_REQUEST as the completion event',
+    async (topic) => {
+      const { transport, run } = setup('mqtt');
+      const s = await run({ body: cmd({ id: 'bad-topic' }), contentType: CE_JSON, replyTo: topic });
+      expect(s).toEqual({ ack: 1, reject: 0 });
+      expect(transport.replies).toHaveLength(0);
+      const ev = JSON.parse(transport.events[0].body.toString());
+      expect(ev.data).toMatchObject({ id: 'bad-topic', ok: false, error: { code: 'BAD_REQUEST' } });
+      expect(ev.data.error.message).toMatch(/^unusable reply address/);
+    },
+  );
 
-  test.each(['amqp', 'mqtt'] as const)('%s: an empty reply address is a bad one: not run, BAD_REQUEST as the completion event', async (kind) => {
-    const { transport, run } = setup(kind);
-    await run({ body: cmd({ id: 'empty-reply' }), replyTo: '' });
-    expect(transport.replies).toHaveLength(0);
-    expect(JSON.parse(transport.events[0].body.toString()).data).toMatchObject({ id: 'empty-reply', ok: false, error: { code: 'BAD_REQUEST' } });
-  });
+  test.each(['amqp', 'mqtt'] as const)(
+    '%s: an empty reply address is a bad one: not run, BAD_REQUEST as the completion event',
+    async (kind) => {
+      const { transport, run } = setup(kind);
+      await run({ body: cmd({ id: 'empty-reply' }), replyTo: '' });
+      expect(transport.replies).toHaveLength(0);
+      expect(JSON.parse(transport.events[0].body.toString()).data).toMatchObject({
+        id: 'empty-reply',
+        ok: false,
+        error: { code: 'BAD_REQUEST' },
+      });
+    },
+  );
 
   test('MQTT 5 Correlation Data that is not UTF-8 comes back byte for byte', async () => {
     const { transport, run } = setup('mqtt');
     const bytes = Buffer.from([0xff, 0xfe, 0xfd, 0x00, 0x80]);
-    await run({ body: cmd({}), contentType: CE_JSON, replyTo: 'virtbus/reply/me/1', correlationData: bytes, correlationId: bytes.toString('utf8') });
+    await run({
+      body: cmd({}),
+      contentType: CE_JSON,
+      replyTo: 'virtbus/reply/me/1',
+      correlationData: bytes,
+      correlationId: bytes.toString('utf8'),
+    });
     expect(transport.replies[0].correlationData).toEqual(bytes);
   });
 
@@ -172,7 +250,9 @@ describe('nothing a caller sends makes an unpublishable answer', () => {
     const { transport, run } = setup('amqp', { maxOutgoingBytes: 200 });
     await run({ body: cmd({}), replyTo: 'q' });
     expect(replyData(transport.replies[0]).data.error).toMatchObject({ code: 'UNSUPPORTED' });
-    expect(replyData(transport.replies[0]).data.error!.message).toMatch(/exceeds the outgoing message limit of 200 bytes/);
+    expect(replyData(transport.replies[0]).data.error!.message).toMatch(
+      /exceeds the outgoing message limit of 200 bytes/,
+    );
   });
 
   test('content types compare as whole media types, case-insensitively', async () => {
@@ -180,7 +260,11 @@ describe('nothing a caller sends makes an unpublishable answer', () => {
     await run({ body: cmd({}), replyTo: 'q', contentType: 'application/cloudevents+jsonx' });
     await run({ body: cmd({ id: 'c2' }), replyTo: 'q', contentType: 'Application/CloudEvents+JSON; charset=utf-8' });
     await run({ body: Buffer.from([0x0a, 0x02, 0x41]), replyTo: 'q', contentType: `${CE_PROTOBUF}` });
-    const [x, ok, pb] = transport.replies.map((r) => (r.contentType === CE_JSON ? replyData(r).data : { ok: false, error: { code: 'BAD_REQUEST', message: 'protobuf' } }));
+    const [x, ok, pb] = transport.replies.map((r) =>
+      r.contentType === CE_JSON
+        ? replyData(r).data
+        : { ok: false, error: { code: 'BAD_REQUEST', message: 'protobuf' } },
+    );
     expect(x.error!.message).toMatch(/^unsupported content type/);
     expect(ok.ok).toBe(true);
     expect(pb.ok).toBe(false);

@@ -9,14 +9,23 @@ import type { ReplyData } from '../../src/contract/events';
 import { JobRunners, LocalJobBackend } from '../../src/jobs';
 import { Gate } from '../jobs/support/gate';
 
-const to = (n: number): ReplyAddress => ({ id: 'j', command: 'virtbus.cmd.domain.save', replyTo: `q${n}`, correlationId: 'j', contentType: 'application/cloudevents+json', echoCorrelation: false });
+const to = (n: number): ReplyAddress => ({
+  id: 'j',
+  command: 'virtbus.cmd.domain.save',
+  replyTo: `q${n}`,
+  correlationId: 'j',
+  contentType: 'application/cloudevents+json',
+  echoCorrelation: false,
+});
 
 test('waiting, taken at the end, and too late to wait', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'virtbus-waiters-'));
   const gate = new Gate();
   const jobs = new LocalJobBackend({ stateDir: dir, runners: new JobRunners().register('k', gate.runner()) });
   const sent: Array<[string | undefined, ReplyData]> = [];
-  const w = new JobWaiters(jobs, async (a, r) => { sent.push([a.replyTo, r]); });
+  const w = new JobWaiters(jobs, async (a, r) => {
+    sent.push([a.replyTo, r]);
+  });
   try {
     await jobs.start();
     await jobs.submit({ id: 'j', kind: 'k', command: 'domain.save', data: {} });

@@ -17,8 +17,11 @@ test('a command sent while libvirtd restarts runs after the reconnect snapshot',
     lab('restart-node2');
     await lost;
     const id = randomUUID();
-    client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.node.info', data: {} }),
-      { messageId: id, correlationId: id, replyTo: client.replyQueue });
+    client.send(
+      node,
+      JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.node.info', data: {} }),
+      { messageId: id, correlationId: id, replyTo: client.replyQueue },
+    );
     const reply = await client.replyTo(id, 'reply after reconnect', 30000);
     expect(reply.body.data).toMatchObject({ ok: true, result: { uri: NODE2_URI } });
     const order = client.received.map((m) => (m.exchange === '' ? 'reply' : m.body.data.reason));

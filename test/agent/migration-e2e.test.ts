@@ -16,7 +16,17 @@ import { AMQP_URL, TestClient, deleteNodeQueues, settleAgentJobs, type Received 
 import { REDIS_URL, startAgent, testNode } from '../helpers/agent';
 import { cleanupAll } from '../helpers/cleanup';
 import { eventually } from '../helpers/events';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, abortGuestJobs, guestXml, labUniq, openNode, removeGuest, waitGuestReady } from '../helpers/lab';
+import {
+  NODE1_URI,
+  NODE2_MIGRATE_URI,
+  NODE2_URI,
+  abortGuestJobs,
+  guestXml,
+  labUniq,
+  openNode,
+  removeGuest,
+  waitGuestReady,
+} from '../helpers/lab';
 import { deleteNodeKeys } from '../helpers/redis';
 
 describe('domain.migrate between two agents', () => {
@@ -32,7 +42,11 @@ describe('domain.migrate between two agents', () => {
   let n2: Connection;
   const guests: string[] = [];
 
-  const jobs = (node: string) => ({ backend: { type: 'redis' as const, node, redis: REDIS_URL, prefix }, saveDir, progressIntervalMs: 300 });
+  const jobs = (node: string) => ({
+    backend: { type: 'redis' as const, node, redis: REDIS_URL, prefix },
+    saveDir,
+    progressIntervalMs: 300,
+  });
 
   beforeAll(async () => {
     n1 = await openNode(NODE1_URI);
@@ -40,31 +54,61 @@ describe('domain.migrate between two agents', () => {
     client = await TestClient.connect();
     await client.bindEvents(`v1.${src}.#`);
     await client.bindEvents(`v1.${dst}.#`);
-    a2 = await startAgent({ node: dst, libvirtUri: NODE2_URI, advertiseMigrateUri: NODE2_MIGRATE_URI, jobs: jobs(dst), heartbeatS: 1 });
+    a2 = await startAgent({
+      node: dst,
+      libvirtUri: NODE2_URI,
+      advertiseMigrateUri: NODE2_MIGRATE_URI,
+      jobs: jobs(dst),
+      heartbeatS: 1,
+    });
     peers = new PeerDirectory({ endpoint: AMQP_URL, self: src, log: createLogger('silent') });
     a1 = await startAgent({ node: src, libvirtUri: NODE1_URI, jobs: jobs(src), peers, heartbeatS: 1 });
     await eventually(async () => peers!.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
   });
 
-  afterEach(() => cleanupAll([
-    // the agent's job first (a cancel aborts libvirt's migration), then libvirt directly, then the guests
-    ['cancel the source agent\'s jobs', () => client && a1 && settleAgentJobs(client, src)],
-    ...guests.map((g): [string, () => Promise<void>] => [`abort the libvirt jobs of ${g}`, () => abortGuestJobs(n1, g)]),
-    ['wait until the source agent runs no job', () => client && a1 && settleAgentJobs(client, src)],
-    ...guests.splice(0).map((g): [string, () => Promise<void>] => [`remove ${g} from both nodes`, () => removeGuest(g, { node1: n1, node2: n2 })]),
-  ]));
+  afterEach(() =>
+    cleanupAll([
+      // the agent's job first (a cancel aborts libvirt's migration), then libvirt directly, then the guests
+      ["cancel the source agent's jobs", () => client && a1 && settleAgentJobs(client, src)],
+      ...guests.map((g): [string, () => Promise<void>] => [
+        `abort the libvirt jobs of ${g}`,
+        () => abortGuestJobs(n1, g),
+      ]),
+      ['wait until the source agent runs no job', () => client && a1 && settleAgentJobs(client, src)],
+      ...guests
+        .splice(0)
+        .map((g): [string, () => Promise<void>] => [
+          `remove ${g} from both nodes`,
+          () => removeGuest(g, { node1: n1, node2: n2 }),
+        ]),
+    ]),
+  );
 
-  afterAll(() => cleanupAll([
-    ['close the source agent', () => a1?.close()],
-    ['close the destination agent', () => a2?.close()],
-    ['stop watching peers', () => peers?.close()],
-    ['close the client', () => client?.close()],
-    ['delete the queues', async () => { await deleteNodeQueues(src); await deleteNodeQueues(dst); }],
-    ['delete the Redis keys', async () => { await deleteNodeKeys(src, prefix); await deleteNodeKeys(dst, prefix); }],
-    ['remove the save directory', () => rmSync(saveDir, { recursive: true, force: true })],
-    ['close node 1', () => n1?.close()],
-    ['close node 2', () => n2?.close()],
-  ]));
+  afterAll(() =>
+    cleanupAll([
+      ['close the source agent', () => a1?.close()],
+      ['close the destination agent', () => a2?.close()],
+      ['stop watching peers', () => peers?.close()],
+      ['close the client', () => client?.close()],
+      [
+        'delete the queues',
+        async () => {
+          await deleteNodeQueues(src);
+          await deleteNodeQueues(dst);
+        },
+      ],
+      [
+        'delete the Redis keys',
+        async () => {
+          await deleteNodeKeys(src, prefix);
+          await deleteNodeKeys(dst, prefix);
+        },
+      ],
+      ['remove the save directory', () => rmSync(saveDir, { recursive: true, force: true })],
+      ['close node 1', () => n1?.close()],
+      ['close node 2', () => n2?.close()],
+    ]),
+  );
 
   async function bootGuest(): Promise<string> {
     const name = labUniq('mig');
@@ -73,21 +117,51 @@ describe('domain.migrate between two agents', () => {
     await waitGuestReady(name);
     return name;
   }
-  const lifecycle = (node: string, name: string) => client.received
-    .filter((m) => m.routingKey.startsWith(`v1.${node}.domain.`) && m.body?.data?.domain?.name === name && m.body.type === 'virtbus.event.domain.lifecycle')
-    .map((m) => `${m.body.data.event}/${m.body.data.detail}`);
-  const jobEvents = (id: string) => client.received.filter((m) => m.routingKey.startsWith(`v1.${src}.job.${id}.`)).map((m: Received) => m.body);
+  const lifecycle = (node: string, name: string) =>
+    client.received
+      .filter(
+        (m) =>
+          m.routingKey.startsWith(`v1.${node}.domain.`) &&
+          m.body?.data?.domain?.name === name &&
+          m.body.type === 'virtbus.event.domain.lifecycle',
+      )
+      .map((m) => `${m.body.data.event}/${m.body.data.detail}`);
+  const jobEvents = (id: string) =>
+    client.received.filter((m) => m.routingKey.startsWith(`v1.${src}.job.${id}.`)).map((m: Received) => m.body);
 
   test('moves a running guest to the other node, with progress, events on both nodes and the final result', async () => {
     const name = await bootGuest();
     const id = randomUUID();
     const reply = await client.call(src, 'domain.migrate', { domain: name, to: dst }, { id, timeoutMs: 120000 });
-    expect(reply.data).toMatchObject({ ok: true, result: { name, node: dst, downtimeMs: expect.any(Number), totalMs: expect.any(Number) } });
-    expect(jobEvents(id).map((e) => e.type)).toEqual(expect.arrayContaining(['virtbus.event.job.started', 'virtbus.event.job.progress', 'virtbus.event.job.completed']));
+    expect(reply.data).toMatchObject({
+      ok: true,
+      result: { name, node: dst, downtimeMs: expect.any(Number), totalMs: expect.any(Number) },
+    });
+    expect(jobEvents(id).map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'virtbus.event.job.started',
+        'virtbus.event.job.progress',
+        'virtbus.event.job.completed',
+      ]),
+    );
     expect(jobEvents(id).find((e) => e.type === 'virtbus.event.job.progress').data.progress).toHaveProperty('phase');
 
-    await client.waitFor((m) => m.routingKey.startsWith(`v1.${dst}.domain.`) && m.body?.data?.event === 'resumed' && m.body.data.domain.name === name, 'resumed on node 2', 20000);
-    await client.waitFor((m) => m.routingKey.startsWith(`v1.${src}.domain.`) && m.body?.data?.event === 'stopped' && m.body.data.domain.name === name, 'stopped on node 1', 20000);
+    await client.waitFor(
+      (m) =>
+        m.routingKey.startsWith(`v1.${dst}.domain.`) &&
+        m.body?.data?.event === 'resumed' &&
+        m.body.data.domain.name === name,
+      'resumed on node 2',
+      20000,
+    );
+    await client.waitFor(
+      (m) =>
+        m.routingKey.startsWith(`v1.${src}.domain.`) &&
+        m.body?.data?.event === 'stopped' &&
+        m.body.data.domain.name === name,
+      'stopped on node 1',
+      20000,
+    );
     expect(lifecycle(src, name)).toEqual(expect.arrayContaining(['suspended/migrated', 'stopped/migrated']));
     expect(lifecycle(dst, name)).toEqual(expect.arrayContaining(['started/migrated', 'resumed/migrated']));
     expect((await client.call(dst, 'domain.get', { domain: name })).data.result.state).toBe('running');
@@ -96,26 +170,62 @@ describe('domain.migrate between two agents', () => {
     // the same command id again: answered from the record, no second migration
     const again = await client.call(src, 'domain.migrate', { domain: name, to: dst }, { id });
     expect(again.data).toEqual(reply.data);
-    expect((await client.call(src, 'job.get', { id })).data.result).toMatchObject({ id, state: 'succeeded', command: 'domain.migrate' });
+    expect((await client.call(src, 'job.get', { id })).data.result).toMatchObject({
+      id,
+      state: 'succeeded',
+      command: 'domain.migrate',
+    });
   });
 
   test('job.cancel stops a slow migration: CANCELLED, guest still on node 1, nothing on node 2', async () => {
     const name = await bootGuest();
     const id = randomUUID();
-    client.send(src, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate', data: { domain: name, to: dst, bandwidthMiBs: 1 } }),
-      { messageId: id, correlationId: id, replyTo: client.replyQueue });
-    await client.waitFor((m) => m.routingKey === `v1.${src}.job.${id}.progress`, 'progress of the slow migration', 20000);
+    client.send(
+      src,
+      JSON.stringify({
+        specversion: '1.0',
+        id,
+        source: 't',
+        type: 'virtbus.cmd.domain.migrate',
+        data: { domain: name, to: dst, bandwidthMiBs: 1 },
+      }),
+      { messageId: id, correlationId: id, replyTo: client.replyQueue },
+    );
+    await client.waitFor(
+      (m) => m.routingKey === `v1.${src}.job.${id}.progress`,
+      'progress of the slow migration',
+      20000,
+    );
     // a duplicate while it runs waits for the job: both callers get its final reply
     const from = client.received.length;
-    client.send(src, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate', data: { domain: name, to: dst, bandwidthMiBs: 1 } }),
-      { messageId: id, correlationId: id, replyTo: client.replyQueue });
+    client.send(
+      src,
+      JSON.stringify({
+        specversion: '1.0',
+        id,
+        source: 't',
+        type: 'virtbus.cmd.domain.migrate',
+        data: { domain: name, to: dst, bandwidthMiBs: 1 },
+      }),
+      { messageId: id, correlationId: id, replyTo: client.replyQueue },
+    );
     await new Promise((r) => setTimeout(r, 500));
-    expect(client.received.slice(from).filter((m) => m.exchange === '' && m.properties.correlationId === id)).toHaveLength(0);
+    expect(
+      client.received.slice(from).filter((m) => m.exchange === '' && m.properties.correlationId === id),
+    ).toHaveLength(0);
     const cancel = await client.call(src, 'job.cancel', { id });
     expect(cancel.data).toMatchObject({ ok: true, result: { id } });
-    await client.waitFor(() => client.received.filter((m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED').length >= 2,
-      'the CANCELLED reply, to the first caller and the duplicate', 60000);
-    const final = client.received.find((m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED')!;
+    await client.waitFor(
+      () =>
+        client.received.filter(
+          (m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED',
+        ).length >= 2,
+      'the CANCELLED reply, to the first caller and the duplicate',
+      60000,
+    );
+    const final = client.received.find(
+      (m) => m.exchange === '' && m.properties.correlationId === id && m.body?.data?.error?.code === 'CANCELLED',
+    )!;
     expect(final.body.data.error.message).toContain('still running on the source');
     expect((await (await n1.domain(name)).state()).state).toBe('running');
     await expect(n2.domain(name)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
@@ -123,7 +233,12 @@ describe('domain.migrate between two agents', () => {
 
   test('an unreachable destination fails clearly and the guest keeps running on the source', async () => {
     const name = await bootGuest();
-    const r = await client.call(src, 'domain.migrate', { domain: name, destination: { uri: 'qemu+tcp://127.0.0.3/system' } }, { timeoutMs: 60000 });
+    const r = await client.call(
+      src,
+      'domain.migrate',
+      { domain: name, destination: { uri: 'qemu+tcp://127.0.0.3/system' } },
+      { timeoutMs: 60000 },
+    );
     expect(r.data.ok).toBe(false);
     expect(r.data.error.message).toMatch(/127\.0\.0\.3/);
     expect(r.data.error.message).toContain('still running on the source');
@@ -131,6 +246,8 @@ describe('domain.migrate between two agents', () => {
   });
 
   test('migrate to a node nobody has seen is NOT_FOUND', async () => {
-    expect((await client.call(src, 'domain.migrate', { domain: 'x', to: 'no-such-node' })).data.error.code).toBe('NOT_FOUND');
+    expect((await client.call(src, 'domain.migrate', { domain: 'x', to: 'no-such-node' })).data.error.code).toBe(
+      'NOT_FOUND',
+    );
   });
 });

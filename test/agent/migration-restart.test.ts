@@ -8,7 +8,17 @@ import { spawnAgent, removeAgentState, type AgentProcess } from '../helpers/agen
 import { AMQP_URL, TestClient, deleteNodeQueues } from '../helpers/amqp-client';
 import { REDIS_URL, testNode } from '../helpers/agent';
 import { cleanupAfterEach } from '../helpers/cleanup';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeGuest, virsh, waitGuestReady } from '../helpers/lab';
+import {
+  NODE1_URI,
+  NODE2_MIGRATE_URI,
+  NODE2_URI,
+  guestXml,
+  labUniq,
+  openNode,
+  removeGuest,
+  virsh,
+  waitGuestReady,
+} from '../helpers/lab';
 import { deleteNodeKeys } from '../helpers/redis';
 
 const defer = cleanupAfterEach();
@@ -29,22 +39,46 @@ test('a migration survives the source agent being SIGKILLed and is answered by t
   defer('close the client', () => client.close());
   const procs: AgentProcess[] = [];
   // the same state directory for both runs (spawnAgent's, per node id): the restarted agent is the same agent
-  const args = ['--node-id', node, '--libvirt-uri', NODE1_URI, '--bus', AMQP_URL, '--redis', REDIS_URL,
-    '--job-progress-ms', '300', '--heartbeat', '0'];
+  const args = [
+    '--node-id',
+    node,
+    '--libvirt-uri',
+    NODE1_URI,
+    '--bus',
+    AMQP_URL,
+    '--redis',
+    REDIS_URL,
+    '--job-progress-ms',
+    '300',
+    '--heartbeat',
+    '0',
+  ];
 
   defer('abort the migration, remove the guest from both nodes', () => removeGuest(name, { node1: n1, node2: n2 }));
   await n1.createDomain(guestXml(name));
   await waitGuestReady(name);
   await client.bindEvents(`v1.${node}.job.#`);
   defer('stop the agents', async () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+    for (const p of procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill('SIGKILL');
+        await p.exited;
+      }
   });
   procs.push(await spawnAgent(args));
 
   const id = randomUUID();
-  client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.migrate',
-    data: { domain: name, destination: { uri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI }, bandwidthMiBs: 1 } }),
-    { messageId: id, correlationId: id, replyTo: client.replyQueue });
+  client.send(
+    node,
+    JSON.stringify({
+      specversion: '1.0',
+      id,
+      source: 't',
+      type: 'virtbus.cmd.domain.migrate',
+      data: { domain: name, destination: { uri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI }, bandwidthMiBs: 1 },
+    }),
+    { messageId: id, correlationId: id, replyTo: client.replyQueue },
+  );
   await client.waitFor((m) => m.routingKey === `v1.${node}.job.${id}.progress`, 'migration progress', 30000);
 
   procs[0].child.kill('SIGKILL');

@@ -9,13 +9,32 @@ import { forgetAgent } from '../helpers/mqtt';
 import { NODE1_URI, labPoolXml, labUniq, openNode, removePool } from '../helpers/lab';
 
 const URL = process.env.VIRTBUS_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-const args = (node: string, libvirt = 'test:///default') => ['--node-id', node, '--bus', URL, '--mqtt-version', '5', '--libvirt-uri', libvirt, '--heartbeat', '0'];
+const args = (node: string, libvirt = 'test:///default') => [
+  '--node-id',
+  node,
+  '--bus',
+  URL,
+  '--mqtt-version',
+  '5',
+  '--libvirt-uri',
+  libvirt,
+  '--heartbeat',
+  '0',
+];
 
 describe('agent process over MQTT 5 (Mosquitto)', () => {
   const procs: AgentProcess[] = [];
-  const start = async (a: string[]) => { const p = await spawnAgent(a); procs.push(p); return p; };
+  const start = async (a: string[]) => {
+    const p = await spawnAgent(a);
+    procs.push(p);
+    return p;
+  };
   afterEach(async () => {
-    for (const p of procs.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+    for (const p of procs.splice(0))
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill('SIGKILL');
+        await p.exited;
+      }
   });
 
   test('SIGKILL → retained offline from the Last Will; restart → online', async () => {
@@ -23,7 +42,12 @@ describe('agent process over MQTT 5 (Mosquitto)', () => {
     const client = await MqttTestClient.connect(URL, 5);
     try {
       await client.subscribe(`virtbus/v1/${node}/status`);
-      const status = (s: string, from: number) => client.waitFor((m) => client.received.indexOf(m) >= from && m.topic === `virtbus/v1/${node}/status` && m.body?.status === s, `status ${s}`, 20000);
+      const status = (s: string, from: number) =>
+        client.waitFor(
+          (m) => client.received.indexOf(m) >= from && m.topic === `virtbus/v1/${node}/status` && m.body?.status === s,
+          `status ${s}`,
+          20000,
+        );
       let from = client.received.length;
       const first = await start(args(node));
       await status('online', from);
@@ -34,14 +58,20 @@ describe('agent process over MQTT 5 (Mosquitto)', () => {
       // a late subscriber sees the retained offline
       const late = await MqttTestClient.connect(URL, 5);
       await late.subscribe(`virtbus/v1/${node}/status`);
-      expect((await late.waitFor((m) => m.topic === `virtbus/v1/${node}/status`, 'retained status')).body.status).toBe('offline');
+      expect((await late.waitFor((m) => m.topic === `virtbus/v1/${node}/status`, 'retained status')).body.status).toBe(
+        'offline',
+      );
       await late.close();
       from = client.received.length;
       await start(args(node));
       await status('online', from);
     } finally {
       await client.close();
-      for (const p of procs) if (p.child.exitCode === null) { p.child.kill('SIGTERM'); await p.exited; }
+      for (const p of procs)
+        if (p.child.exitCode === null) {
+          p.child.kill('SIGTERM');
+          await p.exited;
+        }
       await forgetAgent(URL, 5, node);
       removeAgentState(node);
     }
@@ -70,7 +100,11 @@ describe('agent process over MQTT 5 (Mosquitto)', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {
-      for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+      for (const p of procs)
+        if (p.child.exitCode === null && p.child.signalCode === null) {
+          p.child.kill('SIGKILL');
+          await p.exited;
+        }
       await client.close();
       await removePool(conn, pool);
       await conn.close();

@@ -21,17 +21,28 @@ test('graceful shutdown delivers the in-flight reply, then offline, and exits 0'
   const client = await TestClient.connect();
   defer('close the client', () => client.close());
   await client.bindEvents(`v1.${node}.agent.*.offline`);
-  defer('delete the queue and the agent state', async () => { await deleteNodeQueues(node); removeAgentState(node); });
+  defer('delete the queue and the agent state', async () => {
+    await deleteNodeQueues(node);
+    removeAgentState(node);
+  });
   const proc = await spawnAgent(['--node-id', node, '--libvirt-uri', NODE1_URI, '--bus', AMQP_URL, '--heartbeat', '0']);
-  defer('stop the agent', async () => { if (proc.child.exitCode === null && proc.child.signalCode === null) { proc.child.kill('SIGKILL'); await proc.exited; } });
+  defer('stop the agent', async () => {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+  });
 
   const pid = qemuPid(name);
   process.kill(pid, 'SIGSTOP');
   let stopped = true;
   defer('continue QEMU', () => stopped && process.kill(pid, 'SIGCONT'));
   const id = randomUUID();
-  client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.suspend', data: { domain: name } }),
-    { messageId: id, correlationId: id, replyTo: client.replyQueue });
+  client.send(
+    node,
+    JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.suspend', data: { domain: name } }),
+    { messageId: id, correlationId: id, replyTo: client.replyQueue },
+  );
   await new Promise((r) => setTimeout(r, 1000));
   expect(client.received).toHaveLength(0); // still running inside libvirt
 
@@ -43,6 +54,9 @@ test('graceful shutdown delivers the in-flight reply, then offline, and exits 0'
   const reply = await client.replyTo(id, 'reply of the in-flight command', 20000);
   expect(reply.body.data).toMatchObject({ ok: true, result: { name, state: 'paused' } });
   await client.waitFor((m) => m.body?.type === 'virtbus.event.agent.offline', 'offline', 20000);
-  expect(client.received.map((m) => (m.exchange === '' ? 'reply' : m.body.type))).toEqual(['reply', 'virtbus.event.agent.offline']);
+  expect(client.received.map((m) => (m.exchange === '' ? 'reply' : m.body.type))).toEqual([
+    'reply',
+    'virtbus.event.agent.offline',
+  ]);
   expect(await proc.exited).toBe(0);
 });

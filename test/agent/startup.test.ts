@@ -12,8 +12,11 @@ test('snapshot is on the wire before the reply to a command queued while the age
     await (await startAgent({ node })).close();
     await client.bindEvents(`v1.${node}.agent.*.snapshot`);
     const id = randomUUID();
-    client.send(node, JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.list', data: {} }),
-      { messageId: id, correlationId: id, replyTo: client.replyQueue });
+    client.send(
+      node,
+      JSON.stringify({ specversion: '1.0', id, source: 't', type: 'virtbus.cmd.domain.list', data: {} }),
+      { messageId: id, correlationId: id, replyTo: client.replyQueue },
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(client.received).toHaveLength(0);
 

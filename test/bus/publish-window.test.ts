@@ -10,8 +10,12 @@ class FakeConnection implements PublishTarget {
   isLost = false;
   readonly brokerReceiveMaximum = 100;
   readonly sent: Array<{ topic: string; cb: PacketCallback }> = [];
-  publish(topic: string, _payload: Buffer, _opts: IClientPublishOptions, cb: PacketCallback): void { this.sent.push({ topic, cb }); }
-  ackAll(): void { for (const s of this.sent.splice(0)) s.cb(undefined); }
+  publish(topic: string, _payload: Buffer, _opts: IClientPublishOptions, cb: PacketCallback): void {
+    this.sent.push({ topic, cb });
+  }
+  ackAll(): void {
+    for (const s of this.sent.splice(0)) s.cb(undefined);
+  }
 }
 
 const req = (topic: string) => ({ topic, payload: Buffer.from(topic), options: { qos: 1 as const } });
@@ -20,8 +24,14 @@ test(`a message alone on the wire at ${MAX_LOSSES} connection losses is dropped;
   const p = new AckPublisher({ maxInFlight: 10, maxQueued: 100, maxMessageBytes: 1 << 20 });
   const dropped: Error[] = [];
   p.onDropped = (e) => dropped.push(e);
-  const outcome = (topic: string) => p.publish(req(topic)).then(() => 'acked', (e: Error) => e);
-  const poison = outcome('poison'), b = outcome('b'), c = outcome('c');
+  const outcome = (topic: string) =>
+    p.publish(req(topic)).then(
+      () => 'acked',
+      (e: Error) => e,
+    );
+  const poison = outcome('poison'),
+    b = outcome('b'),
+    c = outcome('c');
 
   let conn = new FakeConnection();
   p.attach(conn);

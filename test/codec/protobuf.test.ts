@@ -15,15 +15,26 @@ function rawCloudEvent(attributeEntries: Uint8Array[]): Uint8Array {
 }
 
 test('an attribute map entry with no value is taken as absent, not a crash', () => {
-  const keyOnly = protobuf.Writer.create().uint32((1 << 3) | 2).string('subject').finish();
+  const keyOnly = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('subject')
+    .finish();
   const env = decodeProtobufEnvelope(Buffer.from(rawCloudEvent([keyOnly])));
   expect(env).toMatchObject({ id: 'c1', type: 'virtbus.cmd.agent.ping' });
   expect('subject' in env).toBe(false);
 });
 
 test('an attribute named __proto__ stays data', () => {
-  const value = protobuf.Writer.create().uint32((3 << 3) | 2).string('x').finish(); // ce_string
-  const entry = protobuf.Writer.create().uint32((1 << 3) | 2).string('__proto__').uint32((2 << 3) | 2).bytes(value).finish();
+  const value = protobuf.Writer.create()
+    .uint32((3 << 3) | 2)
+    .string('x')
+    .finish(); // ce_string
+  const entry = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('__proto__')
+    .uint32((2 << 3) | 2)
+    .bytes(value)
+    .finish();
   const env = decodeProtobufEnvelope(Buffer.from(rawCloudEvent([entry])));
   expect(Object.getPrototypeOf(env)).toBe(Object.prototype);
 });
@@ -34,7 +45,11 @@ test.each([
   ['empty', Buffer.alloc(0)],
 ])('%s protobuf is BAD_REQUEST', (_name, body) => {
   let err: unknown;
-  try { decodeProtobufEnvelope(body); } catch (e) { err = e; }
+  try {
+    decodeProtobufEnvelope(body);
+  } catch (e) {
+    err = e;
+  }
   expect(err).toBeInstanceOf(CommandError);
   expect((err as CommandError).code).toBe('BAD_REQUEST');
 });

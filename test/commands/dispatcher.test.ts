@@ -13,8 +13,12 @@ import { Connection } from '../../src/libvirt';
 import { Gate } from '../jobs/support/gate';
 
 let conn: Connection;
-beforeAll(async () => { conn = await Connection.open('test:///default'); });
-afterAll(async () => { await conn?.close(); });
+beforeAll(async () => {
+  conn = await Connection.open('test:///default');
+});
+afterAll(async () => {
+  await conn?.close();
+});
 
 const agent = { node: 'n1', bootId: 'b1', version: '0', status: () => ({}) };
 const make = (o: DispatcherOptions = {}, deps: Partial<ConstructorParameters<typeof CommandDispatcher>[0]> = {}) =>
@@ -25,11 +29,21 @@ const past = new Date(Date.now() - 1000).toISOString();
 describe('order of refusals (none of them recorded)', () => {
   test.each([
     ['unknown command', { name: 'domain.frobnicate', data: {} }, {}, 'UNKNOWN_COMMAND'],
-    ['read-only before schema: a mutating command is FORBIDDEN whatever its arguments', { name: 'domain.destroy', data: { nonsense: 1 } }, { readOnly: true }, 'FORBIDDEN'],
+    [
+      'read-only before schema: a mutating command is FORBIDDEN whatever its arguments',
+      { name: 'domain.destroy', data: { nonsense: 1 } },
+      { readOnly: true },
+      'FORBIDDEN',
+    ],
     ['schema', { name: 'domain.get', data: { domain: 42 } }, {}, 'BAD_REQUEST'],
     ['schema before deadline', { name: 'domain.get', data: {}, deadline: past }, {}, 'BAD_REQUEST'],
     ['deadline', { name: 'domain.get', data: { domain: 'test' }, deadline: past }, {}, 'EXPIRED'],
-    ['a long-running command without a job system', { name: 'domain.save', data: { domain: 'test', path: 'x' } }, {}, 'UNSUPPORTED'],
+    [
+      'a long-running command without a job system',
+      { name: 'domain.save', data: { domain: 'test', path: 'x' } },
+      {},
+      'UNSUPPORTED',
+    ],
   ] as const)('%s', async (_what, cmd, o, expected) => {
     const d = make(o);
     expect(code(await d.execute({ id: 'r1', ...cmd }))).toBe(expected);
@@ -47,12 +61,22 @@ describe('order of refusals (none of them recorded)', () => {
   });
 });
 
-describe('a duplicate while the first still runs gets the first\'s final reply', () => {
+describe("a duplicate while the first still runs gets the first's final reply", () => {
   test('short command: one run, the same reply for both', async () => {
     let open!: (ok: boolean) => void;
-    const gate = new Promise<boolean>((r) => { open = r; });
+    const gate = new Promise<boolean>((r) => {
+      open = r;
+    });
     let waits = 0;
-    const d = make({}, { libvirtReady: () => { waits++; return gate; } });
+    const d = make(
+      {},
+      {
+        libvirtReady: () => {
+          waits++;
+          return gate;
+        },
+      },
+    );
     const a = d.execute({ id: 'dup-1', name: 'domain.suspend', data: { domain: 'test' } });
     const b = d.execute({ id: 'dup-1', name: 'domain.suspend', data: { domain: 'test' } });
     await new Promise((r) => setTimeout(r, 50));
@@ -65,10 +89,13 @@ describe('a duplicate while the first still runs gets the first\'s final reply',
     await (await conn.domain('test')).resume();
   });
 
-  test('job: the duplicate is deferred to the job\'s end (the agent replies to both then)', async () => {
+  test("job: the duplicate is deferred to the job's end (the agent replies to both then)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'virtbus-dispatcher-'));
     const gate = new Gate();
-    const jobs = new LocalJobBackend({ stateDir: dir, runners: new JobRunners().register('domain.save', gate.runner()) });
+    const jobs = new LocalJobBackend({
+      stateDir: dir,
+      runners: new JobRunners().register('domain.save', gate.runner()),
+    });
     try {
       await jobs.start();
       const d = make({}, { jobs });

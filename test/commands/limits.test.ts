@@ -13,5 +13,7 @@ test.each([
 });
 
 test('the largest exact integer is accepted', () => {
-  expect(validator(COMMANDS['vol.create'].data)({ pool: 'p', name: 'v', capacityBytes: Number.MAX_SAFE_INTEGER })).toBeUndefined();
+  expect(
+    validator(COMMANDS['vol.create'].data)({ pool: 'p', name: 'v', capacityBytes: Number.MAX_SAFE_INTEGER }),
+  ).toBeUndefined();
 });

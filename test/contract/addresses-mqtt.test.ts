@@ -9,8 +9,9 @@ test('topic levels percent-encode / + # % and control characters', () => {
 
 test('an id level longer than 512 bytes becomes ~base64url(sha256(id))', () => {
   const id = 'x'.repeat(100_000);
-  expect(eventTopic('node1', 'command', id, 'completed'))
-    .toBe(`virtbus/v1/node1/command/~${createHash('sha256').update(id).digest('base64url')}/completed`);
+  expect(eventTopic('node1', 'command', id, 'completed')).toBe(
+    `virtbus/v1/node1/command/~${createHash('sha256').update(id).digest('base64url')}/completed`,
+  );
 });
 
 test('reply topics: wildcards, control characters, $ topics, empty and lone surrogates are refused', () => {

@@ -11,8 +11,26 @@ test('the AsyncAPI document parses without errors and names both servers and eve
   const errors = diagnostics.filter((d) => d.severity === 0);
   expect(errors.map((d) => `${d.path.join('.')}: ${d.message}`)).toEqual([]);
   expect(document).toBeDefined();
-  expect(document!.servers().all().map((s) => s.protocol()).sort()).toEqual(['amqp', 'mqtt']);
-  const channels = document!.channels().all().map((c) => c.address());
-  expect(channels).toEqual(expect.arrayContaining(['virtbus.cmd.{node}', 'v1.{node}.{object}.{id}.{event}', 'virtbus/v1/{node}/cmd', 'virtbus/v1/all/cmd', 'virtbus/v1/{node}/{object}/{id}/{event}', 'virtbus/v1/{node}/status']));
+  expect(
+    document!
+      .servers()
+      .all()
+      .map((s) => s.protocol())
+      .sort(),
+  ).toEqual(['amqp', 'mqtt']);
+  const channels = document!
+    .channels()
+    .all()
+    .map((c) => c.address());
+  expect(channels).toEqual(
+    expect.arrayContaining([
+      'virtbus.cmd.{node}',
+      'v1.{node}.{object}.{id}.{event}',
+      'virtbus/v1/{node}/cmd',
+      'virtbus/v1/all/cmd',
+      'virtbus/v1/{node}/{object}/{id}/{event}',
+      'virtbus/v1/{node}/status',
+    ]),
+  );
   expect(readFileSync(file, 'utf8')).toContain('virtbus.cmd.domain.migrate');
 });

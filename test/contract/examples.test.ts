@@ -7,7 +7,10 @@ import { decodeProtobufEnvelope, encodeProtobufEnvelope } from '../../src/codec/
 import { COMMANDS } from '../../src/contract/commands';
 
 const dir = join(__dirname, '..', '..', 'contracts', 'examples');
-const names = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+const names = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 const load = (n: string) => JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8'));
 
 test('there is an example of every command and reply, and of every event family', () => {
@@ -15,8 +18,17 @@ test('there is an example of every command and reply, and of every event family'
     expect(names).toContain(`command.${c}`);
     expect(names).toContain(`reply.${c}`);
   }
-  for (const e of ['event.domain.lifecycle.started', 'event.domain.device-removed.device-removed', 'event.pool.lifecycle.started',
-    'event.network.lifecycle.started', 'event.agent.online', 'event.agent.offline', 'event.agent.heartbeat', 'event.agent.snapshot', 'event.command.completed']) {
+  for (const e of [
+    'event.domain.lifecycle.started',
+    'event.domain.device-removed.device-removed',
+    'event.pool.lifecycle.started',
+    'event.network.lifecycle.started',
+    'event.agent.online',
+    'event.agent.offline',
+    'event.agent.heartbeat',
+    'event.agent.snapshot',
+    'event.command.completed',
+  ]) {
     expect(names).toContain(e);
   }
 });

@@ -6,12 +6,16 @@ import { ERROR_CODES } from '../../src/errors';
 
 const root = join(__dirname, '..', '..', 'contracts');
 function listFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? listFiles(join(dir, f)) : [join(dir, f)]));
+  return readdirSync(dir).flatMap((f) =>
+    statSync(join(dir, f)).isDirectory() ? listFiles(join(dir, f)) : [join(dir, f)],
+  );
 }
 
 test('contracts/ is up to date with src/contract (run `npm run gen:contracts`)', () => {
   const expected = renderContracts();
-  const generated = listFiles(root).map((f) => relative(root, f)).filter((f) => f.startsWith('schemas/') || f === 'asyncapi.yaml' || f === 'errors.json');
+  const generated = listFiles(root)
+    .map((f) => relative(root, f))
+    .filter((f) => f.startsWith('schemas/') || f === 'asyncapi.yaml' || f === 'errors.json');
   expect(generated.sort()).toEqual([...expected.keys()].sort());
   for (const [p, content] of expected) expect([p, readFileSync(join(root, p), 'utf8')]).toEqual([p, content]);
 });

@@ -14,7 +14,10 @@ test('proto/virtbus/v1 and the protobufjs descriptor are up to date (run `npm ru
     const protos = readdirSync(join(root, 'proto', 'virtbus', 'v1')).sort();
     expect(readdirSync(join(out, 'proto', 'virtbus', 'v1')).sort()).toEqual(protos);
     for (const f of protos) {
-      expect([f, readFileSync(join(out, 'proto', 'virtbus', 'v1', f), 'utf8')]).toEqual([f, readFileSync(join(root, 'proto', 'virtbus', 'v1', f), 'utf8')]);
+      expect([f, readFileSync(join(out, 'proto', 'virtbus', 'v1', f), 'utf8')]).toEqual([
+        f,
+        readFileSync(join(root, 'proto', 'virtbus', 'v1', f), 'utf8'),
+      ]);
     }
     expect(readFileSync(join(out, DESCRIPTOR), 'utf8')).toBe(readFileSync(join(root, DESCRIPTOR), 'utf8'));
   } finally {

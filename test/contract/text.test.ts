@@ -1,8 +1,10 @@
 import { attributeProblem, hasControlCharacter, isWellFormedUnicode, quote } from '../../src/contract/text';
 
 test('control characters: C0, DEL and C1 are found; ordinary text and multi-byte characters are not', () => {
-  for (const c of ['\u0000', '\t', '\n', '\u001f', '\u007f', '\u0085', '\u009f']) expect(hasControlCharacter(`a${c}b`)).toBe(true);
-  for (const s of ['plain', 'é'.repeat(128), '日本語', '🙂', 'a.b.c', '%2E']) expect(hasControlCharacter(s)).toBe(false);
+  for (const c of ['\u0000', '\t', '\n', '\u001f', '\u007f', '\u0085', '\u009f'])
+    expect(hasControlCharacter(`a${c}b`)).toBe(true);
+  for (const s of ['plain', 'é'.repeat(128), '日本語', '🙂', 'a.b.c', '%2E'])
+    expect(hasControlCharacter(s)).toBe(false);
 });
 
 test('lone surrogates are not well-formed Unicode; pairs are', () => {

@@ -26,7 +26,10 @@ export function removeAgentState(node: string): void {
 function withStateDir(args: string[]): string[] {
   if (args.includes('--state-dir') || args.some((a) => a.startsWith('--state-dir='))) return args;
   const i = args.indexOf('--node-id');
-  if (i < 0 || !args[i + 1]) throw new Error('spawnAgent needs --node-id (or an explicit --state-dir) so its state stays out of /var/lib/virtbus');
+  if (i < 0 || !args[i + 1])
+    throw new Error(
+      'spawnAgent needs --node-id (or an explicit --state-dir) so its state stays out of /var/lib/virtbus',
+    );
   return [...args, '--state-dir', agentStateDir(args[i + 1])];
 }
 
@@ -41,20 +44,35 @@ export async function spawnAgent(args: string[], readyTimeoutMs = 30000): Promis
   const child = spawn(process.execPath, [MAIN, ...withStateDir(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
-  child.stderr!.on('data', (b) => { stderr += b; });
+  child.stderr!.on('data', (b) => {
+    stderr += b;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let buf = '';
   const ready = new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`agent not ready in ${readyTimeoutMs} ms: ${stderr} ${JSON.stringify(logs.slice(-5))}`)), readyTimeoutMs);
-    void exited.then((code) => { clearTimeout(t); reject(new Error(`agent exited with ${code}: ${stderr} ${JSON.stringify(logs.slice(-5))}`)); });
+    const t = setTimeout(
+      () => reject(new Error(`agent not ready in ${readyTimeoutMs} ms: ${stderr} ${JSON.stringify(logs.slice(-5))}`)),
+      readyTimeoutMs,
+    );
+    void exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`agent exited with ${code}: ${stderr} ${JSON.stringify(logs.slice(-5))}`));
+    });
     child.stdout!.on('data', (b) => {
       buf += b;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        try { logs.push(JSON.parse(line)); } catch { logs.push({ msg: line }); }
-        if (String(logs[logs.length - 1].msg).startsWith('ready')) { clearTimeout(t); resolve(); }
+        try {
+          logs.push(JSON.parse(line));
+        } catch {
+          logs.push({ msg: line });
+        }
+        if (String(logs[logs.length - 1].msg).startsWith('ready')) {
+          clearTimeout(t);
+          resolve();
+        }
       }
     });
   });

@@ -14,7 +14,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------
 // The agent process
 
-export interface LogLine { t: number; msg: string; [k: string]: unknown }
+export interface LogLine {
+  t: number;
+  msg: string;
+  [k: string]: unknown;
+}
 
 /**
  * dist/agent/main.js as its own process. Spawned through a shell that
@@ -29,9 +33,19 @@ export class AgentRun {
   exitCode?: number | null;
   private readyAt?: number;
 
-  private constructor(readonly child: ChildProcess, readonly args: string[]) {
-    this.exited = new Promise((resolve) => child.on('exit', (code) => { this.exitCode = code; resolve(code); }));
-    child.stderr!.on('data', (b) => { this.stderr += b; });
+  private constructor(
+    readonly child: ChildProcess,
+    readonly args: string[],
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+      }),
+    );
+    child.stderr!.on('data', (b) => {
+      this.stderr += b;
+    });
     let buf = '';
     child.stdout!.on('data', (b) => {
       buf += b;
@@ -54,22 +68,43 @@ export class AgentRun {
 
   static async start(args: string[], readyTimeoutMs = 30_000): Promise<AgentRun> {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
-    const child = spawn('bash', ['-c', 'for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2 && n != 255)) && eval "exec $n>&-"; done; exec "$@"',
-      'virtbus-agent', process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        'for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2 && n != 255)) && eval "exec $n>&-"; done; exec "$@"',
+        'virtbus-agent',
+        process.execPath,
+        MAIN,
+        ...args,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const run = new AgentRun(child, args);
-    await run.ready(readyTimeoutMs).catch(async (e) => { await run.kill(); throw e; });
+    await run.ready(readyTimeoutMs).catch(async (e) => {
+      await run.kill();
+      throw e;
+    });
     return run;
   }
 
-  get pid(): number { return this.child.pid!; }
-  get bootId(): string | undefined { return this.logs.find((l) => l.msg === 'starting')?.bootId as string | undefined; }
-  get readyTime(): number | undefined { return this.readyAt; }
+  get pid(): number {
+    return this.child.pid!;
+  }
+  get bootId(): string | undefined {
+    return this.logs.find((l) => l.msg === 'starting')?.bootId as string | undefined;
+  }
+  get readyTime(): number | undefined {
+    return this.readyAt;
+  }
 
   async ready(timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!this.readyAt) {
-      if (this.exitCode !== undefined) throw new Error(`agent exited with ${this.exitCode}: ${this.stderr} ${JSON.stringify(this.logs.slice(-5))}`);
-      if (Date.now() > end) throw new Error(`agent not ready in ${timeoutMs} ms: ${this.stderr} ${JSON.stringify(this.logs.slice(-5))}`);
+      if (this.exitCode !== undefined)
+        throw new Error(`agent exited with ${this.exitCode}: ${this.stderr} ${JSON.stringify(this.logs.slice(-5))}`);
+      if (Date.now() > end)
+        throw new Error(`agent not ready in ${timeoutMs} ms: ${this.stderr} ${JSON.stringify(this.logs.slice(-5))}`);
       await sleep(20);
     }
   }
@@ -79,13 +114,20 @@ export class AgentRun {
     return this.logs.find((l) => l.msg === msg && l.t >= after && pred(l));
   }
 
-  async waitLog(msg: string, after: number, timeoutMs: number, pred: (l: LogLine) => boolean = () => true): Promise<LogLine> {
+  async waitLog(
+    msg: string,
+    after: number,
+    timeoutMs: number,
+    pred: (l: LogLine) => boolean = () => true,
+  ): Promise<LogLine> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const l = this.firstLog(msg, after, pred);
       if (l) return l;
       if (Date.now() > end) {
-        throw new Error(`agent did not log '${msg}' within ${timeoutMs} ms; last lines: ${JSON.stringify(this.logs.slice(-8).map((x) => [x.msg, x.err ?? x.reason]))}`);
+        throw new Error(
+          `agent did not log '${msg}' within ${timeoutMs} ms; last lines: ${JSON.stringify(this.logs.slice(-8).map((x) => [x.msg, x.err ?? x.reason]))}`,
+        );
       }
       await sleep(20);
     }
@@ -109,10 +151,31 @@ export class AgentRun {
   }
 }
 
-export function agentArgs(o: { node: string; bus: string; libvirtUri: string; stateDir: string; redis?: string; extra?: string[] }): string[] {
+export function agentArgs(o: {
+  node: string;
+  bus: string;
+  libvirtUri: string;
+  stateDir: string;
+  redis?: string;
+  extra?: string[];
+}): string[] {
   return [
-    '--node-id', o.node, '--bus', o.bus, '--libvirt-uri', o.libvirtUri, '--state-dir', o.stateDir,
-    '--redis', o.redis ?? REDIS_URL, '--heartbeat', '0', '--drain', '5', '--log-level', 'info',
+    '--node-id',
+    o.node,
+    '--bus',
+    o.bus,
+    '--libvirt-uri',
+    o.libvirtUri,
+    '--state-dir',
+    o.stateDir,
+    '--redis',
+    o.redis ?? REDIS_URL,
+    '--heartbeat',
+    '0',
+    '--drain',
+    '5',
+    '--log-level',
+    'info',
     ...(o.extra ?? []),
   ];
 }
@@ -122,14 +185,21 @@ export function agentArgs(o: { node: string; bus: string; libvirtUri: string; st
 
 /** A connection to the test Redis, failing with what to start when there is none. */
 export async function redisClient(): Promise<IORedis> {
-  const r = new IORedis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null });
+  const r = new IORedis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
     await r.ping();
   } catch (e) {
     r.disconnect();
-    throw new Error(`Redis is not reachable at ${REDIS_URL} (${(e as Error).message}); start it: \`bash scripts/services.sh\``);
+    throw new Error(
+      `Redis is not reachable at ${REDIS_URL} (${(e as Error).message}); start it: \`bash scripts/services.sh\``,
+    );
   }
   return r;
 }

@@ -19,13 +19,25 @@ export const REDIS_URL = process.env.VIRTBUS_TEST_REDIS_URL ?? 'redis://127.0.0.
  * folder of its own) unless the test passes `jobs` — `jobs: undefined` for an
  * agent without a job system.
  */
-export async function startAgent(o: { node: string; libvirtUri?: string; readOnly?: boolean; maxMessageBytes?: number } & Partial<AgentOptions>): Promise<Agent> {
+export async function startAgent(
+  o: { node: string; libvirtUri?: string; readOnly?: boolean; maxMessageBytes?: number } & Partial<AgentOptions>,
+): Promise<Agent> {
   const transport = o.transport ?? new AmqpTransport({ endpoint: AMQP_URL, nodeId: o.node });
   const state = 'jobs' in o ? undefined : mkdtempSync(join(tmpdir(), `virtbus-agent-${o.node}-`));
   const agent = new Agent({
-    libvirtUri: 'test:///default', log: createLogger(process.env.VIRTBUS_TEST_LOG ?? 'silent'), heartbeatS: 0,
-    ...(state && { jobs: { backend: { type: 'local', stateDir: join(state, 'jobs') }, saveDir: join(state, 'save'), progressIntervalMs: 200 } }),
-    ...o, nodeId: o.node, transport,
+    libvirtUri: 'test:///default',
+    log: createLogger(process.env.VIRTBUS_TEST_LOG ?? 'silent'),
+    heartbeatS: 0,
+    ...(state && {
+      jobs: {
+        backend: { type: 'local', stateDir: join(state, 'jobs') },
+        saveDir: join(state, 'save'),
+        progressIntervalMs: 200,
+      },
+    }),
+    ...o,
+    nodeId: o.node,
+    transport,
   });
   if (state) agent.once('closed', () => rmSync(state, { recursive: true, force: true }));
   await agent.start();

@@ -5,10 +5,19 @@ import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqp
 
 export const AMQP_URL = process.env.VIRTBUS_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
-export interface Received { routingKey: string; exchange: string; properties: ConsumeMessage['properties']; body: any }
+export interface Received {
+  routingKey: string;
+  exchange: string;
+  properties: ConsumeMessage['properties'];
+  body: any;
+}
 
 export class TestClient {
-  private constructor(readonly conn: ChannelModel, readonly ch: Channel, readonly replyQueue: string) {}
+  private constructor(
+    readonly conn: ChannelModel,
+    readonly ch: Channel,
+    readonly replyQueue: string,
+  ) {}
   readonly received: Received[] = [];
   private waiters: Array<{ pred: (m: Received) => boolean; resolve: (m: Received) => void }> = [];
 
@@ -17,7 +26,9 @@ export class TestClient {
     try {
       conn = await amqp.connect(AMQP_URL, { noDelay: true });
     } catch (e) {
-      throw new Error(`RabbitMQ is not reachable at ${AMQP_URL} (${(e as Error).message}); start it: rabbitmq-server -detached`);
+      throw new Error(
+        `RabbitMQ is not reachable at ${AMQP_URL} (${(e as Error).message}); start it: rabbitmq-server -detached`,
+      );
     }
     const ch = await conn.createChannel();
     const q = await ch.assertQueue('', { exclusive: true, autoDelete: true });
@@ -28,7 +39,11 @@ export class TestClient {
 
   private onMessage(m: ConsumeMessage): void {
     let body: unknown = m.content.toString(m.properties.contentType?.includes('protobuf') ? 'binary' : 'utf8');
-    try { body = JSON.parse(body as string); } catch { /* keep text (protobuf as a binary string) */ }
+    try {
+      body = JSON.parse(body as string);
+    } catch {
+      /* keep text (protobuf as a binary string) */
+    }
     const r = { routingKey: m.fields.routingKey, exchange: m.fields.exchange, properties: m.properties, body };
     this.received.push(r);
     this.waiters = this.waiters.filter((w) => (w.pred(r) ? (w.resolve(r), false) : true));
@@ -43,23 +58,51 @@ export class TestClient {
     const seen = this.received.slice(from).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; received ${this.received.length}: ` +
-        JSON.stringify(this.received.slice(-5).map((r) => [r.routingKey, r.body?.type ?? r.body])))), timeoutMs);
-      this.waiters.push({ pred, resolve: (m) => { clearTimeout(t); resolve(m); } });
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out waiting for ${what}; received ${this.received.length}: ` +
+                JSON.stringify(this.received.slice(-5).map((r) => [r.routingKey, r.body?.type ?? r.body])),
+            ),
+          ),
+        timeoutMs,
+      );
+      this.waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m);
+        },
+      });
     });
   }
 
   /** Publishes raw bytes as a command to a node. */
   send(node: string, body: Buffer | string, props: Partial<amqp.Options.Publish> = {}): void {
-    this.ch.publish('virtbus.commands', node, Buffer.isBuffer(body) ? body : Buffer.from(body),
-      { contentType: 'application/cloudevents+json', ...props });
+    this.ch.publish('virtbus.commands', node, Buffer.isBuffer(body) ? body : Buffer.from(body), {
+      contentType: 'application/cloudevents+json',
+      ...props,
+    });
   }
 
   /** Sends a command and resolves with the reply's CloudEvent. */
-  async call(node: string, command: string, data: unknown = {}, o: { id?: string; deadline?: string; timeoutMs?: number } = {}): Promise<any> {
+  async call(
+    node: string,
+    command: string,
+    data: unknown = {},
+    o: { id?: string; deadline?: string; timeoutMs?: number } = {},
+  ): Promise<any> {
     const id = o.id ?? randomUUID();
-    const env = { specversion: '1.0', id, source: 'test-orchestrator', type: `virtbus.cmd.${command}`, time: new Date().toISOString(),
-      data, ...(o.deadline && { deadline: o.deadline }) };
+    const env = {
+      specversion: '1.0',
+      id,
+      source: 'test-orchestrator',
+      type: `virtbus.cmd.${command}`,
+      time: new Date().toISOString(),
+      data,
+      ...(o.deadline && { deadline: o.deadline }),
+    };
     const from = this.received.length;
     this.send(node, JSON.stringify(env), { messageId: id, correlationId: id, replyTo: this.replyQueue });
     return (await this.replyTo(id, `${command} reply`, o.timeoutMs, from)).body;
@@ -69,7 +112,9 @@ export class TestClient {
     return this.waitFor((m) => m.properties.correlationId === id && m.exchange === '', what, timeoutMs, from);
   }
 
-  async close(): Promise<void> { await this.conn.close().catch(() => undefined); }
+  async close(): Promise<void> {
+    await this.conn.close().catch(() => undefined);
+  }
 }
 
 /** Deletes a node's queues (end of a test). */
@@ -95,7 +140,8 @@ export async function settleAgentJobs(client: TestClient, node: string, timeoutM
   for (const j of await open()) await client.call(node, 'job.cancel', { id: j.id });
   const end = Date.now() + timeoutMs;
   for (let left = await open(); left.length; left = await open()) {
-    if (Date.now() > end) throw new Error(`jobs of ${node} still not ended after ${timeoutMs} ms: ${JSON.stringify(left)}`);
+    if (Date.now() > end)
+      throw new Error(`jobs of ${node} still not ended after ${timeoutMs} ms: ${JSON.stringify(left)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -14,7 +14,8 @@ export async function cleanupAll(steps: CleanupStep[]): Promise<void> {
       failed.push(`${what}: ${(e as Error)?.message ?? String(e)}`);
     }
   }
-  if (failed.length) throw new Error(`cleanup failed (${failed.length} of ${steps.length} steps):\n  ${failed.join('\n  ')}`);
+  if (failed.length)
+    throw new Error(`cleanup failed (${failed.length} of ${steps.length} steps):\n  ${failed.join('\n  ')}`);
 }
 
 /**
@@ -27,5 +28,7 @@ export async function cleanupAll(steps: CleanupStep[]): Promise<void> {
 export function cleanupAfterEach(): (what: string, step: () => unknown) => void {
   const steps: CleanupStep[] = [];
   afterEach(() => cleanupAll(steps.splice(0).reverse()));
-  return (what, step) => { steps.push([what, step]); };
+  return (what, step) => {
+    steps.push([what, step]);
+  };
 }

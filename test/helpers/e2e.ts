@@ -8,7 +8,10 @@ import { AMQP_URL, TestClient, deleteNodeQueues } from './amqp-client';
 import { MqttTestClient } from './mqtt-client';
 import { BROKERS, forgetAgent } from './mqtt';
 
-export interface BusEvent { address: string; body: any }
+export interface BusEvent {
+  address: string;
+  body: any;
+}
 
 /** What a test needs from a client, whatever the transport. */
 export interface E2EClient {
@@ -38,24 +41,44 @@ export interface E2ECase {
 }
 
 function amqpClient(c: TestClient): E2EClient {
-  const toEvent = (m: { routingKey: string; body: any }) => ({ address: m.routingKey.split('.').slice(2).join('.'), body: m.body });
+  const toEvent = (m: { routingKey: string; body: any }) => ({
+    address: m.routingKey.split('.').slice(2).join('.'),
+    body: m.body,
+  });
   return {
     call: (node, command, data, o) => c.call(node, command, data ?? {}, o),
     async sendRaw(node, body, o = {}) {
       const id = randomUUID();
-      c.send(node, body, { messageId: id, correlationId: id, replyTo: c.replyQueue, ...(o.contentType && { contentType: o.contentType }) });
+      c.send(node, body, {
+        messageId: id,
+        correlationId: id,
+        replyTo: c.replyQueue,
+        ...(o.contentType && { contentType: o.contentType }),
+      });
       return (await c.replyTo(id, 'reply')).body;
     },
-    sendNoReply(node, env) { c.send(node, JSON.stringify(env), { messageId: String(env.id) }); },
+    sendNoReply(node, env) {
+      c.send(node, JSON.stringify(env), { messageId: String(env.id) });
+    },
     async sendTwice(node, env) {
       const id = String(env.id);
-      for (let i = 0; i < 2; i++) c.send(node, JSON.stringify(env), { messageId: id, correlationId: id, replyTo: c.replyQueue });
-      await c.waitFor(() => c.received.filter((m) => m.exchange === '' && m.properties.correlationId === id).length >= 2, 'two replies');
-      const [a, b] = c.received.filter((m) => m.exchange === '' && m.properties.correlationId === id).map((m) => m.body);
+      for (let i = 0; i < 2; i++)
+        c.send(node, JSON.stringify(env), { messageId: id, correlationId: id, replyTo: c.replyQueue });
+      await c.waitFor(
+        () => c.received.filter((m) => m.exchange === '' && m.properties.correlationId === id).length >= 2,
+        'two replies',
+      );
+      const [a, b] = c.received
+        .filter((m) => m.exchange === '' && m.properties.correlationId === id)
+        .map((m) => m.body);
       return [a, b];
     },
-    async watchNode(node) { await c.bindEvents(`v1.${node}.#`); },
-    get events() { return c.received.filter((m) => m.exchange === 'virtbus.events').map(toEvent); },
+    async watchNode(node) {
+      await c.bindEvents(`v1.${node}.#`);
+    },
+    get events() {
+      return c.received.filter((m) => m.exchange === 'virtbus.events').map(toEvent);
+    },
     async waitEvent(pred, what, timeoutMs) {
       return toEvent(await c.waitFor((m) => m.exchange === 'virtbus.events' && pred(toEvent(m)), what, timeoutMs));
     },
@@ -65,8 +88,14 @@ function amqpClient(c: TestClient): E2EClient {
 
 function mqttClient(c: MqttTestClient): E2EClient {
   const isEvent = (t: string) => t.startsWith('virtbus/v1/') && t.split('/').length === 6;
-  const toEvent = (m: { topic: string; body: any }) => ({ address: m.topic.split('/').slice(3).join('.'), body: m.body });
-  const completedAsReply = (body: any) => ({ ...body, data: { ok: body.data.ok, ...(body.data.ok ? { result: body.data.result } : { error: body.data.error }) } });
+  const toEvent = (m: { topic: string; body: any }) => ({
+    address: m.topic.split('/').slice(3).join('.'),
+    body: m.body,
+  });
+  const completedAsReply = (body: any) => ({
+    ...body,
+    data: { ok: body.data.ok, ...(body.data.ok ? { result: body.data.result } : { error: body.data.error }) },
+  });
   return {
     call: (node, command, data, o) => c.call(node, command, data ?? {}, o),
     async sendRaw(node, body, o = {}) {
@@ -78,7 +107,10 @@ function mqttClient(c: MqttTestClient): E2EClient {
       // 3.1.1: no reply address outside the envelope; an unreadable command is reported as a completion event
       const from = c.received.length;
       c.sendRaw(node, body, id, o);
-      const m = await c.waitFor((x) => c.received.indexOf(x) >= from && isEvent(x.topic) && x.body?.type === 'virtbus.event.command.completed', 'completion event');
+      const m = await c.waitFor(
+        (x) => c.received.indexOf(x) >= from && isEvent(x.topic) && x.body?.type === 'virtbus.event.command.completed',
+        'completion event',
+      );
       return completedAsReply(m.body);
     },
     sendNoReply(node, env) {
@@ -93,9 +125,15 @@ function mqttClient(c: MqttTestClient): E2EClient {
       const [a, b] = c.received.filter(c.isReplyTo(id)).map((m) => m.body);
       return [a, b];
     },
-    async watchNode(node) { await c.subscribe(`virtbus/v1/${node}/+/+/+`); },
-    get events() { return c.received.filter((m) => isEvent(m.topic)).map(toEvent); },
-    async waitEvent(pred, what, timeoutMs) { return toEvent(await c.waitFor((m) => isEvent(m.topic) && pred(toEvent(m)), what, timeoutMs)); },
+    async watchNode(node) {
+      await c.subscribe(`virtbus/v1/${node}/+/+/+`);
+    },
+    get events() {
+      return c.received.filter((m) => isEvent(m.topic)).map(toEvent);
+    },
+    async waitEvent(pred, what, timeoutMs) {
+      return toEvent(await c.waitFor((m) => isEvent(m.topic) && pred(toEvent(m)), what, timeoutMs));
+    },
     close: () => c.close(),
   };
 }
@@ -104,19 +142,35 @@ const mqttCase = (brokerName: string, replyProps: boolean): E2ECase => {
   const broker = BROKERS.find((b) => b.name === brokerName)!;
   let url = '';
   return {
-    name: broker.name, replyProps, contentType: replyProps,
-    async setup() { url = await broker.setup(); },
-    transport: (node) => new MqttTransport({ endpoint: url, nodeId: node, protocolVersion: broker.protocolVersion, maxMessageBytes: 1024 * 1024 }),
+    name: broker.name,
+    replyProps,
+    contentType: replyProps,
+    async setup() {
+      url = await broker.setup();
+    },
+    transport: (node) =>
+      new MqttTransport({
+        endpoint: url,
+        nodeId: node,
+        protocolVersion: broker.protocolVersion,
+        maxMessageBytes: 1024 * 1024,
+      }),
     client: async () => mqttClient(await MqttTestClient.connect(url, broker.protocolVersion)),
     // the session and the retained status (offline after the agent closed): nothing of the test stays on the broker
-    async cleanup(node) { await forgetAgent(url, broker.protocolVersion, node); },
+    async cleanup(node) {
+      await forgetAgent(url, broker.protocolVersion, node);
+    },
   };
 };
 
 export const E2E_CASES: E2ECase[] = [
   {
-    name: 'RabbitMQ AMQP 0-9-1', replyProps: true, contentType: true,
-    async setup() { await (await TestClient.connect()).close(); },
+    name: 'RabbitMQ AMQP 0-9-1',
+    replyProps: true,
+    contentType: true,
+    async setup() {
+      await (await TestClient.connect()).close();
+    },
     transport: (node) => new AmqpTransport({ endpoint: AMQP_URL, nodeId: node }),
     client: async () => amqpClient(await TestClient.connect()),
     cleanup: (node) => deleteNodeQueues(node),

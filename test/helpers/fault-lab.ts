@@ -32,7 +32,12 @@ export async function waitForAsync<T>(fn: () => Promise<T | undefined>, what: st
 }
 
 /** Our domains in libvirt: the prefix, and count running tiny guests for the lifecycle workers (plus extra ones). */
-export async function labDomains(defer: (what: string, step: () => unknown) => void, node: string, count: number, extra: string[] = []): Promise<{ conn: Connection; prefix: string; lifecycle: string[] }> {
+export async function labDomains(
+  defer: (what: string, step: () => unknown) => void,
+  node: string,
+  count: number,
+  extra: string[] = [],
+): Promise<{ conn: Connection; prefix: string; lifecycle: string[] }> {
   const conn = await openNode(NODE1_URI);
   const prefix = `vb-${node}-`;
   defer('libvirt connection', () => conn.close());
@@ -51,7 +56,11 @@ export async function removeDomains(prefix: string): Promise<void> {
   try {
     for (const d of await conn.listDomains('all')) {
       if (!d.name.startsWith(prefix)) continue;
-      try { process.kill(qemuPid(d.name), 'SIGCONT'); } catch { /* not running */ }
+      try {
+        process.kill(qemuPid(d.name), 'SIGCONT');
+      } catch {
+        /* not running */
+      }
       await d.destroy().catch(() => undefined);
       await d.undefine().catch(() => undefined);
     }
@@ -64,7 +73,8 @@ export async function libvirtStates(prefix: string): Promise<Map<string, string>
   const conn = await Connection.open(NODE1_URI);
   try {
     const out = new Map<string, string>();
-    for (const d of await conn.listDomains('all')) if (d.name.startsWith(prefix)) out.set(d.name, (await d.state()).state);
+    for (const d of await conn.listDomains('all'))
+      if (d.name.startsWith(prefix)) out.set(d.name, (await d.state()).state);
     return out;
   } finally {
     await conn.close();
@@ -77,7 +87,9 @@ export const abandonedError = (c: { final?: { ok: boolean; error?: { code: strin
 export type Answered = { final?: { ok: boolean; error?: { code: string; message: string } } };
 /** A libvirt call cut by the daemon's death: the agent answers it with the libvirt error, though its outcome is unknown. */
 export const connectionBroke = (c: Answered) =>
-  c.final?.ok === false && c.final.error?.code === 'LIBVIRT' && /Cannot recv data|Cannot write data|client socket is closed|End of file while reading/.test(c.final.error.message);
+  c.final?.ok === false &&
+  c.final.error?.code === 'LIBVIRT' &&
+  /Cannot recv data|Cannot write data|client socket is closed|End of file while reading/.test(c.final.error.message);
 /** Refused because libvirt was not connected: not run. */
 export const notConnected = (c: Answered) => c.final?.ok === false && c.final.error?.code === 'UNAVAILABLE';
 
@@ -91,12 +103,18 @@ export function libvirtdPid(): number {
 }
 
 export function existsLibvirtd(): boolean {
-  try { return alive(libvirtdPid()); } catch { return false; }
+  try {
+    return alive(libvirtdPid());
+  } catch {
+    return false;
+  }
 }
 
 export function alive(pid: number): boolean {
   try {
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').startsWith('Z');
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .startsWith('Z');
   } catch {
     return false;
   }
@@ -105,7 +123,16 @@ export function alive(pid: number): boolean {
 /** lab.sh restart-node1 (SIGKILL libvirtd if it runs, start it, wait until it answers), without handing it our descriptors (the test lock). */
 export function restartNode1(): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('bash', ['-c', 'for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2 && n != 255)) && eval "exec $n>&-"; done; exec bash "$0" restart-node1', LAB_SCRIPT],
-      { timeout: 120_000 }, (err, _out, stderr) => (err ? reject(new Error(`lab.sh restart-node1 failed: ${err.message} ${stderr}`)) : resolve()));
+    execFile(
+      'bash',
+      [
+        '-c',
+        'for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2 && n != 255)) && eval "exec $n>&-"; done; exec bash "$0" restart-node1',
+        LAB_SCRIPT,
+      ],
+      { timeout: 120_000 },
+      (err, _out, stderr) =>
+        err ? reject(new Error(`lab.sh restart-node1 failed: ${err.message} ${stderr}`)) : resolve(),
+    );
   });
 }

@@ -36,7 +36,10 @@ export interface LoadOptions {
   giveUpMs?: number;
 }
 
-export interface LifecycleCall { domain: string; call: Call }
+export interface LifecycleCall {
+  domain: string;
+  call: Call;
+}
 
 /**
  * A steady load: defines at a fixed rate, and per lifecycle domain a worker
@@ -53,9 +56,14 @@ export class Load {
   private workers: Promise<void>[] = [];
   private n = 0;
 
-  constructor(private readonly client: Orchestrator, private readonly o: LoadOptions) {}
+  constructor(
+    private readonly client: Orchestrator,
+    private readonly o: LoadOptions,
+  ) {}
 
-  get issued(): number { return this.defines.size + this.lifecycleCalls.length; }
+  get issued(): number {
+    return this.defines.size + this.lifecycleCalls.length;
+  }
 
   start(): void {
     this.running = true;
@@ -69,7 +77,11 @@ export class Load {
         credit--;
         const name = `${this.o.prefix}${String(this.n++).padStart(5, '0')}`;
         const p = this.client.call('domain.define', { xml: this.o.defineXml(name) }, { giveUpMs: this.o.giveUpMs });
-        this.track(p.then((c) => { this.defines.set(name, c); }));
+        this.track(
+          p.then((c) => {
+            this.defines.set(name, c);
+          }),
+        );
       }
     }, 10);
     this.workers = this.o.lifecycle.map((domain) => this.cycle(domain));
@@ -83,7 +95,10 @@ export class Load {
   private async cycle(domain: string): Promise<void> {
     let op: 'domain.suspend' | 'domain.resume' = 'domain.suspend';
     while (this.running) {
-      if (!this.client.connected) { await sleep(20); continue; }
+      if (!this.client.connected) {
+        await sleep(20);
+        continue;
+      }
       const call = await this.client.call(op, { domain }, { giveUpMs: this.o.giveUpMs });
       this.lifecycleCalls.push({ domain, call });
       if (!call.final) break; // lost: the verdict reports it
@@ -108,8 +123,10 @@ export class Load {
 
   /** Defines issued in [from, to) by issue time. */
   issuedBetween(from: number, to: number): number {
-    return [...this.defines.values()].filter((c) => c.issuedAt >= from && c.issuedAt < to).length +
-      this.lifecycleCalls.filter((l) => l.call.issuedAt >= from && l.call.issuedAt < to).length;
+    return (
+      [...this.defines.values()].filter((c) => c.issuedAt >= from && c.issuedAt < to).length +
+      this.lifecycleCalls.filter((l) => l.call.issuedAt >= from && l.call.issuedAt < to).length
+    );
   }
 }
 
@@ -126,14 +143,21 @@ export async function eventsSettled(client: Orchestrator, quietMs = 1500, timeou
   let count = client.events.length;
   let changed = Date.now();
   while (Date.now() - changed < quietMs) {
-    if (Date.now() - start > timeoutMs) throw new Error(`events still arriving after ${timeoutMs} ms (${client.events.length} so far)`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`events still arriving after ${timeoutMs} ms (${client.events.length} so far)`);
     await sleep(100);
-    if (client.events.length !== count) { count = client.events.length; changed = Date.now(); }
+    if (client.events.length !== count) {
+      count = client.events.length;
+      changed = Date.now();
+    }
   }
   return changed - start;
 }
 
-export interface Boot { bootId?: string; startedAt: number }
+export interface Boot {
+  bootId?: string;
+  startedAt: number;
+}
 
 export interface VerdictOptions {
   /** agent runs in start order; a domain event belongs to the last run started before its `at` */
@@ -174,21 +198,41 @@ const isDomainEvent = (e: SeenEvent) => e.type.startsWith('virtbus.event.domain.
 function bootOf(e: SeenEvent, boots: Boot[]): number {
   const at = Date.parse(e.data?.at ?? '') || e.receivedAt;
   let b = 0;
-  boots.forEach((x, i) => { if (x.startedAt <= at) b = i; });
+  boots.forEach((x, i) => {
+    if (x.startedAt <= at) b = i;
+  });
   return b;
 }
 
 export function verdict(client: Orchestrator, load: Load, o: VerdictOptions): Verdict {
   const all: Call[] = [...load.defines.values(), ...load.lifecycleCalls.map((l) => l.call)];
   const v: Verdict = {
-    issued: all.length, answeredOk: 0, answeredError: 0, resent: 0, lost: [], unexpectedErrors: [], allowedErrors: [],
-    executedTwice: [], failedButDone: [], missingEvents: [], seqGaps: [], duplicateEvents: client.duplicateEvents, domainEvents: 0, maxLatencyMs: 0,
+    issued: all.length,
+    answeredOk: 0,
+    answeredError: 0,
+    resent: 0,
+    lost: [],
+    unexpectedErrors: [],
+    allowedErrors: [],
+    executedTwice: [],
+    failedButDone: [],
+    missingEvents: [],
+    seqGaps: [],
+    duplicateEvents: client.duplicateEvents,
+    domainEvents: 0,
+    maxLatencyMs: 0,
   };
   for (const c of all) {
     if (c.attempts > 1) v.resent++;
-    if (!c.final) { v.lost.push({ id: c.id, command: c.command, attempts: c.attempts }); continue; }
+    if (!c.final) {
+      v.lost.push({ id: c.id, command: c.command, attempts: c.attempts });
+      continue;
+    }
     v.maxLatencyMs = Math.max(v.maxLatencyMs, c.answeredAt! - c.issuedAt);
-    if (c.final.ok) { v.answeredOk++; continue; }
+    if (c.final.ok) {
+      v.answeredOk++;
+      continue;
+    }
     v.answeredError++;
     const entry = { id: c.id, command: c.command, error: c.final.error };
     (o.allowedError?.(c) ? v.allowedErrors : v.unexpectedErrors).push(entry);
@@ -198,14 +242,18 @@ export function verdict(client: Orchestrator, load: Load, o: VerdictOptions): Ve
   v.domainEvents = domainEvents.length;
   const lifecycle = domainEvents.filter((e) => e.type === 'virtbus.event.domain.lifecycle');
   const count = (name: string, event: string, detail?: string) =>
-    lifecycle.filter((e) => e.data.domain?.name === name && e.data.event === event && (detail === undefined || e.data.detail === detail)).length;
+    lifecycle.filter(
+      (e) =>
+        e.data.domain?.name === name && e.data.event === event && (detail === undefined || e.data.detail === detail),
+    ).length;
 
   // defines: each name once, never as an update of an existing definition
   const definedEvents = new Map<string, { added: number; updated: number }>();
   for (const e of lifecycle) {
     if (e.data.event !== 'defined') continue;
     const k = definedEvents.get(e.data.domain.name) ?? { added: 0, updated: 0 };
-    if (e.data.detail === 'updated') k.updated++; else k.added++;
+    if (e.data.detail === 'updated') k.updated++;
+    else k.added++;
     definedEvents.set(e.data.domain.name, k);
   }
   for (const [name, c] of load.defines) {
@@ -218,12 +266,19 @@ export function verdict(client: Orchestrator, load: Load, o: VerdictOptions): Ve
   // answered with an allowed error: their outcome is unknown, they may have happened)
   for (const domain of new Set(load.lifecycleCalls.map((l) => l.domain))) {
     const calls = load.lifecycleCalls.filter((l) => l.domain === domain).map((l) => l.call);
-    for (const [command, event] of [['domain.suspend', 'suspended'], ['domain.resume', 'resumed']] as const) {
+    for (const [command, event] of [
+      ['domain.suspend', 'suspended'],
+      ['domain.resume', 'resumed'],
+    ] as const) {
       const ok = calls.filter((c) => c.command === command && c.final?.ok).length;
       const unknown = calls.filter((c) => c.command === command && c.final?.ok === false && o.allowedError?.(c)).length;
       const seen = count(domain, event);
-      if (seen > ok + unknown) v.executedTwice.push(`${domain}: ${seen} ${event} events for ${ok} ok ${command} (+${unknown} of unknown outcome)`);
-      else if (seen > ok) v.failedButDone.push(`${domain}: ${seen - ok} ${command} answered with an error happened all the same`);
+      if (seen > ok + unknown)
+        v.executedTwice.push(
+          `${domain}: ${seen} ${event} events for ${ok} ok ${command} (+${unknown} of unknown outcome)`,
+        );
+      else if (seen > ok)
+        v.failedButDone.push(`${domain}: ${seen - ok} ${command} answered with an error happened all the same`);
       if (seen < ok) v.missingEvents.push(`${domain}: ${seen} ${event} events for ${ok} ok ${command}`);
     }
   }
@@ -239,7 +294,10 @@ export function verdict(client: Orchestrator, load: Load, o: VerdictOptions): Ve
   for (const [k, l] of seqs) {
     l.sort((a, b) => a - b);
     const bad = l.findIndex((s, i) => s !== i + 1);
-    if (bad >= 0) v.seqGaps.push(`${k}: seq ${l.slice(Math.max(0, bad - 2), bad + 3).join(',')} (expected ${bad + 1} at position ${bad + 1})`);
+    if (bad >= 0)
+      v.seqGaps.push(
+        `${k}: seq ${l.slice(Math.max(0, bad - 2), bad + 3).join(',')} (expected ${bad + 1} at position ${bad + 1})`,
+      );
   }
   return v;
 }
@@ -248,17 +306,22 @@ export function verdict(client: Orchestrator, load: Load, o: VerdictOptions): Ve
 export function expectClean(v: Verdict, o: { eventsMayBeMissing?: boolean } = {}): void {
   const problems: string[] = [];
   if (v.lost.length) problems.push(`${v.lost.length} commands lost: ${JSON.stringify(v.lost.slice(0, 5))}`);
-  if (v.unexpectedErrors.length) problems.push(`${v.unexpectedErrors.length} commands failed: ${JSON.stringify(v.unexpectedErrors.slice(0, 5))}`);
-  if (v.executedTwice.length) problems.push(`${v.executedTwice.length} executed twice: ${v.executedTwice.slice(0, 5).join('; ')}`);
+  if (v.unexpectedErrors.length)
+    problems.push(`${v.unexpectedErrors.length} commands failed: ${JSON.stringify(v.unexpectedErrors.slice(0, 5))}`);
+  if (v.executedTwice.length)
+    problems.push(`${v.executedTwice.length} executed twice: ${v.executedTwice.slice(0, 5).join('; ')}`);
   if (v.seqGaps.length) problems.push(`${v.seqGaps.length} seq gaps: ${v.seqGaps.slice(0, 5).join('; ')}`);
-  if (!o.eventsMayBeMissing && v.missingEvents.length) problems.push(`${v.missingEvents.length} events missing: ${v.missingEvents.slice(0, 5).join('; ')}`);
+  if (!o.eventsMayBeMissing && v.missingEvents.length)
+    problems.push(`${v.missingEvents.length} events missing: ${v.missingEvents.slice(0, 5).join('; ')}`);
   if (problems.length) throw new Error(problems.join('\n'));
 }
 
 export function summary(v: Verdict): string {
-  return `${v.issued} commands (${v.answeredOk} ok, ${v.allowedErrors.length} allowed errors, ${v.unexpectedErrors.length} failed, ` +
+  return (
+    `${v.issued} commands (${v.answeredOk} ok, ${v.allowedErrors.length} allowed errors, ${v.unexpectedErrors.length} failed, ` +
     `${v.lost.length} lost, ${v.resent} re-sent), ${v.domainEvents} domain events (${v.duplicateEvents} duplicates dropped), ` +
-    `max latency ${v.maxLatencyMs} ms`;
+    `max latency ${v.maxLatencyMs} ms`
+  );
 }
 
 /** Every ok define is in libvirt (`listed`: name → state), every domain of ours there was asked for, lifecycle domains are where their last ok command left them. */
@@ -275,7 +338,8 @@ export function checkLibvirt(load: Load, listed: Map<string, string>, prefix: st
     const last = load.lifecycleCalls.filter((l) => l.domain === domain && l.call.final).pop();
     if (!last?.call.final?.ok) continue;
     const want = last.call.command === 'domain.suspend' ? 'paused' : 'running';
-    if (listed.get(domain) !== want) problems.push(`${domain}: libvirt says ${listed.get(domain)}, its last ok command was ${last.call.command}`);
+    if (listed.get(domain) !== want)
+      problems.push(`${domain}: libvirt says ${listed.get(domain)}, its last ok command was ${last.call.command}`);
   }
   if (problems.length) throw new Error(`libvirt disagrees with the replies:\n${problems.slice(0, 10).join('\n')}`);
 }

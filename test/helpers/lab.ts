@@ -34,13 +34,16 @@ export function labUniq(prefix: string): string {
 /** Domain XML of the minimal guest (deploy/lab/guest.xml.sh). */
 export function guestXml(name: string, disk?: string): string {
   try {
-    return execFileSync('bash', [join(root, 'deploy', 'lab', 'guest.xml.sh'), name, ...(disk ? [disk] : [])], { encoding: 'utf8' });
+    return execFileSync('bash', [join(root, 'deploy', 'lab', 'guest.xml.sh'), name, ...(disk ? [disk] : [])], {
+      encoding: 'utf8',
+    });
   } catch (e) {
     throw new Error(`cannot build the lab guest XML (${(e as Error).message}); ${START_HINT}`);
   }
 }
 
-const consolePath = (name: string) => join(process.env.VIRTBUS_LAB_CONSOLE_DIR ?? join(LAB_DIR, 'console'), `${name}.log`);
+const consolePath = (name: string) =>
+  join(process.env.VIRTBUS_LAB_CONSOLE_DIR ?? join(LAB_DIR, 'console'), `${name}.log`);
 
 export function consoleLog(name: string): string {
   const p = consolePath(name);
@@ -54,9 +57,14 @@ export function readyCount(name: string): number {
 
 /** Waits until the guest's init printed its marker (ACPI button listened to) `count` times in all. */
 export async function waitGuestReady(name: string, timeoutMs = 90000, count = 1): Promise<void> {
-  await eventually(async () => readyCount(name) >= count,
-    `guest ${name} to print VIRTBUS-GUEST-READY (console: ${consolePath(name)})`, timeoutMs, 250)
-    .catch((e: Error) => { throw new Error(`${e.message}; last console lines:\n${consoleLog(name).split('\n').slice(-15).join('\n')}`); });
+  await eventually(
+    async () => readyCount(name) >= count,
+    `guest ${name} to print VIRTBUS-GUEST-READY (console: ${consolePath(name)})`,
+    timeoutMs,
+    250,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last console lines:\n${consoleLog(name).split('\n').slice(-15).join('\n')}`);
+  });
 }
 
 /** The QEMU process of a running guest on node 1. */
@@ -91,7 +99,9 @@ export async function removeDomain(conn: Connection | undefined, name: string): 
     const d = await conn.domain(name);
     await d.destroy().catch(() => undefined);
     await d.undefine({ snapshotsMetadata: true, managedSave: true }).catch(() => undefined);
-  } catch { /* gone already */ }
+  } catch {
+    /* gone already */
+  }
 }
 
 /**
@@ -104,19 +114,29 @@ export async function removeDomain(conn: Connection | undefined, name: string): 
  */
 export async function abortGuestJobs(conn: Connection | undefined, name: string, timeoutMs = 60000): Promise<void> {
   if (!conn) return;
-  await eventually(async () => {
-    const dom = await withTimeout(findDomain(conn, name), 10000, `lookup of ${name}`);
-    if (!dom || !(await withTimeout(dom.isActive(), 10000, `isActive of ${name}`))) return true;
-    const { type } = await withTimeout(dom.jobStats(), 10000, `job stats of ${name}`);
-    if (type !== 'bounded' && type !== 'unbounded') return true;
-    await withTimeout(dom.abortJob(), 10000, `abortJob of ${name}`).catch(() => undefined);
-    return false;
-  }, `no libvirt job left on ${name}`, timeoutMs, 200);
+  await eventually(
+    async () => {
+      const dom = await withTimeout(findDomain(conn, name), 10000, `lookup of ${name}`);
+      if (!dom || !(await withTimeout(dom.isActive(), 10000, `isActive of ${name}`))) return true;
+      const { type } = await withTimeout(dom.jobStats(), 10000, `job stats of ${name}`);
+      if (type !== 'bounded' && type !== 'unbounded') return true;
+      await withTimeout(dom.abortJob(), 10000, `abortJob of ${name}`).catch(() => undefined);
+      return false;
+    },
+    `no libvirt job left on ${name}`,
+    timeoutMs,
+    200,
+  );
 }
 
 /** Waits until the guest is gone from conn (destroyed and undefined). */
 async function waitGone(conn: Connection, name: string, timeoutMs = 30000): Promise<void> {
-  await eventually(async () => !(await findDomain(conn, name)), `${name} to be gone from ${await conn.canonicalUri().catch(() => 'the node')}`, timeoutMs, 200);
+  await eventually(
+    async () => !(await findDomain(conn, name)),
+    `${name} to be gone from ${await conn.canonicalUri().catch(() => 'the node')}`,
+    timeoutMs,
+    200,
+  );
 }
 
 /**
@@ -191,8 +211,13 @@ export async function removePool(conn: Connection | undefined, name: string): Pr
     }
     if (await pool.isPersistent().catch(() => false)) await pool.undefine().catch(() => undefined);
     await conn.storagePool(name).then(
-      () => { throw new Error(`storage pool ${name} is still defined`); },
-      (e: unknown) => { if (!isLibvirtError(e, 'VIR_ERR_NO_STORAGE_POOL')) throw e; });
+      () => {
+        throw new Error(`storage pool ${name} is still defined`);
+      },
+      (e: unknown) => {
+        if (!isLibvirtError(e, 'VIR_ERR_NO_STORAGE_POOL')) throw e;
+      },
+    );
   } finally {
     rmSync(labPoolPath(name), { recursive: true, force: true });
   }

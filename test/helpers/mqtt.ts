@@ -19,7 +19,8 @@ export interface BrokerCase {
 
 const MOSQUITTO_URL = process.env.VIRTBUS_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const RABBITMQ_MQTT_URL = process.env.VIRTBUS_TEST_RABBITMQ_MQTT_URL ?? 'mqtt://127.0.0.1:1884';
-const START_HINT = 'start the brokers: `bash scripts/services.sh` (Mosquitto on 1883, RabbitMQ with rabbitmq_mqtt on 1884)';
+const START_HINT =
+  'start the brokers: `bash scripts/services.sh` (Mosquitto on 1883, RabbitMQ with rabbitmq_mqtt on 1884)';
 
 function external(name: string, url: string, protocolVersion: 4 | 5): BrokerCase {
   return {
@@ -33,7 +34,9 @@ function external(name: string, url: string, protocolVersion: 4 | 5): BrokerCase
       await c.close();
       return url;
     },
-    async teardown() { /* not ours to stop */ },
+    async teardown() {
+      /* not ours to stop */
+    },
   };
 }
 
@@ -61,10 +64,15 @@ function aedesBroker(): BrokerCase {
       };
       return `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
     },
-    async teardown() { await stop?.(); },
+    async teardown() {
+      await stop?.();
+    },
   };
 }
-interface AedesBroker { handle(s: net.Socket): void; close(cb: () => void): void }
+interface AedesBroker {
+  handle(s: net.Socket): void;
+  close(cb: () => void): void;
+}
 
 /** Every broker the transport must work with. aedes 1.x speaks 3.1.1 only (README: "MQTT 5.0 (not support yet)"). */
 export const BROKERS: BrokerCase[] = [
@@ -76,14 +84,22 @@ export const BROKERS: BrokerCase[] = [
 
 export const MOSQUITTO_V5 = BROKERS[0];
 
-export interface Received { topic: string; payload: Buffer; packet: Parameters<OnMessageCallback>[2]; json(): any }
+export interface Received {
+  topic: string;
+  payload: Buffer;
+  packet: Parameters<OnMessageCallback>[2];
+  json(): any;
+}
 
 /** A plain mqtt.js client with a clean session and a random client id. */
 export class TestMqttClient {
   private readonly em = new EventEmitter();
   readonly log = new EventLog<Received>(this.em);
 
-  private constructor(readonly client: MqttClient, readonly protocolVersion: 4 | 5) {
+  private constructor(
+    readonly client: MqttClient,
+    readonly protocolVersion: 4 | 5,
+  ) {
     client.on('message', (topic, payload, packet) => {
       this.em.emit('event', { topic, payload, packet, json: () => JSON.parse(payload.toString('utf8')) });
     });
@@ -91,7 +107,12 @@ export class TestMqttClient {
 
   static async connect(url: string, protocolVersion: 4 | 5, o: Partial<IClientOptions> = {}): Promise<TestMqttClient> {
     const client = await mqtt.connectAsync(url, {
-      protocolVersion, clientId: `virtbus-test-${randomUUID().slice(0, 8)}`, clean: true, reconnectPeriod: 0, connectTimeout: 5000, ...o,
+      protocolVersion,
+      clientId: `virtbus-test-${randomUUID().slice(0, 8)}`,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      ...o,
     });
     return new TestMqttClient(client, protocolVersion);
   }
@@ -108,13 +129,17 @@ export class TestMqttClient {
     return this.log.waitFor(pred, what, timeoutMs, from);
   }
 
-  async close(): Promise<void> { await this.client.endAsync().catch(() => undefined); }
+  async close(): Promise<void> {
+    await this.client.endAsync().catch(() => undefined);
+  }
 }
 
 /** Deletes the broker-side session of clientId (a clean connect does that), so tests leave nothing queued behind. */
 export async function forgetSession(url: string, protocolVersion: 4 | 5, clientId: string): Promise<void> {
   const c = await TestMqttClient.connect(url, protocolVersion, {
-    clientId, clean: true, ...(protocolVersion === 5 && { properties: { sessionExpiryInterval: 0 } }),
+    clientId,
+    clean: true,
+    ...(protocolVersion === 5 && { properties: { sessionExpiryInterval: 0 } }),
   }).catch(() => undefined);
   await c?.close();
 }
@@ -140,19 +165,31 @@ export async function forgetAgent(url: string, protocolVersion: 4 | 5, node: str
 export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private blocked = false;
-  private constructor(private readonly server: net.Server, readonly url: string) {}
+  private constructor(
+    private readonly server: net.Server,
+    readonly url: string,
+  ) {}
 
   static async start(brokerUrl: string): Promise<TcpProxy> {
     const target = new URL(brokerUrl);
     const box: { proxy?: TcpProxy } = {};
     const server = net.createServer((client) => {
       const proxy = box.proxy!;
-      if (proxy.blocked) { client.destroy(); return; }
+      if (proxy.blocked) {
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(Number(target.port || 1883), target.hostname);
-      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
         proxy.sockets.add(a);
         a.on('error', () => b.destroy());
-        a.on('close', () => { proxy.sockets.delete(a); b.destroy(); });
+        a.on('close', () => {
+          proxy.sockets.delete(a);
+          b.destroy();
+        });
         a.pipe(b);
       }
     });
@@ -161,7 +198,9 @@ export class TcpProxy {
     return box.proxy;
   }
 
-  get connections(): number { return this.sockets.size / 2; }
+  get connections(): number {
+    return this.sockets.size / 2;
+  }
 
   /** Drops all connections; with block, refuses new ones until unblock(). */
   cut(o: { block?: boolean } = {}): void {
@@ -169,7 +208,9 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
   }
 
-  unblock(): void { this.blocked = false; }
+  unblock(): void {
+    this.blocked = false;
+  }
 
   async close(): Promise<void> {
     this.cut({ block: true });
@@ -184,9 +225,19 @@ export function mqttNodeId(prefix: string): string {
 }
 
 /** A structured CloudEvents command, as an orchestrator sends it. */
-export function commandEnvelope(command: string, data: unknown = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function commandEnvelope(
+  command: string,
+  data: unknown = {},
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
-    specversion: '1.0', id: randomUUID(), source: 'test-orchestrator', type: `virtbus.cmd.${command}`,
-    time: new Date().toISOString(), datacontenttype: 'application/json', data, ...extra,
+    specversion: '1.0',
+    id: randomUUID(),
+    source: 'test-orchestrator',
+    type: `virtbus.cmd.${command}`,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data,
+    ...extra,
   };
 }

@@ -8,7 +8,11 @@ import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import mqtt, { type MqttClient } from 'mqtt';
 
-export interface ReplyData { ok: boolean; result?: any; error?: { code: string; message: string } }
+export interface ReplyData {
+  ok: boolean;
+  result?: any;
+  error?: { code: string; message: string };
+}
 
 export interface Call {
   id: string;
@@ -34,7 +38,10 @@ export interface SeenEvent {
   receivedAt: number;
 }
 
-export interface CallOptions { id?: string; giveUpMs?: number }
+export interface CallOptions {
+  id?: string;
+  giveUpMs?: number;
+}
 
 export abstract class Orchestrator {
   readonly calls = new Map<string, Call>();
@@ -51,11 +58,22 @@ export abstract class Orchestrator {
   protected closed = false;
 
   /** resendMs: how long to wait for a final reply before sending the same command again */
-  constructor(readonly node: string, readonly resendMs: number) {}
+  constructor(
+    readonly node: string,
+    readonly resendMs: number,
+  ) {}
 
   /** Sends until a final reply arrives (or giveUpMs passes: then lost). */
   async call(command: string, data: unknown = {}, o: CallOptions = {}): Promise<Call> {
-    const c: Call = { id: o.id ?? randomUUID(), command, data, issuedAt: Date.now(), attempts: 0, sends: [], replies: [] };
+    const c: Call = {
+      id: o.id ?? randomUUID(),
+      command,
+      data,
+      issuedAt: Date.now(),
+      attempts: 0,
+      sends: [],
+      replies: [],
+    };
     this.calls.set(c.id, c);
     const end = Date.now() + (o.giveUpMs ?? 60_000);
     while (!c.final && Date.now() < end && !this.closed) {
@@ -120,7 +138,10 @@ export abstract class Orchestrator {
   }
 
   protected onEvent(ce: { id: string; type: string; data: any }): void {
-    if (this.seen.has(ce.id)) { this.duplicateEvents++; return; }
+    if (this.seen.has(ce.id)) {
+      this.duplicateEvents++;
+      return;
+    }
     this.seen.add(ce.id);
     this.events.push({ id: ce.id, type: ce.type, data: ce.data, receivedAt: Date.now() });
   }
@@ -129,7 +150,10 @@ export abstract class Orchestrator {
     if (this.connected) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(done, Math.max(0, ms));
-      function done() { clearTimeout(t); resolve(); }
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
       this.connectedWaiters.push(done);
     });
   }
@@ -137,14 +161,25 @@ export abstract class Orchestrator {
   private waitFinal(id: string, ms: number): Promise<void> {
     if (this.calls.get(id)?.final) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(t); this.finalWaiters.delete(id); resolve(); };
+      const done = () => {
+        clearTimeout(t);
+        this.finalWaiters.delete(id);
+        resolve();
+      };
       const t = setTimeout(done, ms);
       this.finalWaiters.set(id, done);
     });
   }
 
   protected envelope(c: Call): Record<string, unknown> {
-    return { specversion: '1.0', id: c.id, source: 'fault-orchestrator', type: `virtbus.cmd.${c.command}`, time: new Date().toISOString(), data: c.data };
+    return {
+      specversion: '1.0',
+      id: c.id,
+      source: 'fault-orchestrator',
+      type: `virtbus.cmd.${c.command}`,
+      time: new Date().toISOString(),
+      data: c.data,
+    };
   }
 }
 
@@ -161,13 +196,23 @@ export class AmqpOrchestrator extends Orchestrator {
   readonly replyQueue: string;
   readonly eventQueue: string;
 
-  private constructor(readonly url: string, node: string, readonly tag: string, resendMs: number, private readonly reconnectMs: number) {
+  private constructor(
+    readonly url: string,
+    node: string,
+    readonly tag: string,
+    resendMs: number,
+    private readonly reconnectMs: number,
+  ) {
     super(node, resendMs);
     this.replyQueue = `faults.${tag}.replies`;
     this.eventQueue = `faults.${tag}.events`;
   }
 
-  static async connect(url: string, node: string, o: { tag?: string; resendMs?: number; reconnectMs?: number } = {}): Promise<AmqpOrchestrator> {
+  static async connect(
+    url: string,
+    node: string,
+    o: { tag?: string; resendMs?: number; reconnectMs?: number } = {},
+  ): Promise<AmqpOrchestrator> {
     const c = new AmqpOrchestrator(url, node, o.tag ?? node, o.resendMs ?? 3000, o.reconnectMs ?? 100);
     try {
       await c.open();
@@ -200,7 +245,9 @@ export class AmqpOrchestrator extends Orchestrator {
       conn.on('close', lost);
       conn.on('error', () => undefined);
       ch.on('error', () => undefined);
-      ch.on('close', () => { if (this.ch === ch) void conn.close().catch(() => undefined); });
+      ch.on('close', () => {
+        if (this.ch === ch) void conn.close().catch(() => undefined);
+      });
       this.conn = conn;
       this.ch = ch;
       this.setConnected(true);
@@ -218,7 +265,9 @@ export class AmqpOrchestrator extends Orchestrator {
         if (this.closed) break;
         await this.open().catch(() => undefined);
       }
-    })().finally(() => { this.reconnecting = undefined; });
+    })().finally(() => {
+      this.reconnecting = undefined;
+    });
   }
 
   private delivered(ch: ConfirmChannel, m: ConsumeMessage, reply: boolean): void {
@@ -226,8 +275,14 @@ export class AmqpOrchestrator extends Orchestrator {
       const body = JSON.parse(m.content.toString('utf8'));
       if (reply) this.onReply(String(m.properties.correlationId), body.data as ReplyData);
       else this.onEvent(body);
-    } catch { /* not JSON: not ours */ }
-    try { ch.ack(m); } catch { /* channel gone: it comes again */ }
+    } catch {
+      /* not JSON: not ours */
+    }
+    try {
+      ch.ack(m);
+    } catch {
+      /* channel gone: it comes again */
+    }
   }
 
   protected send(c: Call): Promise<void> {
@@ -235,9 +290,19 @@ export class AmqpOrchestrator extends Orchestrator {
     if (!ch) return Promise.reject(new Error('not connected'));
     return new Promise((resolve, reject) => {
       try {
-        ch.publish('virtbus.commands', this.node, Buffer.from(JSON.stringify(this.envelope(c))), {
-          messageId: c.id, correlationId: c.id, replyTo: this.replyQueue, contentType: 'application/cloudevents+json', persistent: true,
-        }, (err) => (err ? reject(err) : resolve()));
+        ch.publish(
+          'virtbus.commands',
+          this.node,
+          Buffer.from(JSON.stringify(this.envelope(c))),
+          {
+            messageId: c.id,
+            correlationId: c.id,
+            replyTo: this.replyQueue,
+            contentType: 'application/cloudevents+json',
+            persistent: true,
+          },
+          (err) => (err ? reject(err) : resolve()),
+        );
       } catch (e) {
         reject(e as Error);
       }
@@ -255,7 +320,9 @@ export class AmqpOrchestrator extends Orchestrator {
         const ch = await conn.createChannel();
         await ch.deleteQueue(this.replyQueue);
         await ch.deleteQueue(this.eventQueue);
-      } catch { /* the private broker goes anyway */ }
+      } catch {
+        /* the private broker goes anyway */
+      }
       await conn.close().catch(() => undefined);
     }
   }
@@ -271,31 +338,55 @@ export class MqttOrchestrator extends Orchestrator {
   readonly replyTopic: string;
   readonly clientId: string;
 
-  private constructor(readonly client: MqttClient, node: string, tag: string, resendMs: number) {
+  private constructor(
+    readonly client: MqttClient,
+    node: string,
+    tag: string,
+    resendMs: number,
+  ) {
     super(node, resendMs);
     this.replyTopic = `faults/${tag}/replies`;
     this.clientId = `faults-${tag}`;
   }
 
-  static async connect(url: string, node: string, o: { tag?: string; resendMs?: number; reconnectMs?: number } = {}): Promise<MqttOrchestrator> {
+  static async connect(
+    url: string,
+    node: string,
+    o: { tag?: string; resendMs?: number; reconnectMs?: number } = {},
+  ): Promise<MqttOrchestrator> {
     const tag = o.tag ?? node;
     const client = mqtt.connect(url, {
-      protocolVersion: 5, clientId: `faults-${tag}`, clean: false, properties: { sessionExpiryInterval: 3600 },
-      reconnectPeriod: o.reconnectMs ?? 100, connectTimeout: 3000, keepalive: 10,
+      protocolVersion: 5,
+      clientId: `faults-${tag}`,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: o.reconnectMs ?? 100,
+      connectTimeout: 3000,
+      keepalive: 10,
     });
     const c = new MqttOrchestrator(client, node, tag, o.resendMs ?? 3000);
     client.on('error', () => undefined);
     client.on('close', () => c.setConnected(false));
-    client.on('message', (topic, payload, packet) => c.message(topic, payload, (packet.properties ?? {}) as Record<string, any>));
+    client.on('message', (topic, payload, packet) =>
+      c.message(topic, payload, (packet.properties ?? {}) as Record<string, any>),
+    );
     const first = new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`Mosquitto is not reachable at ${url}`)), 10_000);
-      client.once('connect', () => { clearTimeout(t); resolve(); });
+      client.once('connect', () => {
+        clearTimeout(t);
+        resolve();
+      });
     });
     client.on('connect', (connack) => {
       (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
-      if (connack.sessionPresent) { c.setConnected(true); return; }
-      client.subscribeAsync([c.replyTopic, `virtbus/v1/${node}/+/+/+`], { qos: 1 })
-        .then(() => c.setConnected(true), () => undefined);
+      if (connack.sessionPresent) {
+        c.setConnected(true);
+        return;
+      }
+      client.subscribeAsync([c.replyTopic, `virtbus/v1/${node}/+/+/+`], { qos: 1 }).then(
+        () => c.setConnected(true),
+        () => undefined,
+      );
     });
     try {
       await first;
@@ -310,7 +401,11 @@ export class MqttOrchestrator extends Orchestrator {
   private message(topic: string, payload: Buffer, props: Record<string, any>): void {
     const user = (props.userProperties ?? {}) as Record<string, string>;
     let data: any;
-    try { data = JSON.parse(payload.toString('utf8')); } catch { return; }
+    try {
+      data = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
     // binary mode: attributes in user properties; structured: the envelope is the payload
     const ce = user.specversion ? { id: user.id, type: user.type, data } : data;
     if (topic === this.replyTopic) {
@@ -322,9 +417,16 @@ export class MqttOrchestrator extends Orchestrator {
   }
 
   protected send(c: Call): Promise<void> {
-    return this.client.publishAsync(`virtbus/v1/${this.node}/cmd`, JSON.stringify(this.envelope(c)), {
-      qos: 1, properties: { responseTopic: this.replyTopic, correlationData: Buffer.from(c.id), contentType: 'application/cloudevents+json' },
-    }).then(() => undefined);
+    return this.client
+      .publishAsync(`virtbus/v1/${this.node}/cmd`, JSON.stringify(this.envelope(c)), {
+        qos: 1,
+        properties: {
+          responseTopic: this.replyTopic,
+          correlationData: Buffer.from(c.id),
+          contentType: 'application/cloudevents+json',
+        },
+      })
+      .then(() => undefined);
   }
 
   async close(): Promise<void> {

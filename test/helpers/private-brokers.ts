@@ -17,7 +17,10 @@ export type BrokerKind = 'rabbitmq' | 'mosquitto';
 /** A TCP port nobody listens on right now (the kernel's pick). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as net.AddressInfo;
   await new Promise((r) => server.close(r));
   return port;
@@ -36,7 +39,10 @@ export async function waitAccepting(port: number, timeoutMs = 60_000, everyMs = 
 export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -45,7 +51,11 @@ function script(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('bash', [SCRIPT, ...args], { timeout: 180_000 }, (err, stdout, stderr) => {
       if (err) {
-        reject(new Error(`scripts/private-broker.sh ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim().split('\n').slice(-15).join('\n')}`));
+        reject(
+          new Error(
+            `scripts/private-broker.sh ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim().split('\n').slice(-15).join('\n')}`,
+          ),
+        );
       } else {
         resolve(stdout.trim());
       }
@@ -56,7 +66,11 @@ function script(...args: string[]): Promise<string> {
 const live = new Set<PrivateBroker>();
 
 export class PrivateBroker {
-  private constructor(readonly kind: BrokerKind, readonly name: string, readonly port: number) {}
+  private constructor(
+    readonly kind: BrokerKind,
+    readonly name: string,
+    readonly port: number,
+  ) {}
 
   /**
    * A fresh broker (a leftover of an earlier run of the same name is
@@ -70,8 +84,10 @@ export class PrivateBroker {
     } catch (e) {
       await script(kind, 'down', name).catch(() => undefined);
       const what = kind === 'rabbitmq' ? 'RabbitMQ (rabbitmq-server)' : 'Mosquitto';
-      throw new Error(`cannot start a private ${what} for this test; it needs root and the broker installed ` +
-        `(\`bash scripts/services.sh\` installs it): ${(e as Error).message}`);
+      throw new Error(
+        `cannot start a private ${what} for this test; it needs root and the broker installed ` +
+          `(\`bash scripts/services.sh\` installs it): ${(e as Error).message}`,
+      );
     }
     const b = new PrivateBroker(kind, name, port);
     live.add(b);
@@ -83,10 +99,14 @@ export class PrivateBroker {
   }
 
   /** Clean stop (RabbitMQ: rabbitmqctl shutdown; Mosquitto: SIGTERM, persistence saved). */
-  async stop(): Promise<void> { await script(this.kind, 'stop', this.name); }
+  async stop(): Promise<void> {
+    await script(this.kind, 'stop', this.name);
+  }
 
   /** SIGKILL: a crash. */
-  async kill(): Promise<void> { await script(this.kind, 'kill', this.name); }
+  async kill(): Promise<void> {
+    await script(this.kind, 'kill', this.name);
+  }
 
   /**
    * Starts it again with the same ports and data; resolves with the moment
@@ -109,7 +129,8 @@ export class PrivateBroker {
       done = true;
       await probe;
     }
-    if (!upAt) throw new Error(`${this.kind} ${this.name} started but its port ${this.port} does not accept connections`);
+    if (!upAt)
+      throw new Error(`${this.kind} ${this.name} started but its port ${this.port} does not accept connections`);
     return { upAt };
   }
 

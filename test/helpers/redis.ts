@@ -10,7 +10,8 @@ export const REDIS_URL = process.env.VIRTBUS_TEST_REDIS_URL ?? 'redis://127.0.0.
  * backend their own prefix pass it.
  */
 export async function deleteNodeKeys(node: string, prefix = 'virtbus'): Promise<void> {
-  if (!/^[A-Za-z0-9_-]+$/.test(node) || !/^[A-Za-z0-9_-]+$/.test(prefix)) throw new Error(`refusing to delete keys by pattern for '${prefix}' / '${node}'`);
+  if (!/^[A-Za-z0-9_-]+$/.test(node) || !/^[A-Za-z0-9_-]+$/.test(prefix))
+    throw new Error(`refusing to delete keys by pattern for '${prefix}' / '${node}'`);
   const c = new IORedis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   c.on('error', () => undefined);
   try {

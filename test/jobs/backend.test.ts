@@ -22,7 +22,10 @@ beforeAll(requireRedis);
 describe.each(KITS)('%s job backend', (_name, makeKit) => {
   let kit: BackendKit;
   let gate: Gate;
-  beforeEach(() => { kit = makeKit(); gate = new Gate(); });
+  beforeEach(() => {
+    kit = makeKit();
+    gate = new Gate();
+  });
   afterEach(async () => {
     gate.releaseAll();
     await kit.cleanup();
@@ -30,7 +33,10 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
 
   test('a second submit with the same id returns the existing job and runs nothing', async () => {
     let runs = 0;
-    const runners = new JobRunners().register('quick', async () => { runs++; return { done: true }; });
+    const runners = new JobRunners().register('quick', async () => {
+      runs++;
+      return { done: true };
+    });
     const b = kit.make({ runners });
     const done = completions(b);
     await b.start();
@@ -57,11 +63,16 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
     await b.start();
     const base = uniq('odd');
     const ids = [String(Date.now()), `${base}:a`, `${base}%3Aa`, `${base}%a`];
-    for (const id of ids) expect((await b.submit({ id, kind: 'quick', command: 'test.quick', data: {} })).created).toBe(true);
+    for (const id of ids)
+      expect((await b.submit({ id, kind: 'quick', command: 'test.quick', data: {} })).created).toBe(true);
     for (const id of ids) expect(await done.reply(id)).toEqual({ ok: true, result: { id } });
     for (const id of ids) expect((await b.get(id))!.id).toBe(id);
-    await expect(b.submit({ id: 'x'.repeat(129), kind: 'quick', command: 'test.quick', data: {} })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(b.submit({ id: uniq('kind'), kind: 'nosuch', command: 'test.nosuch', data: {} })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    await expect(
+      b.submit({ id: 'x'.repeat(129), kind: 'quick', command: 'test.quick', data: {} }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(
+      b.submit({ id: uniq('kind'), kind: 'nosuch', command: 'test.nosuch', data: {} }),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 
   test('progress is reported and stored; the outcome is a contract reply, ok or not', async () => {
@@ -71,7 +82,9 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
         await ctx.progress({ step: 2 });
         return { answer: 42 };
       })
-      .register('refused', async () => { throw new CommandError('CONFLICT', 'the guest is in the wrong state'); });
+      .register('refused', async () => {
+        throw new CommandError('CONFLICT', 'the guest is in the wrong state');
+      });
     const b = kit.make({ runners });
     const progress: Array<[string, unknown]> = [];
     b.on('progress', (id, p) => progress.push([id, p]));
@@ -85,7 +98,10 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
     expect(await done.reply(ok)).toEqual({ ok: true, result: { answer: 42 } });
     expect(progress.filter(([id]) => id === ok).map(([, p]) => p)).toEqual([{ step: 1 }, { step: 2 }]);
     expect(await b.get(ok)).toMatchObject({ state: 'succeeded', progress: { step: 2 }, command: 'test.steps' });
-    expect(await done.reply(bad)).toEqual({ ok: false, error: { code: 'CONFLICT', message: 'the guest is in the wrong state' } });
+    expect(await done.reply(bad)).toEqual({
+      ok: false,
+      error: { code: 'CONFLICT', message: 'the guest is in the wrong state' },
+    });
     const failed = (await b.get(bad))!;
     expect(failed.state).toBe('failed');
     expect(failed.finishedAt).toBeDefined();
@@ -161,18 +177,29 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
   });
 
   test('outcomes and jobs survive a restart: answered, reconciled, never run twice', async () => {
-    const before = kit.make({ runners: new JobRunners().register('slow', gate.runner()).register('quick', async () => ({ v: 1 })), concurrency: { slow: 1 } });
+    const before = kit.make({
+      runners: new JobRunners().register('slow', gate.runner()).register('quick', async () => ({ v: 1 })),
+      concurrency: { slow: 1 },
+    });
     const beforeDone = completions(before);
     await before.start();
-    const [finished, stillRunning, notStarted, cmdDone, cmdRunning] =
-      [uniq('fin'), uniq('run'), uniq('wait'), uniq('cmd-done'), uniq('cmd-run')];
+    const [finished, stillRunning, notStarted, cmdDone, cmdRunning] = [
+      uniq('fin'),
+      uniq('run'),
+      uniq('wait'),
+      uniq('cmd-done'),
+      uniq('cmd-run'),
+    ];
 
     // A plain (non-job) mutating command that finished, and one the agent died in.
     expect(await before.idempotency.begin(cmdDone, 'domain.start')).toBe('new');
     const startReply: ReplyData = { ok: true, result: { name: 'vm1', state: 'running' } };
     await before.idempotency.finish(cmdDone, 'domain.start', startReply);
     expect(await before.idempotency.begin(cmdRunning, 'domain.shutdown')).toBe('new');
-    expect(await before.idempotency.begin(cmdRunning, 'domain.shutdown')).toMatchObject({ state: 'running', command: 'domain.shutdown' });
+    expect(await before.idempotency.begin(cmdRunning, 'domain.shutdown')).toMatchObject({
+      state: 'running',
+      command: 'domain.shutdown',
+    });
 
     await before.submit({ id: finished, kind: 'quick', command: 'test.quick', data: {} });
     await beforeDone.reply(finished);
@@ -183,7 +210,10 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
     await before.close(); // the agent goes away with a job running and one queued
 
     const after = new Gate();
-    const b = kit.make({ runners: new JobRunners().register('slow', after.runner()).register('quick', async () => ({ v: 2 })), concurrency: { slow: 1 } });
+    const b = kit.make({
+      runners: new JobRunners().register('slow', after.runner()).register('quick', async () => ({ v: 2 })),
+      concurrency: { slow: 1 },
+    });
     const done = completions(b);
     const report = await b.start();
     expect(report).toEqual({ recovered: [stillRunning], requeued: [notStarted], abandonedCommands: [cmdRunning] });
@@ -191,10 +221,15 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
     expect(await b.idempotency.begin(cmdDone, 'domain.start')).toMatchObject({ state: 'done', reply: startReply });
     const lost = await b.idempotency.begin(cmdRunning, 'domain.shutdown');
     expect(lost).toMatchObject({ state: 'done', reply: { ok: false, error: { code: 'INTERNAL' } } });
-    expect(lost !== 'new' && lost.state === 'done' && !lost.reply.ok && lost.reply.error.message).toMatch(/agent stopped.*not run again/);
+    expect(lost !== 'new' && lost.state === 'done' && !lost.reply.ok && lost.reply.error.message).toMatch(
+      /agent stopped.*not run again/,
+    );
 
     const dup = await b.submit({ id: finished, kind: 'quick', command: 'test.quick', data: {} });
-    expect(dup).toMatchObject({ created: false, record: { state: 'succeeded', reply: { ok: true, result: { v: 1 } } } });
+    expect(dup).toMatchObject({
+      created: false,
+      record: { state: 'succeeded', reply: { ok: true, result: { v: 1 } } },
+    });
 
     // The started job has no recover(): failed with a clear message, not run again.
     const reply = await done.reply(stillRunning);
@@ -217,23 +252,37 @@ describe.each(KITS)('%s job backend', (_name, makeKit) => {
 
   test('a started job whose runner can recover is recovered, with its last progress', async () => {
     const runners = new JobRunners().register('slow', {
-      run: async (ctx) => { await ctx.progress({ at: 'half' }); return new Promise(() => undefined); },
+      run: async (ctx) => {
+        await ctx.progress({ at: 'half' });
+        return new Promise(() => undefined);
+      },
     });
     const a = kit.make({ runners });
     await a.start();
     const id = uniq('rec');
     await a.submit({ id, kind: 'slow', command: 'test.slow', data: { x: 1 } });
-    await eventually(async () => ((await a.get(id))!.progress as { at?: string } | undefined)?.at === 'half', 'progress to be stored');
+    await eventually(
+      async () => ((await a.get(id))!.progress as { at?: string } | undefined)?.at === 'half',
+      'progress to be stored',
+    );
     await a.close();
 
     let runs = 0;
-    const b = kit.make({ runners: new JobRunners().register('slow', {
-      run: async () => { runs++; return {}; },
-      recover: async (ctx) => ({ recovered: true, last: ctx.lastProgress, data: ctx.data }),
-    }) });
+    const b = kit.make({
+      runners: new JobRunners().register('slow', {
+        run: async () => {
+          runs++;
+          return {};
+        },
+        recover: async (ctx) => ({ recovered: true, last: ctx.lastProgress, data: ctx.data }),
+      }),
+    });
     const done = completions(b);
     await b.start();
-    expect(await done.reply(id)).toEqual({ ok: true, result: { recovered: true, last: { at: 'half' }, data: { x: 1 } } });
+    expect(await done.reply(id)).toEqual({
+      ok: true,
+      result: { recovered: true, last: { at: 'half' }, data: { x: 1 } },
+    });
     expect(runs).toBe(0);
   });
 });

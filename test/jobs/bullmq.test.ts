@@ -20,7 +20,12 @@ describe('BullMQ job backend', () => {
   });
 
   test('one queue per node; a job still waiting in Redis is cancelled when fetched, without running', async () => {
-    b = new BullJobBackend({ node, redis: REDIS_URL, runners: new JobRunners().register('slow', gate.runner()), maxFetched: 1 });
+    b = new BullJobBackend({
+      node,
+      redis: REDIS_URL,
+      runners: new JobRunners().register('slow', gate.runner()),
+      maxFetched: 1,
+    });
     const replies = new Map<string, ReplyData>();
     b.on('completed', (id, r) => replies.set(id, r));
     await b.start();
@@ -33,7 +38,9 @@ describe('BullMQ job backend', () => {
     const redis = new IORedis(REDIS_URL);
     try {
       // The Worker holds only one job: the second waits in the node's queue in Redis.
-      expect(await redis.lrange(`virtbus:virtbus-jobs-${node}:wait`, 0, -1)).toEqual([expect.stringContaining('second')]);
+      expect(await redis.lrange(`virtbus:virtbus-jobs-${node}:wait`, 0, -1)).toEqual([
+        expect.stringContaining('second'),
+      ]);
     } finally {
       redis.disconnect();
     }

@@ -6,7 +6,9 @@ import { localKit, uniq, type BackendKit } from './support/backends';
 
 describe('local job backend state file', () => {
   let kit: BackendKit;
-  beforeEach(() => { kit = localKit(); });
+  beforeEach(() => {
+    kit = localKit();
+  });
   afterEach(() => kit.cleanup());
 
   test('holds every job after a burst of concurrent submits, with no temp files left', async () => {
@@ -16,7 +18,10 @@ describe('local job backend state file', () => {
     await Promise.all(ids.map((id) => b.submit({ id, kind: 'never', command: 'test.never', data: { id } })));
     await Promise.all(ids.slice(0, 10).map((id) => b.idempotency.begin(`cmd-${id}`, 'domain.start')));
     expect(readdirSync(kit.stateDir)).toEqual(['jobs.json']);
-    const doc = JSON.parse(readFileSync(b.statePath, 'utf8')) as { jobs: Array<{ id: string; state: string }>; commands: unknown[] };
+    const doc = JSON.parse(readFileSync(b.statePath, 'utf8')) as {
+      jobs: Array<{ id: string; state: string }>;
+      commands: unknown[];
+    };
     expect(doc.jobs.map((j) => j.id).sort()).toEqual([...ids].sort());
     expect(doc.jobs.every((j) => j.state === 'queued')).toBe(true);
     expect(doc.commands).toHaveLength(10);

@@ -4,11 +4,27 @@
 // job, running on node 1, absent from node 2 — and a job backend of its own,
 // whatever an earlier test did or where it failed.
 import type { ReplyData } from '../../src/contract/events';
-import { JobRunners, LocalJobBackend, MIGRATE_KIND, migrationRunner, type MigrateJobData, type MigrationProgress } from '../../src/jobs';
+import {
+  JobRunners,
+  LocalJobBackend,
+  MIGRATE_KIND,
+  migrationRunner,
+  type MigrateJobData,
+  type MigrationProgress,
+} from '../../src/jobs';
 import type { Connection } from '../../src/libvirt';
 import { cleanupAll } from '../helpers/cleanup';
 import { eventually } from '../helpers/events';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, abortGuestJobs, labUniq, openNode, removeGuest, resetGuest } from '../helpers/lab';
+import {
+  NODE1_URI,
+  NODE2_MIGRATE_URI,
+  NODE2_URI,
+  abortGuestJobs,
+  labUniq,
+  openNode,
+  removeGuest,
+  resetGuest,
+} from '../helpers/lab';
 import { localKit, uniq, type BackendKit } from './support/backends';
 
 /** Loopback, but no libvirt listens there. */
@@ -25,14 +41,22 @@ describe('migration job between the lab nodes', () => {
 
   const migrate = async (data: Omit<MigrateJobData, 'domain'>) => {
     const id = uniq('mig');
-    await jobs!.submit<MigrateJobData>({ id, kind: MIGRATE_KIND, command: 'domain.migrate', data: { domain: name, ...data } });
+    await jobs!.submit<MigrateJobData>({
+      id,
+      kind: MIGRATE_KIND,
+      command: 'domain.migrate',
+      data: { domain: name, ...data },
+    });
     return id;
   };
-  const reply = (id: string, ms = 60000) => eventually(async () => replies.get(id), `migration job ${id} to end`, ms, 100);
+  const reply = (id: string, ms = 60000) =>
+    eventually(async () => replies.get(id), `migration job ${id} to end`, ms, 100);
   const progressOf = (id: string) => progress.get(id) ?? [];
   const unfinished = async () => (await jobs?.list({ states: ['queued', 'running'] })) ?? [];
   const stateOn = async (conn: Connection) => {
-    try { return (await (await conn.domain(name)).state()).state; } catch (e) {
+    try {
+      return (await (await conn.domain(name)).state()).state;
+    } catch (e) {
       if ((e as { codeName?: string }).codeName === 'VIR_ERR_NO_DOMAIN') return 'gone';
       throw e;
     }
@@ -43,11 +67,13 @@ describe('migration job between the lab nodes', () => {
     node2 = await openNode(NODE2_URI);
   });
 
-  afterAll(() => cleanupAll([
-    ['remove the guest from both nodes', () => removeGuest(name, { node1, node2 })],
-    ['close node 1', () => node1?.close()],
-    ['close node 2', () => node2?.close()],
-  ]));
+  afterAll(() =>
+    cleanupAll([
+      ['remove the guest from both nodes', () => removeGuest(name, { node1, node2 })],
+      ['close node 1', () => node1?.close()],
+      ['close node 2', () => node2?.close()],
+    ]),
+  );
 
   beforeEach(async () => {
     kit = undefined;
@@ -65,13 +91,23 @@ describe('migration job between the lab nodes', () => {
     await jobs.start();
   });
 
-  afterEach(() => cleanupAll([
-    ['cancel the jobs still going', async () => { for (const j of await unfinished()) await jobs!.cancel(j.id); }],
-    ['abort the libvirt job on the guest', () => abortGuestJobs(node1, name)],
-    ['wait for every job to end', () => eventually(async () => (await unfinished()).length === 0, 'every migration job to end', 60000, 100)],
-    ['put the guest back: running on node 1, absent from node 2', () => resetGuest(name, { node1, node2 })],
-    ['delete the job backend', () => kit?.cleanup()],
-  ]));
+  afterEach(() =>
+    cleanupAll([
+      [
+        'cancel the jobs still going',
+        async () => {
+          for (const j of await unfinished()) await jobs!.cancel(j.id);
+        },
+      ],
+      ['abort the libvirt job on the guest', () => abortGuestJobs(node1, name)],
+      [
+        'wait for every job to end',
+        () => eventually(async () => (await unfinished()).length === 0, 'every migration job to end', 60000, 100),
+      ],
+      ['put the guest back: running on node 1, absent from node 2', () => resetGuest(name, { node1, node2 })],
+      ['delete the job backend', () => kit?.cleanup()],
+    ]),
+  );
 
   test('an unreachable destination fails with a clear error and the guest keeps running on node 1', async () => {
     const id = await migrate({ destinationUri: UNREACHABLE_URI });
@@ -88,14 +124,35 @@ describe('migration job between the lab nodes', () => {
     const dom = await node1.domain(name);
     // QEMU's own default (300 ms) first: reading 777 below is the job's doing
     expect(await dom.migrationMaxDowntimeMs()).not.toBe(777);
-    const id = await migrate({ destinationUri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI, bandwidthMiBs: 1, maxDowntimeMs: 777 });
-    await eventually(async () => progressOf(id).some((p) => p.phase === 'migrating' && p.dataProcessed! > 0), 'progress while migrating', 30000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; job: ${JSON.stringify(replies.get(id))}, progress: ${JSON.stringify(progressOf(id).slice(-3))}`); });
+    const id = await migrate({
+      destinationUri: NODE2_URI,
+      migrateUri: NODE2_MIGRATE_URI,
+      bandwidthMiBs: 1,
+      maxDowntimeMs: 777,
+    });
+    await eventually(
+      async () => progressOf(id).some((p) => p.phase === 'migrating' && p.dataProcessed! > 0),
+      'progress while migrating',
+      30000,
+      100,
+    ).catch((e: Error) => {
+      throw new Error(
+        `${e.message}; job: ${JSON.stringify(replies.get(id))}, progress: ${JSON.stringify(progressOf(id).slice(-3))}`,
+      );
+    });
     // The job applies the max downtime once libvirt's migration is active; libvirt's own setting says whether it did
     // (the expected downtime in the job statistics is an estimate, not the limit).
     let downtime: number | undefined;
-    await eventually(async () => (downtime = await dom.migrationMaxDowntimeMs()) === 777, 'libvirt to report the max downtime of 777 ms', 10000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; last read ${downtime} ms, warnings: ${JSON.stringify(progressOf(id).flatMap((p) => p.warnings ?? []))}`); });
+    await eventually(
+      async () => (downtime = await dom.migrationMaxDowntimeMs()) === 777,
+      'libvirt to report the max downtime of 777 ms',
+      10000,
+      100,
+    ).catch((e: Error) => {
+      throw new Error(
+        `${e.message}; last read ${downtime} ms, warnings: ${JSON.stringify(progressOf(id).flatMap((p) => p.warnings ?? []))}`,
+      );
+    });
     expect((await jobs!.cancel(id))!.cancelRequested).toBe(true);
     const r = await reply(id);
     expect(r).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
@@ -107,22 +164,40 @@ describe('migration job between the lab nodes', () => {
   });
 
   test('a migration past its time limit is aborted with TIMEOUT; the guest stays on node 1', async () => {
-    const id = await migrate({ destinationUri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI, bandwidthMiBs: 1, timeoutS: 2 });
+    const id = await migrate({
+      destinationUri: NODE2_URI,
+      migrateUri: NODE2_MIGRATE_URI,
+      bandwidthMiBs: 1,
+      timeoutS: 2,
+    });
     const r = await reply(id);
     expect(r).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
-    expect(!r.ok && r.error.message).toMatch(/did not complete within 2 s and was aborted; the guest is still running on the source/);
+    expect(!r.ok && r.error.message).toMatch(
+      /did not complete within 2 s and was aborted; the guest is still running on the source/,
+    );
     expect(await stateOn(node1)).toBe('running');
     expect(await stateOn(node2)).toBe('gone');
   });
 
   test('live-migrates the guest to node 2 with progress and downtime, time and bytes in the result', async () => {
     const uuid = (await node1.domain(name)).uuid;
-    const id = await migrate({ destinationUri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI, destinationNode: 'node2', bandwidthMiBs: 40 });
+    const id = await migrate({
+      destinationUri: NODE2_URI,
+      migrateUri: NODE2_MIGRATE_URI,
+      destinationNode: 'node2',
+      bandwidthMiBs: 40,
+    });
     const r = await reply(id);
     if (!r.ok) throw new Error(`migration failed: ${JSON.stringify(r.error)}`);
     const seen = progressOf(id).filter((p) => p.phase === 'migrating' && p.dataProcessed! > 0);
     expect(seen.length).toBeGreaterThan(0);
-    expect(seen[0]).toMatchObject({ uuid, name, destinationUri: NODE2_URI, dataTotal: expect.any(Number), iteration: expect.any(Number) });
+    expect(seen[0]).toMatchObject({
+      uuid,
+      name,
+      destinationUri: NODE2_URI,
+      dataTotal: expect.any(Number),
+      iteration: expect.any(Number),
+    });
     expect(seen[0].dataTotal).toBeGreaterThan(200 * 1024 * 1024); // the guest's 256 MiB
     const result = r.result as Record<string, unknown>;
     expect(result).toMatchObject({ uuid, name, node: 'node2', state: 'running' });

@@ -7,11 +7,28 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { ReplyData } from '../../src/contract/events';
-import { JobRunners, MIGRATE_KIND, migrationRunner, type JobBackend, type JobContext, type MigrateJobData, type MigrationProgress } from '../../src/jobs';
+import {
+  JobRunners,
+  MIGRATE_KIND,
+  migrationRunner,
+  type JobBackend,
+  type JobContext,
+  type MigrateJobData,
+  type MigrationProgress,
+} from '../../src/jobs';
 import type { Connection } from '../../src/libvirt';
 import { eventually } from '../helpers/events';
 import { cleanupAll } from '../helpers/cleanup';
-import { NODE1_URI, NODE2_MIGRATE_URI, NODE2_URI, guestXml, labUniq, openNode, removeGuest, waitGuestReady } from '../helpers/lab';
+import {
+  NODE1_URI,
+  NODE2_MIGRATE_URI,
+  NODE2_URI,
+  guestXml,
+  labUniq,
+  openNode,
+  removeGuest,
+  waitGuestReady,
+} from '../helpers/lab';
 import { KITS, REDIS_URL, requireRedis, uniq, type BackendKit } from './support/backends';
 
 const CHILD = [join(__dirname, 'support', 'ts-child.js'), join(__dirname, 'support', 'migrating-agent.ts')];
@@ -27,10 +44,12 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
     node1 = await openNode(NODE1_URI);
     node2 = await openNode(NODE2_URI);
   });
-  afterAll(() => cleanupAll([
-    ['close node 1', () => node1?.close()],
-    ['close node 2', () => node2?.close()],
-  ]));
+  afterAll(() =>
+    cleanupAll([
+      ['close node 1', () => node1?.close()],
+      ['close node 2', () => node2?.close()],
+    ]),
+  );
   beforeEach(async () => {
     kit = makeKit();
     name = labUniq('recon');
@@ -38,13 +57,17 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
     await waitGuestReady(name);
   });
   // libvirt's migration first (aborted, so the next agent's runners end too), then the job storage
-  afterEach(() => cleanupAll([
-    ['abort the migration, remove the guest from both nodes', () => removeGuest(name, { node1, node2 })],
-    ['close the job backends, delete their storage', () => kit?.cleanup()],
-  ]));
+  afterEach(() =>
+    cleanupAll([
+      ['abort the migration, remove the guest from both nodes', () => removeGuest(name, { node1, node2 })],
+      ['close the job backends, delete their storage', () => kit?.cleanup()],
+    ]),
+  );
 
   const stateOn = async (conn: Connection) => {
-    try { return (await (await conn.domain(name)).state()).state; } catch (e) {
+    try {
+      return (await (await conn.domain(name)).state()).state;
+    } catch (e) {
       if ((e as { codeName?: string }).codeName === 'VIR_ERR_NO_DOMAIN') return 'gone';
       throw e;
     }
@@ -53,21 +76,46 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
   /** Starts the migration in a child agent, waits until data flows, kills the agent. */
   async function agentDiesMidMigration(): Promise<string> {
     const id = uniq('migjob');
-    const data: MigrateJobData = { domain: name, destinationUri: NODE2_URI, migrateUri: NODE2_MIGRATE_URI, bandwidthMiBs: 1 };
+    const data: MigrateJobData = {
+      domain: name,
+      destinationUri: NODE2_URI,
+      migrateUri: NODE2_MIGRATE_URI,
+      bandwidthMiBs: 1,
+    };
     const child = spawn(process.execPath, CHILD, {
-      env: { ...process.env, VIRTBUS_TEST_CHILD_ARGS: JSON.stringify({ backend: kit.name, node: kit.node, stateDir: kit.stateDir, redisUrl: REDIS_URL, sourceUri: NODE1_URI, id, data }) },
+      env: {
+        ...process.env,
+        VIRTBUS_TEST_CHILD_ARGS: JSON.stringify({
+          backend: kit.name,
+          node: kit.node,
+          stateDir: kit.stateDir,
+          redisUrl: REDIS_URL,
+          sourceUri: NODE1_URI,
+          id,
+          data,
+        }),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (b) => { out += b; });
-    child.stderr!.on('data', (b) => { err += b; });
+    child.stdout!.on('data', (b) => {
+      out += b;
+    });
+    child.stderr!.on('data', (b) => {
+      err += b;
+    });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`the child agent exited with ${child.exitCode}: ${err}`);
-        return out.includes('RUNNING');
-      }, 'the child agent to report its migration running', 60000, 50);
+      await eventually(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the child agent exited with ${child.exitCode}: ${err}`);
+          return out.includes('RUNNING');
+        },
+        'the child agent to report its migration running',
+        60000,
+        50,
+      );
     } finally {
       child.kill('SIGKILL');
       await exited;
@@ -82,8 +130,14 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
     const real = migrationRunner({ source: () => node1, pollIntervalMs: 250 });
     const calls = { run: 0, recover: 0 };
     const runners = new JobRunners().register<MigrateJobData, unknown>(MIGRATE_KIND, {
-      run: (ctx: JobContext<MigrateJobData>) => { calls.run++; return real.run(ctx); },
-      recover: (ctx: JobContext<MigrateJobData>) => { calls.recover++; return real.recover!(ctx); },
+      run: (ctx: JobContext<MigrateJobData>) => {
+        calls.run++;
+        return real.run(ctx);
+      },
+      recover: (ctx: JobContext<MigrateJobData>) => {
+        calls.recover++;
+        return real.recover!(ctx);
+      },
     });
     const jobs: JobBackend = kit.make({ runners });
     const progress: MigrationProgress[] = [];
@@ -99,13 +153,22 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
     const next = nextAgent();
     expect(await next.jobs.get(id)).toMatchObject({ state: 'running' });
     expect(await next.jobs.start()).toMatchObject({ recovered: [id], requeued: [] });
-    await eventually(async () => next.progress.some((p) => p.phase === 'reattached' && p.dataProcessed! > 0), 'progress of the re-attached migration');
+    await eventually(
+      async () => next.progress.some((p) => p.phase === 'reattached' && p.dataProcessed! > 0),
+      'progress of the re-attached migration',
+    );
     // Let the migration finish: lift the bandwidth cap of the running job.
     await (await node1.domain(name)).setMigrationMaxSpeed(1000);
 
     const r = await next.reply(id);
     if (!r.ok) throw new Error(`reconciled as failed: ${JSON.stringify(r.error)}`);
-    expect(r.result).toMatchObject({ name, state: 'running', recovered: true, downtimeMs: expect.any(Number), bytes: expect.any(Number) });
+    expect(r.result).toMatchObject({
+      name,
+      state: 'running',
+      recovered: true,
+      downtimeMs: expect.any(Number),
+      bytes: expect.any(Number),
+    });
     expect(await next.jobs.get(id)).toMatchObject({ state: 'succeeded', recovered: true });
     expect(await stateOn(node2)).toBe('running');
     expect(await stateOn(node1)).toBe('gone');
@@ -115,7 +178,10 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
   test('a migration that finished while no agent ran is reconciled as succeeded from the destination', async () => {
     const id = await agentDiesMidMigration();
     await (await node1.domain(name)).setMigrationMaxSpeed(1000);
-    await eventually(async () => (await stateOn(node2)) === 'running' && (await stateOn(node1)) === 'gone', 'the guest to arrive on node 2');
+    await eventually(
+      async () => (await stateOn(node2)) === 'running' && (await stateOn(node1)) === 'gone',
+      'the guest to arrive on node 2',
+    );
 
     const next = nextAgent();
     await next.jobs.start();
@@ -136,7 +202,9 @@ describe.each(KITS)('%s backend: a migration whose agent died', (_name, makeKit)
     await next.jobs.start();
     const r = await next.reply(id);
     expect(r).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
-    expect(!r.ok && r.error.message).toMatch(/^the agent stopped during the migration of .*; libvirt no longer runs that migration and the guest is still running on the source: the migration did not complete$/);
+    expect(!r.ok && r.error.message).toMatch(
+      /^the agent stopped during the migration of .*; libvirt no longer runs that migration and the guest is still running on the source: the migration did not complete$/,
+    );
     expect((await next.jobs.get(id))!.state).toBe('failed');
     expect(await stateOn(node1)).toBe('running');
     expect(await stateOn(node2)).toBe('gone');

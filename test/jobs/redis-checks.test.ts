@@ -26,9 +26,29 @@ describe('Redis configuration checks', () => {
   test('warns through the warning event, not the console, when Redis may evict or forget jobs', async () => {
     dir = mkdtempSync(join(tmpdir(), 'virtbus-redis-'));
     const socket = join(dir, 'redis.sock');
-    server = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', '',
-      '--appendonly', 'no', '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
-    server.on('error', (e) => { throw new Error(`cannot start redis-server (${e.message}); install redis-server`); });
+    server = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--unixsocket',
+        socket,
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory',
+        '64mb',
+        '--maxmemory-policy',
+        'allkeys-lru',
+      ],
+      { stdio: 'ignore' },
+    );
+    server.on('error', (e) => {
+      throw new Error(`cannot start redis-server (${e.message}); install redis-server`);
+    });
     await eventually(async () => existsSync(socket), 'the throw-away redis-server to listen', 10000, 50);
 
     const warnings: BackendWarning[] = [];

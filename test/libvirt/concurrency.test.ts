@@ -4,7 +4,16 @@
 import { Connection, libvirtThreadPoolSize, type LibvirtEvent } from '../../src/libvirt';
 import { EventLog } from '../helpers/events';
 import { cleanupAll } from '../helpers/cleanup';
-import { NODE1_URI, guestXml, labUniq, openNode, qemuPid, removeDomain, removeGuest, waitGuestReady } from '../helpers/lab';
+import {
+  NODE1_URI,
+  guestXml,
+  labUniq,
+  openNode,
+  qemuPid,
+  removeDomain,
+  removeGuest,
+  waitGuestReady,
+} from '../helpers/lab';
 
 describe('concurrency with a blocked call', () => {
   let conn: Connection;
@@ -19,12 +28,19 @@ describe('concurrency with a blocked call', () => {
     await conn.subscribeEvents();
   });
 
-  afterAll(() => cleanupAll([
-    ['continue QEMU', () => { if (pid) process.kill(pid, 'SIGCONT'); }],
-    ['remove the guest', () => removeGuest(name, { node1: conn })],
-    ['remove the second domain', () => removeDomain(conn, other)],
-    ['close node 1', () => conn?.close()],
-  ]));
+  afterAll(() =>
+    cleanupAll([
+      [
+        'continue QEMU',
+        () => {
+          if (pid) process.kill(pid, 'SIGCONT');
+        },
+      ],
+      ['remove the guest', () => removeGuest(name, { node1: conn })],
+      ['remove the second domain', () => removeDomain(conn, other)],
+      ['close node 1', () => conn?.close()],
+    ]),
+  );
 
   test('64 calls and events proceed while one call is stuck in libvirt', async () => {
     const dom = await conn.createDomain(guestXml(name));
@@ -33,19 +49,27 @@ describe('concurrency with a blocked call', () => {
     process.kill(pid, 'SIGSTOP');
 
     let blockedSettled = false;
-    const blocked = dom.suspend().finally(() => { blockedSettled = true; });
+    const blocked = dom.suspend().finally(() => {
+      blockedSettled = true;
+    });
     await new Promise((r) => setTimeout(r, 1000));
     expect(blockedSettled).toBe(false); // honestly stuck: QEMU does not answer its monitor
 
     let ticks = 0;
-    const timer = setInterval(() => { ticks++; }, 10);
+    const timer = setInterval(() => {
+      ticks++;
+    }, 10);
     const started = Date.now();
     const calls = Array.from({ length: 64 }, (_, i) => {
       switch (i % 4) {
-        case 0: return conn.hostname();
-        case 1: return conn.nodeInfo();
-        case 2: return conn.listDomains();
-        default: return conn.freeMemory();
+        case 0:
+          return conn.hostname();
+        case 1:
+          return conn.nodeInfo();
+        case 2:
+          return conn.listDomains();
+        default:
+          return conn.freeMemory();
       }
     });
     const results = await Promise.all(calls);
@@ -58,7 +82,12 @@ describe('concurrency with a blocked call', () => {
     const from = log.mark();
     const d2 = await conn.defineDomain(guestXml(other));
     await d2.undefine();
-    await log.waitFor((e) => e.type === 'lifecycle' && e.domain.name === other && e.event === 'undefined', 'undefined event while blocked', 10000, from);
+    await log.waitFor(
+      (e) => e.type === 'lifecycle' && e.domain.name === other && e.event === 'undefined',
+      'undefined event while blocked',
+      10000,
+      from,
+    );
     clearInterval(timer);
 
     expect(blockedSettled).toBe(false);

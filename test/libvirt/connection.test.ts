@@ -15,10 +15,21 @@ describe('Connection on test:///default', () => {
     conn = await Connection.open(URI);
     log = new EventLog<LibvirtEvent>(conn);
     const sub = await conn.subscribeEvents();
-    expect(sub.registered).toEqual(expect.arrayContaining(['lifecycle', 'device-removed', 'job-completed',
-      'migration-iteration', 'pool-lifecycle', 'pool-refresh', 'network-lifecycle']));
+    expect(sub.registered).toEqual(
+      expect.arrayContaining([
+        'lifecycle',
+        'device-removed',
+        'job-completed',
+        'migration-iteration',
+        'pool-lifecycle',
+        'pool-refresh',
+        'network-lifecycle',
+      ]),
+    );
   });
-  afterAll(async () => { await conn.close(); });
+  afterAll(async () => {
+    await conn.close();
+  });
 
   test('node and connection information', async () => {
     expect(await conn.isAlive()).toBe(true);
@@ -48,12 +59,24 @@ describe('Connection on test:///default', () => {
     await dom.resume();
     await dom.destroy();
     await dom.undefine();
-    await log.waitFor((e) => e.type === 'lifecycle' && e.domain.name === name && e.event === 'undefined', 'undefined event', 5000, from);
-    const seen = log.all.slice(from)
+    await log.waitFor(
+      (e) => e.type === 'lifecycle' && e.domain.name === name && e.event === 'undefined',
+      'undefined event',
+      5000,
+      from,
+    );
+    const seen = log.all
+      .slice(from)
       .filter((e): e is LifecycleEvent => e.type === 'lifecycle' && e.domain.name === name)
       .map((e) => `${e.event}/${e.detail}`);
-    expect(seen).toEqual(['defined/added', 'started/booted', 'suspended/paused', 'resumed/unpaused',
-      'stopped/destroyed', 'undefined/removed']);
+    expect(seen).toEqual([
+      'defined/added',
+      'started/booted',
+      'suspended/paused',
+      'resumed/unpaused',
+      'stopped/destroyed',
+      'undefined/removed',
+    ]);
     const first = log.all.slice(from).find((e) => e.type === 'lifecycle' && e.domain.name === name)!;
     expect((first as LifecycleEvent).domain.uuid).toBe(dom.uuid);
   });
@@ -86,20 +109,30 @@ describe('Connection on test:///default', () => {
   test('an unknown domain is VIR_ERR_NO_DOMAIN', async () => {
     const err = await conn.domain('no-such-domain').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LibvirtError);
-    expect(err).toMatchObject({ code: 42, codeName: 'VIR_ERR_NO_DOMAIN', domainName: expect.stringMatching(/^VIR_FROM_/) });
+    expect(err).toMatchObject({
+      code: 42,
+      codeName: 'VIR_ERR_NO_DOMAIN',
+      domainName: expect.stringMatching(/^VIR_FROM_/),
+    });
     expect((err as LibvirtError).toJSON()).toMatchObject({ code: 42, name: 'VIR_ERR_NO_DOMAIN' });
   });
 
   test('a call the driver does not implement is VIR_ERR_NO_SUPPORT (virDomainMigrateGetMaxDowntime on the test driver)', async () => {
     const err = await (await conn.domain('test')).migrationMaxDowntimeMs().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LibvirtError);
-    expect(err).toMatchObject({ code: 3, codeName: 'VIR_ERR_NO_SUPPORT', message: expect.stringContaining('virDomainMigrateGetMaxDowntime') });
+    expect(err).toMatchObject({
+      code: 3,
+      codeName: 'VIR_ERR_NO_SUPPORT',
+      message: expect.stringContaining('virDomainMigrateGetMaxDowntime'),
+    });
   });
 
   test('storage pool and volume create/delete', async () => {
     const name = uniq('pool');
     const from = log.mark();
-    const pool = await conn.defineStoragePool(`<pool type='dir'><name>${name}</name><target><path>/tmp/${name}</path></target></pool>`);
+    const pool = await conn.defineStoragePool(
+      `<pool type='dir'><name>${name}</name><target><path>/tmp/${name}</path></target></pool>`,
+    );
     await pool.start();
     expect((await pool.info()).state).toBe('running');
     const vol = await pool.createVolume(`<volume><name>v1.img</name><capacity unit='MiB'>10</capacity></volume>`);
@@ -113,8 +146,15 @@ describe('Connection on test:///default', () => {
     expect(await pool.volumes()).toEqual([]);
     await pool.destroy();
     await pool.undefine();
-    await log.waitFor((e) => e.type === 'pool-lifecycle' && e.pool.name === name && e.event === 'undefined', 'pool undefined', 5000, from);
-    const kinds = log.all.slice(from).filter((e) => e.type === 'pool-lifecycle' && e.pool.name === name)
+    await log.waitFor(
+      (e) => e.type === 'pool-lifecycle' && e.pool.name === name && e.event === 'undefined',
+      'pool undefined',
+      5000,
+      from,
+    );
+    const kinds = log.all
+      .slice(from)
+      .filter((e) => e.type === 'pool-lifecycle' && e.pool.name === name)
       .map((e) => (e as { event: string }).event);
     expect(kinds).toEqual(['defined', 'started', 'stopped', 'undefined']);
   });
@@ -122,14 +162,23 @@ describe('Connection on test:///default', () => {
   test('network define/start/destroy with events', async () => {
     const name = uniq('net').slice(0, 15);
     const from = log.mark();
-    const net = await conn.defineNetwork(`<network><name>${name}</name><bridge name='vb${process.pid % 10000}'/></network>`);
+    const net = await conn.defineNetwork(
+      `<network><name>${name}</name><bridge name='vb${process.pid % 10000}'/></network>`,
+    );
     await net.start();
     expect(await net.isActive()).toBe(true);
     await net.destroy();
     expect(await net.isActive()).toBe(false);
     await net.undefine();
-    await log.waitFor((e) => e.type === 'network-lifecycle' && e.network.name === name && e.event === 'undefined', 'network undefined', 5000, from);
-    const kinds = log.all.slice(from).filter((e) => e.type === 'network-lifecycle' && e.network.name === name)
+    await log.waitFor(
+      (e) => e.type === 'network-lifecycle' && e.network.name === name && e.event === 'undefined',
+      'network undefined',
+      5000,
+      from,
+    );
+    const kinds = log.all
+      .slice(from)
+      .filter((e) => e.type === 'network-lifecycle' && e.network.name === name)
       .map((e) => (e as { event: string }).event);
     expect(kinds).toEqual(['defined', 'started', 'stopped', 'undefined']);
   });
@@ -149,11 +198,14 @@ describe('read-only connection', () => {
     try {
       expect(ro.readOnly).toBe(true);
       expect((await ro.listDomains()).length).toBeGreaterThan(0);
-      await expect(ro.defineDomain(domainXml(uniq('ro')))).rejects.toMatchObject({ codeName: 'VIR_ERR_OPERATION_DENIED' });
+      await expect(ro.defineDomain(domainXml(uniq('ro')))).rejects.toMatchObject({
+        codeName: 'VIR_ERR_OPERATION_DENIED',
+      });
       const dom = await ro.domain('test');
       await expect(dom.suspend()).rejects.toMatchObject({ codeName: 'VIR_ERR_OPERATION_DENIED' });
-      await expect(ro.defineStoragePool(`<pool type='dir'><name>x</name><target><path>/tmp/x</path></target></pool>`))
-        .rejects.toMatchObject({ codeName: 'VIR_ERR_OPERATION_DENIED' });
+      await expect(
+        ro.defineStoragePool(`<pool type='dir'><name>x</name><target><path>/tmp/x</path></target></pool>`),
+      ).rejects.toMatchObject({ codeName: 'VIR_ERR_OPERATION_DENIED' });
       expect((await dom.state()).state).toBe('running');
     } finally {
       await ro.close();

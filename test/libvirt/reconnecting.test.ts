@@ -23,7 +23,9 @@ describe.each([
     const states: string[] = [];
     rc.on('disconnected', ({ reason }) => states.push(`disconnected:${reason}`));
     rc.on('reconnected', () => states.push('reconnected'));
-    await rc.start().catch((e) => { throw new Error(`lab ${node} (${uri}) not reachable (${e}); start it: bash deploy/lab/lab.sh up`); });
+    await rc.start().catch((e) => {
+      throw new Error(`lab ${node} (${uri}) not reachable (${e}); start it: bash deploy/lab/lab.sh up`);
+    });
 
     const reconnected = new Promise<void>((resolve) => rc.once('reconnected', () => resolve()));
     lab(`restart-${node}`);
@@ -35,8 +37,12 @@ describe.each([
     const from = log.mark();
     const dom = await rc.connection.defineDomain(guestXml(name));
     await dom.undefine();
-    await log.waitFor((e) => e.type === 'lifecycle' && e.domain.name === name && e.event === 'undefined',
-      'events after reconnect', 10000, from);
+    await log.waitFor(
+      (e) => e.type === 'lifecycle' && e.domain.name === name && e.event === 'undefined',
+      'events after reconnect',
+      10000,
+      from,
+    );
     expect(rc.lastSubscription?.registered).toContain('lifecycle');
   });
 });

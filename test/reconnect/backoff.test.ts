@@ -10,14 +10,18 @@ test('delays grow to the ceiling, with jitter inside [base*(1-j), base]', () => 
 });
 
 test('two agents with real randomness do not retry in lockstep', () => {
-  const a = new Backoff(), b = new Backoff();
-  const da = Array.from({ length: 5 }, () => a.next()), db = Array.from({ length: 5 }, () => b.next());
+  const a = new Backoff(),
+    b = new Backoff();
+  const da = Array.from({ length: 5 }, () => a.next()),
+    db = Array.from({ length: 5 }, () => b.next());
   expect(da).not.toEqual(db);
 });
 
 test('the default ceiling is 2 s, still jittered (an agent is back within 5 s of its broker or libvirtd)', () => {
-  const lo = new Backoff({ random: () => 0 }), hi = new Backoff({ random: () => 0.999999 });
-  const low = Array.from({ length: 12 }, () => lo.next()), high = Array.from({ length: 12 }, () => hi.next());
+  const lo = new Backoff({ random: () => 0 }),
+    hi = new Backoff({ random: () => 0.999999 });
+  const low = Array.from({ length: 12 }, () => lo.next()),
+    high = Array.from({ length: 12 }, () => hi.next());
   expect(low).toEqual([125, 250, 500, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]);
   expect(high).toEqual([250, 500, 1000, 2000, 2000, 2000, 2000, 2000, 2000, 2000, 2000, 2000]);
 });

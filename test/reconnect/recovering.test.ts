@@ -8,15 +8,25 @@ class FakeSession implements Session {
   closed = 0;
   abandoned: string[] = [];
   constructor(readonly n: number) {
-    this.lost = new Promise((r) => { this.loseWith = r; });
+    this.lost = new Promise((r) => {
+      this.loseWith = r;
+    });
   }
-  async close(): Promise<void> { this.closed++; this.loseWith('closed'); }
-  abandon(reason: string): void { this.abandoned.push(reason); this.loseWith(reason); }
+  async close(): Promise<void> {
+    this.closed++;
+    this.loseWith('closed');
+  }
+  abandon(reason: string): void {
+    this.abandoned.push(reason);
+    this.loseWith(reason);
+  }
 }
 
 const FAST = { initialMs: 1, maxMs: 5 };
 
-function harness(o: { failFirst?: number; setupFails?: number; fatal?: (e: unknown) => boolean; discard?: 'close' | 'abandon' } = {}) {
+function harness(
+  o: { failFirst?: number; setupFails?: number; fatal?: (e: unknown) => boolean; discard?: 'close' | 'abandon' } = {},
+) {
   const sessions: FakeSession[] = [];
   const log: string[] = [];
   let opens = 0;
@@ -60,7 +70,12 @@ test('retries the first connect with backoff, then emits connected once', async 
   const s = await r.start();
   expect(s.n).toBe(3);
   expect(r.session).toBe(s);
-  expect(log).toEqual(['failed refused 1 attempt=1', 'failed refused 2 attempt=2', 'open#3 attempt=3', 'connected#3 reconnect=false']);
+  expect(log).toEqual([
+    'failed refused 1 attempt=1',
+    'failed refused 2 attempt=2',
+    'open#3 attempt=3',
+    'connected#3 reconnect=false',
+  ]);
   await r.close();
 });
 
@@ -81,7 +96,14 @@ test('a lost session is detached, reported and replaced; downMs and reconnect ar
   await r.start();
   sessions[0].loseWith('broker went away');
   await until(() => r.session?.n === 2);
-  expect(log).toEqual(['open#1 attempt=1', 'connected#1 reconnect=false', 'detach#1', 'disconnected broker went away', 'open#2 attempt=1', 'connected#2 reconnect=true']);
+  expect(log).toEqual([
+    'open#1 attempt=1',
+    'connected#1 reconnect=false',
+    'detach#1',
+    'disconnected broker went away',
+    'open#2 attempt=1',
+    'connected#2 reconnect=true',
+  ]);
   expect(sessions[0].abandoned).toEqual(['broker went away']);
   await r.close();
 });
@@ -97,8 +119,13 @@ test('close() is idempotent, drains on the open session first, then closes it', 
   const { r, sessions, log } = harness();
   await r.start();
   const drained: Array<number | undefined> = [];
-  const a = r.close(async (s) => { drained.push(s?.n); log.push('drained'); });
-  const b = r.close(async () => { drained.push(-1); });
+  const a = r.close(async (s) => {
+    drained.push(s?.n);
+    log.push('drained');
+  });
+  const b = r.close(async () => {
+    drained.push(-1);
+  });
   expect(a).toBe(b);
   await a;
   expect(drained).toEqual([1]);
@@ -120,11 +147,17 @@ test('close() during a retry loop ends it: no session outlives close()', async (
 
 test('close() while a set-up step waits: the step is cut short and the half-made session closed', async () => {
   let release!: () => void;
-  const gate = new Promise<void>((res) => { release = res; });
+  const gate = new Promise<void>((res) => {
+    release = res;
+  });
   const sessions: FakeSession[] = [];
   const r = new Recovering<FakeSession>({
     name: 'fake',
-    open: async () => { const s = new FakeSession(sessions.length + 1); sessions.push(s); return s; },
+    open: async () => {
+      const s = new FakeSession(sessions.length + 1);
+      sessions.push(s);
+      return s;
+    },
     setup: (_s, ctx) => ctx.step(gate, 'beforeConsume'),
   });
   const started = r.start();
@@ -142,7 +175,11 @@ test('a step is cut short when its session is lost, and the next session is set 
   const r = new Recovering<FakeSession>({
     name: 'fake',
     backoff: FAST,
-    open: async () => { const s = new FakeSession(sessions.length + 1); sessions.push(s); return s; },
+    open: async () => {
+      const s = new FakeSession(sessions.length + 1);
+      sessions.push(s);
+      return s;
+    },
     // the first session's step never ends on its own: it waits for a reconnect
     setup: (s, ctx) => ctx.step(s.n === 1 ? new Promise<void>(() => undefined) : Promise.resolve(), 'snapshot'),
   });

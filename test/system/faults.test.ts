@@ -83,9 +83,30 @@ import { Connection } from '../../src/libvirt';
 import { AgentRun, agentArgs, redisClient } from '../helpers/agent-run';
 import { cleanupAfterEach } from '../helpers/cleanup';
 import {
-  abandonedError, alive, connectionBroke, existsLibvirtd, labDomains, libvirtStates, libvirtdPid, notConnected, restartNode1, waitFor, waitForAsync,
+  abandonedError,
+  alive,
+  connectionBroke,
+  existsLibvirtd,
+  labDomains,
+  libvirtStates,
+  libvirtdPid,
+  notConnected,
+  restartNode1,
+  waitFor,
+  waitForAsync,
 } from '../helpers/fault-lab';
-import { Load, checkLibvirt, eventsSettled, expectClean, summary, testDriverXml, tinyQemuXml, verdict, type Boot, type Verdict } from '../helpers/fault-load';
+import {
+  Load,
+  checkLibvirt,
+  eventsSettled,
+  expectClean,
+  summary,
+  testDriverXml,
+  tinyQemuXml,
+  verdict,
+  type Boot,
+  type Verdict,
+} from '../helpers/fault-load';
 import { NODE1_URI, qemuPid } from '../helpers/lab';
 import { AmqpOrchestrator, MqttOrchestrator, type Orchestrator } from '../helpers/orchestrator';
 import { PrivateBroker, downAll } from '../helpers/private-brokers';
@@ -106,7 +127,10 @@ const defer = cleanupAfterEach();
 
 beforeAll(async () => {
   redis = await redisClient();
-  const [r, m] = await Promise.allSettled([PrivateBroker.up('rabbitmq', 'faults'), PrivateBroker.up('mosquitto', 'faults')]);
+  const [r, m] = await Promise.allSettled([
+    PrivateBroker.up('rabbitmq', 'faults'),
+    PrivateBroker.up('mosquitto', 'faults'),
+  ]);
   if (r.status === 'fulfilled') rabbit = r.value;
   if (m.status === 'fulfilled') mosquitto = m.value;
   if (r.status === 'rejected') throw r.reason;
@@ -144,7 +168,9 @@ async function brokerRestart(o: {
   defer('redis keys', () => deleteNodeKeys(node));
   const client = await o.client(broker.url, node);
   defer('client', () => client.close());
-  const agent = await AgentRun.start(agentArgs({ node, bus: broker.url, libvirtUri: 'test:///default', stateDir: stateDir(), extra: o.agentExtra }));
+  const agent = await AgentRun.start(
+    agentArgs({ node, bus: broker.url, libvirtUri: 'test:///default', stateDir: stateDir(), extra: o.agentExtra }),
+  );
   defer('agent', () => agent.kill());
   const boots: Boot[] = [{ startedAt: agent.spawnedAt }];
 
@@ -156,7 +182,10 @@ async function brokerRestart(o: {
   }
   const load = new Load(client, { definesPerS: 50, defineXml: testDriverXml, prefix, lifecycle, lifecyclePauseMs: 50 });
   load.start();
-  defer('load', async () => { await client.close(); await load.stop(); });
+  defer('load', async () => {
+    await client.close();
+    await load.stop();
+  });
   await sleep(3000);
 
   const before = load.issued; // answered so far
@@ -172,14 +201,23 @@ async function brokerRestart(o: {
   const trailMs = await eventsSettled(client);
 
   // libvirt (the test driver lives in the agent): every ok define exists, lifecycle domains where their last ok command left them
-  const listed = new Map<string, string>(((await client.ok('domain.list', {})).domains as Array<{ name: string; state: string }>).map((d) => [d.name, d.state]));
+  const listed = new Map<string, string>(
+    ((await client.ok('domain.list', {})).domains as Array<{ name: string; state: string }>).map((d) => [
+      d.name,
+      d.state,
+    ]),
+  );
   checkLibvirt(load, listed, prefix);
 
   const v = verdict(client, load, { boots });
   const agentMs = back.t - upAt;
   const replyMs = reply - upAt;
-  record(o.name, v, `broker accepting again ${upAt - stoppedAt} ms after its stop completed; agent reconnected ${agentMs} ms and first reply ${replyMs} ms after the broker was back; ` +
-    `${before} commands answered in the 3 s before the restart; events trailed the last reply by ${trailMs} ms`);
+  record(
+    o.name,
+    v,
+    `broker accepting again ${upAt - stoppedAt} ms after its stop completed; agent reconnected ${agentMs} ms and first reply ${replyMs} ms after the broker was back; ` +
+      `${before} commands answered in the 3 s before the restart; events trailed the last reply by ${trailMs} ms`,
+  );
   expectClean(v);
   expect(v.answeredOk).toBe(v.issued);
   expect(agentMs).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
@@ -217,23 +255,48 @@ test('kill -9 of the agent under load, once while a slow mutating command runs: 
   defer('client', () => client.close());
   const args = agentArgs({ node, bus: rabbit!.url, libvirtUri: NODE1_URI, stateDir: stateDir() });
   const runs: AgentRun[] = [];
-  defer('agents', async () => { for (const r of runs) await r.kill(); });
-  const start = async () => { const r = await AgentRun.start(args); runs.push(r); return r; };
+  defer('agents', async () => {
+    for (const r of runs) await r.kill();
+  });
+  const start = async () => {
+    const r = await AgentRun.start(args);
+    runs.push(r);
+    return r;
+  };
 
   const a = await start();
-  const load = new Load(client, { definesPerS: 30, defineXml: tinyQemuXml, prefix: `${prefix}d`, lifecycle, lifecyclePauseMs: 50 });
+  const load = new Load(client, {
+    definesPerS: 30,
+    defineXml: tinyQemuXml,
+    prefix: `${prefix}d`,
+    lifecycle,
+    lifecyclePauseMs: 50,
+  });
   load.start();
-  defer('load', async () => { await client.close(); await load.stop(); });
+  defer('load', async () => {
+    await client.close();
+    await load.stop();
+  });
   await sleep(2000);
 
   // 1. A slow mutating command: suspend of a guest whose QEMU is stopped blocks in libvirt until it continues.
   const qemu = qemuPid(slow);
   process.kill(qemu, 'SIGSTOP');
-  defer('continue QEMU', async () => { try { process.kill(qemu, 'SIGCONT'); } catch { /* gone */ } });
+  defer('continue QEMU', async () => {
+    try {
+      process.kill(qemu, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
+  });
   const slowId = randomUUID();
   const slowCall = client.call('domain.suspend', { domain: slow }, { id: slowId, giveUpMs: 120_000 });
-  await waitForAsync(async () => JSON.parse((await redis.get(`virtbus:idem:${node}:${slowId}`)) ?? '{}').state === 'running' || undefined,
-    'the slow command to be recorded as running', 15_000);
+  await waitForAsync(
+    async () =>
+      JSON.parse((await redis.get(`virtbus:idem:${node}:${slowId}`)) ?? '{}').state === 'running' || undefined,
+    'the slow command to be recorded as running',
+    15_000,
+  );
   await sleep(300);
   const kill1 = Date.now();
   await a.kill();
@@ -245,7 +308,11 @@ test('kill -9 of the agent under load, once while a slow mutating command runs: 
   expect(slowDone.final).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
   expect(abandonedError(slowDone)).toBe(true);
   // the suspend the killed agent asked for did happen — once
-  await waitForAsync(async () => (await libvirtStates(slow)).get(slow) === 'paused' || undefined, `${slow} to be paused`, 15_000);
+  await waitForAsync(
+    async () => (await libvirtStates(slow)).get(slow) === 'paused' || undefined,
+    `${slow} to be paused`,
+    15_000,
+  );
   await sleep(2000);
 
   // 2. Again, under the load alone.
@@ -259,15 +326,25 @@ test('kill -9 of the agent under load, once while a slow mutating command runs: 
   const states = await libvirtStates(prefix);
   checkLibvirt(load, states, `${prefix}d`);
   expect(states.get(slow)).toBe('paused');
-  const slowEvents = client.events.filter((e) => e.type === 'virtbus.event.domain.lifecycle' && e.data.domain?.name === slow && e.data.event === 'suspended');
+  const slowEvents = client.events.filter(
+    (e) => e.type === 'virtbus.event.domain.lifecycle' && e.data.domain?.name === slow && e.data.event === 'suspended',
+  );
   expect(slowEvents).toHaveLength(1);
 
-  const v = verdict(client, load, { boots: runs.map((r) => ({ startedAt: r.spawnedAt })), eventsMayBeMissing: true, allowedError: abandonedError });
+  const v = verdict(client, load, {
+    boots: runs.map((r) => ({ startedAt: r.spawnedAt })),
+    eventsMayBeMissing: true,
+    allowedError: abandonedError,
+  });
   const firstAfter1 = client.firstReplyAfter(kill1)! - kill1;
   const firstAfter2 = client.firstReplyAfter(kill2)! - kill2;
-  record('agent-kill-9', v, `restarted agent ready ${b.readyTime! - kill1} / ${c3.readyTime! - kill2} ms after each SIGKILL, ` +
-    `first command sent after it answered ${firstAfter1} / ${firstAfter2} ms after it; ${v.allowedErrors.length} in-flight commands answered as abandoned ` +
-    `(+ the slow suspend); ${v.missingEvents.length} events of killed runs never sent; events trailed ${trailMs} ms`);
+  record(
+    'agent-kill-9',
+    v,
+    `restarted agent ready ${b.readyTime! - kill1} / ${c3.readyTime! - kill2} ms after each SIGKILL, ` +
+      `first command sent after it answered ${firstAfter1} / ${firstAfter2} ms after it; ${v.allowedErrors.length} in-flight commands answered as abandoned ` +
+      `(+ the slow suspend); ${v.missingEvents.length} events of killed runs never sent; events trailed ${trailMs} ms`,
+  );
   expectClean(v, { eventsMayBeMissing: true });
   expect(v.allowedErrors.length).toBeLessThanOrEqual(2 * 16); // per kill at most --max-concurrent commands were running
 });
@@ -278,11 +355,22 @@ test('libvirtd kill + restart under load: nothing lost or run twice, no seq gap,
   defer('redis keys', () => deleteNodeKeys(node));
   const client = await AmqpOrchestrator.connect(rabbit!.url, node);
   defer('client', () => client.close());
-  const agent = await AgentRun.start(agentArgs({ node, bus: rabbit!.url, libvirtUri: NODE1_URI, stateDir: stateDir() }));
+  const agent = await AgentRun.start(
+    agentArgs({ node, bus: rabbit!.url, libvirtUri: NODE1_URI, stateDir: stateDir() }),
+  );
   defer('agent', () => agent.kill());
-  const load = new Load(client, { definesPerS: 30, defineXml: tinyQemuXml, prefix: `${prefix}d`, lifecycle, lifecyclePauseMs: 50 });
+  const load = new Load(client, {
+    definesPerS: 30,
+    defineXml: tinyQemuXml,
+    prefix: `${prefix}d`,
+    lifecycle,
+    lifecyclePauseMs: 50,
+  });
   load.start();
-  defer('load', async () => { await client.close(); await load.stop(); });
+  defer('load', async () => {
+    await client.close();
+    await load.stop();
+  });
   await sleep(2000);
 
   // libvirtd is back when a libvirt connection opens again (after it was seen down)
@@ -303,7 +391,9 @@ test('libvirtd kill + restart under load: nothing lost or run twice, no seq gap,
   })();
   // SIGKILL, 2 s down (commands arriving meanwhile wait for libvirt), then lab.sh restart-node1 starts it again
   const pid = libvirtdPid();
-  defer('libvirtd running again', async () => { if (!alive(pid) && !existsLibvirtd()) await restartNode1(); });
+  defer('libvirtd running again', async () => {
+    if (!alive(pid) && !existsLibvirtd()) await restartNode1();
+  });
   process.kill(pid, 'SIGKILL');
   await waitFor(() => (alive(pid) ? undefined : true), 'libvirtd to die', 10_000);
   await sleep(2000);
@@ -319,18 +409,28 @@ test('libvirtd kill + restart under load: nothing lost or run twice, no seq gap,
 
   const states = await libvirtStates(prefix);
   checkLibvirt(load, states, `${prefix}d`);
-  const v = verdict(client, load, { boots: [{ startedAt: agent.spawnedAt }], eventsMayBeMissing: true, allowedError: (x) => connectionBroke(x) || notConnected(x) });
+  const v = verdict(client, load, {
+    boots: [{ startedAt: agent.spawnedAt }],
+    eventsMayBeMissing: true,
+    allowedError: (x) => connectionBroke(x) || notConnected(x),
+  });
   const agentMs = back.t - upAt;
   const replyMs = reply - upAt;
   // a call cut by the libvirtd kill has an unknown outcome, yet is answered as a LIBVIRT error: did it happen?
   const cut = [...load.defines].filter(([, x]) => connectionBroke(x));
   const happened = cut.filter(([name]) => states.has(name)).length;
   // one refused as not connected must not have happened
-  expect([...load.defines].filter(([name, x]) => notConnected(x) && states.has(name)).map(([name]) => name)).toEqual([]);
-  record('libvirtd-restart', v, `libvirtd back ${upAt - killedAt} ms after the SIGKILL; agent reconnected ${agentMs} ms and first reply ${replyMs} ms after libvirtd was back; ` +
-    `${v.allowedErrors.length} calls cut by the kill answered LIBVIRT ${JSON.stringify(v.allowedErrors.map((e) => (e.error as { message: string }).message))}, ` +
-    `of which done all the same: ${happened} of ${cut.length} defines, lifecycle: ${v.failedButDone.join('; ') || 'none'}; ` +
-    `${v.missingEvents.length} events libvirtd never sent; events trailed ${trailMs} ms`);
+  expect([...load.defines].filter(([name, x]) => notConnected(x) && states.has(name)).map(([name]) => name)).toEqual(
+    [],
+  );
+  record(
+    'libvirtd-restart',
+    v,
+    `libvirtd back ${upAt - killedAt} ms after the SIGKILL; agent reconnected ${agentMs} ms and first reply ${replyMs} ms after libvirtd was back; ` +
+      `${v.allowedErrors.length} calls cut by the kill answered LIBVIRT ${JSON.stringify(v.allowedErrors.map((e) => (e.error as { message: string }).message))}, ` +
+      `of which done all the same: ${happened} of ${cut.length} defines, lifecycle: ${v.failedButDone.join('; ') || 'none'}; ` +
+      `${v.missingEvents.length} events libvirtd never sent; events trailed ${trailMs} ms`,
+  );
   expect(v.allowedErrors.length).toBeLessThanOrEqual(16); // at most --max-concurrent calls were in flight
   expectClean(v, { eventsMayBeMissing: true });
   expect(agentMs).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);

@@ -38,8 +38,14 @@ const RSS_PEAK_LIMIT_KIB = 640 * 1024;
 
 const classes = (v: string | undefined) => {
   if (!v) return undefined;
-  const s = new Set(v.split(',').map((x) => x.trim()).filter(Boolean));
-  for (const c of s) if (!CLASSES.includes(c)) throw new Error(`unknown fuzz class '${c}'; classes: ${CLASSES.join(', ')}`);
+  const s = new Set(
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+  for (const c of s)
+    if (!CLASSES.includes(c)) throw new Error(`unknown fuzz class '${c}'; classes: ${CLASSES.join(', ')}`);
   return s;
 };
 
@@ -53,7 +59,9 @@ describe('intake fuzz generator', () => {
       };
       const [a, b] = [run(), run()];
       expect(b.map((c) => c.body.toString('hex'))).toEqual(a.map((c) => c.body.toString('hex')));
-      expect(b.map((c) => [c.expect, c.replyKey, c.completionKey, c.replyTo, c.contentType])).toEqual(a.map((c) => [c.expect, c.replyKey, c.completionKey, c.replyTo, c.contentType]));
+      expect(b.map((c) => [c.expect, c.replyKey, c.completionKey, c.replyTo, c.contentType])).toEqual(
+        a.map((c) => [c.expect, c.replyKey, c.completionKey, c.replyTo, c.contentType]),
+      );
     }
   });
 });
@@ -69,13 +77,24 @@ describe.each(TRANSPORTS)('intake fuzz on %s', (name, makeBus) => {
   let setupError: Error | undefined;
 
   beforeAll(async () => {
-    console.log(`intake fuzz on ${name}: ${COUNT} cases, seeds fixed=${FIXED_SEED} random=${RANDOM_SEED} (replay: VIRTBUS_FUZZ_SEED=${FIXED_SEED} VIRTBUS_FUZZ_RANDOM_SEED=${RANDOM_SEED})`);
+    console.log(
+      `intake fuzz on ${name}: ${COUNT} cases, seeds fixed=${FIXED_SEED} random=${RANDOM_SEED} (replay: VIRTBUS_FUZZ_SEED=${FIXED_SEED} VIRTBUS_FUZZ_RANDOM_SEED=${RANDOM_SEED})`,
+    );
     try {
       report = await runFuzz(makeBus(), {
-        count: COUNT, fixedSeed: FIXED_SEED, randomSeed: RANDOM_SEED,
-        only: classes(process.env.VIRTBUS_FUZZ_ONLY), exclude: classes(process.env.VIRTBUS_FUZZ_EXCLUDE),
-        maxMessageBytes: MAX_MESSAGE_BYTES, window: Number(process.env.VIRTBUS_FUZZ_WINDOW ?? 64), caseTimeoutMs: 10000, stallMs: 6000, maxStalls: Number(process.env.VIRTBUS_FUZZ_MAX_STALLS ?? 3),
-        quietMs: 8000, overallMs: 90000, afterRestartMs: 2500,
+        count: COUNT,
+        fixedSeed: FIXED_SEED,
+        randomSeed: RANDOM_SEED,
+        only: classes(process.env.VIRTBUS_FUZZ_ONLY),
+        exclude: classes(process.env.VIRTBUS_FUZZ_EXCLUDE),
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        window: Number(process.env.VIRTBUS_FUZZ_WINDOW ?? 64),
+        caseTimeoutMs: 10000,
+        stallMs: 6000,
+        maxStalls: Number(process.env.VIRTBUS_FUZZ_MAX_STALLS ?? 3),
+        quietMs: 8000,
+        overallMs: 90000,
+        afterRestartMs: 2500,
       });
       console.log(formatReport(report));
     } catch (e) {
@@ -91,27 +110,42 @@ describe.each(TRANSPORTS)('intake fuzz on %s', (name, makeBus) => {
   test(`sends at least ${COUNT} hostile commands from the two seeds`, () => {
     const r = get();
     // the agent process must survive the whole run (a crash ends the sending early)
-    expect({ sent: r.sent, agentDied: r.agentDied, harnessProblems: r.harnessProblems }).toEqual({ sent: COUNT, agentDied: undefined, harnessProblems: [] });
+    expect({ sent: r.sent, agentDied: r.agentDied, harnessProblems: r.harnessProblems }).toEqual({
+      sent: COUNT,
+      agentDied: undefined,
+      harnessProblems: [],
+    });
   });
 
   test('answers each with a reply carrying a contract error code (never INTERNAL), else its completion event or a dead letter', () => {
     const r = get();
     const digest = failureDigest(r.failures);
-    if (r.failures.length) throw new Error(`${r.failures.length} violations (seeds fixed=${r.seeds.fixed} random=${r.seeds.random}):\n${digest}`);
+    if (r.failures.length)
+      throw new Error(
+        `${r.failures.length} violations (seeds fixed=${r.seeds.fixed} random=${r.seeds.random}):\n${digest}`,
+      );
   });
 
   test('no hostile command costs the agent its broker connection (nothing it publishes is refused by the broker)', () => {
     const r = get();
-    const status = (typeof r.agentStatus === 'object' && r.agentStatus !== null ? r.agentStatus : {}) as { bus?: { publishDropped?: number } };
+    const status = (typeof r.agentStatus === 'object' && r.agentStatus !== null ? r.agentStatus : {}) as {
+      bus?: { publishDropped?: number };
+    };
     const got = {
       ...Object.fromEntries(CONNECTION_LOSS_LOG.map((m) => [m, r.agentLog.warnings[m]?.n ?? 0])),
       publishDropped: status.bus?.publishDropped ?? 0,
     };
     const want = { ...Object.fromEntries(CONNECTION_LOSS_LOG.map((m) => [m, 0])), publishDropped: 0 };
     if (JSON.stringify(got) !== JSON.stringify(want)) {
-      const first = CONNECTION_LOSS_LOG.flatMap((m) => r.agentLog.warnings[m]?.first.slice(0, 2) ?? []).map((l) => `  ${JSON.stringify(l).slice(0, 700)}`);
-      const suspects = r.directReplyTo.slice(0, 3).map((d) => `  sent with a direct reply-to name the broker never issued: ${d}`);
-      throw new Error(`the agent lost its connection or dropped refused messages: ${JSON.stringify(got)}\n${[...first, ...suspects].join('\n')}`);
+      const first = CONNECTION_LOSS_LOG.flatMap((m) => r.agentLog.warnings[m]?.first.slice(0, 2) ?? []).map(
+        (l) => `  ${JSON.stringify(l).slice(0, 700)}`,
+      );
+      const suspects = r.directReplyTo
+        .slice(0, 3)
+        .map((d) => `  sent with a direct reply-to name the broker never issued: ${d}`);
+      throw new Error(
+        `the agent lost its connection or dropped refused messages: ${JSON.stringify(got)}\n${[...first, ...suspects].join('\n')}`,
+      );
     }
   });
 
@@ -131,14 +165,27 @@ describe.each(TRANSPORTS)('intake fuzz on %s', (name, makeBus) => {
       oldCommandsAnsweredAgain: rs.redeliveredCount ?? 0,
       validCommand: rs.pingError ?? (rs.pingMs! <= 1000 ? 'answered within 1 s' : `answered after ${rs.pingMs} ms`),
     };
-    const want = { stoppedCleanly: true, queueDepth: 0, oldCommandsAnsweredAgain: 0, validCommand: 'answered within 1 s' };
+    const want = {
+      stoppedCleanly: true,
+      queueDepth: 0,
+      oldCommandsAnsweredAgain: 0,
+      validCommand: 'answered within 1 s',
+    };
     if (JSON.stringify(got) !== JSON.stringify(want)) {
-      throw new Error(`after the restart: ${JSON.stringify(got)}\n${rs.redeliveredCases.slice(0, 5).map((d) => `  answered again: ${d}`).join('\n')}\n` +
-        `${rs.redelivered.slice(0, 5).map((a) => `  ${a.kind} ${a.where}: ${a.summary.slice(0, 200)}`).join('\n')}`);
+      throw new Error(
+        `after the restart: ${JSON.stringify(got)}\n${rs.redeliveredCases
+          .slice(0, 5)
+          .map((d) => `  answered again: ${d}`)
+          .join('\n')}\n` +
+          `${rs.redelivered
+            .slice(0, 5)
+            .map((a) => `  ${a.kind} ${a.where}: ${a.summary.slice(0, 200)}`)
+            .join('\n')}`,
+      );
     }
   });
 
-  test('keeps the agent\'s RSS bounded', () => {
+  test("keeps the agent's RSS bounded", () => {
     const r = get();
     const { beforeKiB, afterKiB, peakKiB } = r.memory;
     expect(beforeKiB).toBeDefined();

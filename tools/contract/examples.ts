@@ -10,7 +10,10 @@ export const EXAMPLE_TIME = '2026-11-23T08:00:00.000Z';
 export const EXAMPLE_NODE = 'node1';
 
 /** fixed UUIDs, so that `npm run gen` records the same examples every time */
-const UUIDS: Record<string, string> = { vm1: '2aa34616-0a6c-4caf-b8de-c9c95633f954', vm2: '1be67df9-b7a4-460e-b845-8725f6b5a77b' };
+const UUIDS: Record<string, string> = {
+  vm1: '2aa34616-0a6c-4caf-b8de-c9c95633f954',
+  vm2: '1be67df9-b7a4-460e-b845-8725f6b5a77b',
+};
 const vmXml = (name: string) =>
   `<domain type='test'><name>${name}</name><uuid>${UUIDS[name]}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
 
@@ -30,7 +33,16 @@ export const SAMPLE_COMMANDS: Array<[CommandName, Record<string, unknown>]> = [
   ['domain.resume', { domain: 'vm1' }],
   ['domain.setVcpus', { domain: 'vm1', vcpus: 1, config: true }],
   ['domain.setMemory', { domain: 'vm1', memoryKiB: 65536, config: true }],
-  ['domain.attachDisk', { domain: 'vm1', source: { pool: 'default-pool', volume: 'data.img' }, target: 'vdb', bus: 'virtio', format: 'raw' }],
+  [
+    'domain.attachDisk',
+    {
+      domain: 'vm1',
+      source: { pool: 'default-pool', volume: 'data.img' },
+      target: 'vdb',
+      bus: 'virtio',
+      format: 'raw',
+    },
+  ],
   ['domain.detachDisk', { domain: 'vm1', target: 'vdb' }],
   ['domain.attachInterface', { domain: 'vm1', network: 'default', mac: '52:54:00:12:34:56', model: 'virtio' }],
   ['domain.detachInterface', { domain: 'vm1', mac: '52:54:00:12:34:56' }],
@@ -42,13 +54,19 @@ export const SAMPLE_COMMANDS: Array<[CommandName, Record<string, unknown>]> = [
   ['domain.create', { xml: vmXml('vm2') }],
   ['domain.save', { domain: 'vm2', path: 'vm2.sav' }],
   ['domain.restore', { path: 'vm2.sav' }],
-  ['domain.migrate', { domain: 'vm2', destination: { uri: 'qemu+tcp://node2/system' }, live: true, bandwidthMiBs: 100 }],
+  [
+    'domain.migrate',
+    { domain: 'vm2', destination: { uri: 'qemu+tcp://node2/system' }, live: true, bandwidthMiBs: 100 },
+  ],
   ['domain.snapshot.create', { domain: 'vm2', snapshot: 'before-upgrade', description: 'taken before the upgrade' }],
   ['domain.snapshot.list', { domain: 'vm2' }],
   ['domain.snapshot.revert', { domain: 'vm2', snapshot: 'before-upgrade', running: true }],
   ['domain.snapshot.delete', { domain: 'vm2', snapshot: 'before-upgrade' }],
   ['pool.list', {}],
-  ['pool.define', { xml: "<pool type='dir'><name>pool2</name><target><path>/var/lib/virtbus/pool2</path></target></pool>" }],
+  [
+    'pool.define',
+    { xml: "<pool type='dir'><name>pool2</name><target><path>/var/lib/virtbus/pool2</path></target></pool>" },
+  ],
   ['pool.build', { pool: 'pool2' }],
   ['pool.start', { pool: 'pool2' }],
   ['pool.refresh', { pool: 'pool2' }],
@@ -72,4 +90,8 @@ export const SAMPLE_COMMANDS: Array<[CommandName, Record<string, unknown>]> = [
   ['job.cancel', { id: 'c-domain.migrate' }],
 ];
 
-export interface Example { name: string; kind: 'command' | 'reply' | 'event'; envelope: CloudEvent }
+export interface Example {
+  name: string;
+  kind: 'command' | 'reply' | 'event';
+  envelope: CloudEvent;
+}

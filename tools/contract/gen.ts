@@ -23,9 +23,13 @@ async function main(args: string[]): Promise<void> {
   }
   // proto before examples: the examples are encoded with the descriptor
   for (const step of STEPS.filter((s) => steps.includes(s))) {
-    if (step === 'contracts') console.log(`contracts: wrote ${writeContracts(join(ROOT, 'contracts'))} files under contracts/`);
+    if (step === 'contracts')
+      console.log(`contracts: wrote ${writeContracts(join(ROOT, 'contracts'))} files under contracts/`);
     if (step === 'proto') console.log(`proto: wrote ${writeProto(ROOT).join(', ')}`);
-    if (step === 'examples') console.log(`examples: wrote ${await writeExamples(join(ROOT, 'contracts', 'examples'))} examples (JSON + protobuf) to contracts/examples/`);
+    if (step === 'examples')
+      console.log(
+        `examples: wrote ${await writeExamples(join(ROOT, 'contracts', 'examples'))} examples (JSON + protobuf) to contracts/examples/`,
+      );
   }
 }
 

@@ -8,11 +8,16 @@ type S = Record<string, any>;
 
 function typeName(f: FieldKind): string {
   switch (f.k) {
-    case 'scalar': return f.proto;
-    case 'json': return 'string';
-    case 'message': return f.name;
-    case 'repeated': return typeName(f.of);
-    case 'map': return `map<string, ${f.value.k === 'anyScalar' ? 'virtbus.v1.ScalarValue' : typeName(f.value as FieldKind)}>`;
+    case 'scalar':
+      return f.proto;
+    case 'json':
+      return 'string';
+    case 'message':
+      return f.name;
+    case 'repeated':
+      return typeName(f.of);
+    case 'map':
+      return `map<string, ${f.value.k === 'anyScalar' ? 'virtbus.v1.ScalarValue' : typeName(f.value as FieldKind)}>`;
   }
 }
 
@@ -29,6 +34,7 @@ export function renderMessage(name: string, s: TSchema, indent = ''): string {
     const comment = f.k === 'json' ? ' // JSON text' : '';
     lines.push(`${indent}  ${label}${typeName(f)} ${key} = ${i + 1};${comment}`);
   });
-  if (extra) lines.push(`${indent}  optional string extra_json = 1000; // JSON object of the fields the schema does not name`);
+  if (extra)
+    lines.push(`${indent}  optional string extra_json = 1000; // JSON object of the fields the schema does not name`);
   return [`${indent}message ${name} {`, ...nested, ...lines, `${indent}}`].join('\n');
 }

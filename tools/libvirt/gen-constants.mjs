@@ -9,8 +9,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const includeDir = process.env.LIBVIRT_INCLUDE_DIR ?? '/usr/include/libvirt';
-const headers = ['libvirt-common.h', 'libvirt-host.h', 'libvirt-domain.h', 'libvirt-domain-snapshot.h',
-  'libvirt-storage.h', 'libvirt-network.h', 'libvirt-event.h', 'virterror.h'];
+const headers = [
+  'libvirt-common.h',
+  'libvirt-host.h',
+  'libvirt-domain.h',
+  'libvirt-domain-snapshot.h',
+  'libvirt-storage.h',
+  'libvirt-network.h',
+  'libvirt-event.h',
+  'virterror.h',
+];
 const version = execSync('pkg-config --modversion libvirt').toString().trim();
 
 const stripComments = (s) => s.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
@@ -19,10 +27,13 @@ const strings = {};
 const all = {};
 
 function evaluate(expr) {
-  const e = expr.trim().replace(/\b(VIR_[A-Z0-9_]+)\b/g, (m) => {
-    if (!(m in all)) throw new Error(`unknown reference ${m}`);
-    return String(all[m]);
-  }).replace(/(\d+)U?L{0,2}\b/g, '$1');
+  const e = expr
+    .trim()
+    .replace(/\b(VIR_[A-Z0-9_]+)\b/g, (m) => {
+      if (!(m in all)) throw new Error(`unknown reference ${m}`);
+      return String(all[m]);
+    })
+    .replace(/(\d+)U?L{0,2}\b/g, '$1');
   if (!/^[\d\sxXa-fA-F()<>|+\-~]*$/.test(e)) throw new Error(`cannot evaluate ${expr}`);
   return Function(`"use strict"; return (${e});`)();
 }

@@ -35,4 +35,3 @@ export function openConnection(o: ConnectOptions): Promise<amqp.ChannelModel> {
     clientProperties: { connection_name: connectionName(o.nodeId) },
   });
 }
-

@@ -47,16 +47,30 @@ interface Target {
 // Properties AMQP encodes as shortstr; amqplib would throw while encoding
 // *after* it registered the confirm callback, shifting every later confirm
 // onto the wrong message. Checked up front instead.
-const SHORTSTR_PROPS = ['messageId', 'correlationId', 'replyTo', 'contentType', 'contentEncoding', 'type', 'appId', 'userId', 'expiration'] as const;
+const SHORTSTR_PROPS = [
+  'messageId',
+  'correlationId',
+  'replyTo',
+  'contentType',
+  'contentEncoding',
+  'type',
+  'appId',
+  'userId',
+  'expiration',
+] as const;
 
 function validate(r: PublishRequest, maxBytes: number): Error | undefined {
   if (r.body.length > maxBytes) {
-    return new RangeError(`message of ${r.body.length} bytes exceeds maxMessageBytes ${maxBytes} (${r.exchange || 'default exchange'} / ${r.routingKey})`);
+    return new RangeError(
+      `message of ${r.body.length} bytes exceeds maxMessageBytes ${maxBytes} (${r.exchange || 'default exchange'} / ${r.routingKey})`,
+    );
   }
-  if (Buffer.byteLength(r.routingKey) > 255) return new RangeError(`routing key longer than 255 bytes: ${r.routingKey.slice(0, 64)}…`);
+  if (Buffer.byteLength(r.routingKey) > 255)
+    return new RangeError(`routing key longer than 255 bytes: ${r.routingKey.slice(0, 64)}…`);
   for (const p of SHORTSTR_PROPS) {
     const v = r.options[p];
-    if (typeof v === 'string' && Buffer.byteLength(v) > 255) return new RangeError(`AMQP property ${p} longer than 255 bytes`);
+    if (typeof v === 'string' && Buffer.byteLength(v) > 255)
+      return new RangeError(`AMQP property ${p} longer than 255 bytes`);
   }
   return undefined;
 }
@@ -78,19 +92,35 @@ export class ConfirmPublisher extends PublishWindow<Entry, Target> {
    */
   attach(ch: ConfirmChannel, conn: EventEmitter, broken: (err: Error) => void): void {
     this.detach();
-    const onDrain = () => { t.writable = true; this.pump(); };
-    const onBlocked = () => { t.blocked = true; };
-    const onUnblocked = () => { t.blocked = false; this.pump(); };
-    const onClose = () => { if (this.target === t) this.detach(); };
+    const onDrain = () => {
+      t.writable = true;
+      this.pump();
+    };
+    const onBlocked = () => {
+      t.blocked = true;
+    };
+    const onUnblocked = () => {
+      t.blocked = false;
+      this.pump();
+    };
+    const onClose = () => {
+      if (this.target === t) this.detach();
+    };
     ch.on('drain', onDrain);
     ch.on('close', onClose);
     conn.on('blocked', onBlocked);
     conn.on('unblocked', onUnblocked);
     const t: Target = {
-      ch, conn, writable: true, blocked: false, broken,
+      ch,
+      conn,
+      writable: true,
+      blocked: false,
+      broken,
       unlisten: () => {
-        ch.off('drain', onDrain); ch.off('close', onClose);
-        conn.off('blocked', onBlocked); conn.off('unblocked', onUnblocked);
+        ch.off('drain', onDrain);
+        ch.off('close', onClose);
+        conn.off('blocked', onBlocked);
+        conn.off('unblocked', onUnblocked);
       },
     };
     this.use(t);
@@ -108,20 +138,31 @@ export class ConfirmPublisher extends PublishWindow<Entry, Target> {
     this.release();
   }
 
-  protected detachTarget(): void { this.detach(); }
+  protected detachTarget(): void {
+    this.detach();
+  }
 
-  protected describe(e: Entry): string { return `the message to ${e.exchange || 'default exchange'} / ${e.routingKey.slice(0, 128)}`; }
+  protected describe(e: Entry): string {
+    return `the message to ${e.exchange || 'default exchange'} / ${e.routingKey.slice(0, 128)}`;
+  }
 
   protected pump(): void {
     const t = this.target;
     if (!t) return;
-    while (t.writable && !t.blocked && this.target === t && this.inflight.size < this.window(this.o.maxInFlight) && this.waiting.length > 0) {
+    while (
+      t.writable &&
+      !t.blocked &&
+      this.target === t &&
+      this.inflight.size < this.window(this.o.maxInFlight) &&
+      this.waiting.length > 0
+    ) {
       const e = this.take();
       e.ch = t.ch;
       try {
         // false: the socket buffer is full; the message is still sent, but
         // we stop feeding it until 'drain' instead of buffering unboundedly.
-        if (!t.ch.publish(e.exchange, e.routingKey, e.body, e.options, (err) => this.confirmed(t.ch, e, err))) t.writable = false;
+        if (!t.ch.publish(e.exchange, e.routingKey, e.body, e.options, (err) => this.confirmed(t.ch, e, err)))
+          t.writable = false;
       } catch (err) {
         t.writable = false;
         // IllegalOperationError: the channel is closing or closed; its
@@ -145,7 +186,10 @@ export class ConfirmPublisher extends PublishWindow<Entry, Target> {
     if (err == null) {
       this.settle(e);
     } else if ((err as Error).message === 'message nacked') {
-      this.settle(e, new Error(`broker refused (basic.nack) the message to ${e.exchange || 'default exchange'} / ${e.routingKey}`));
+      this.settle(
+        e,
+        new Error(`broker refused (basic.nack) the message to ${e.exchange || 'default exchange'} / ${e.routingKey}`),
+      );
     }
     // else 'channel closed': stays unconfirmed; detach() requeues it.
   }

@@ -28,7 +28,13 @@ function describe(err: unknown): string {
 function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    p.then(() => undefined, () => undefined).finally(() => { clearTimeout(t); resolve(); });
+    p.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
 
@@ -47,10 +53,14 @@ export class AmqpSession {
   consumeChannel!: Channel;
 
   private constructor(readonly model: ChannelModel) {
-    this.lost = new Promise((resolve) => { this.resolveLost = resolve; });
+    this.lost = new Promise((resolve) => {
+      this.resolveLost = resolve;
+    });
     // 'error' precedes 'close' with the same cause; whichever comes first names it.
     model.on('error', (err: unknown) => this.markLost(`connection error: ${describe(err)}`));
-    model.on('close', (err?: unknown) => this.markLost(err ? `connection closed: ${describe(err)}` : 'connection closed'));
+    model.on('close', (err?: unknown) =>
+      this.markLost(err ? `connection closed: ${describe(err)}` : 'connection closed'),
+    );
   }
 
   /** Connects, opens both channels and declares the topology; closes the connection again if any step fails. */
@@ -58,7 +68,9 @@ export class AmqpSession {
     const s = new AmqpSession(await openConnection(o));
     try {
       s.consumeChannel = s.watch(await s.model.createChannel(), 'consume');
-      s.consumeChannel.on('close', () => { s.consumeChannelOpen = false; });
+      s.consumeChannel.on('close', () => {
+        s.consumeChannelOpen = false;
+      });
       s.publishChannel = s.watch(await s.model.createConfirmChannel(), 'publish');
       // Non-global prefetch = per consumer (RabbitMQ): each of the two queues gets its own window.
       await s.consumeChannel.prefetch(o.prefetch);
@@ -71,15 +83,20 @@ export class AmqpSession {
     }
   }
 
-  get isLost(): boolean { return this.lostReason !== undefined; }
+  get isLost(): boolean {
+    return this.lostReason !== undefined;
+  }
 
   /** false once the consume channel closed: its delivery tags mean nothing any more */
-  get canSettle(): boolean { return this.consumeChannelOpen; }
+  get canSettle(): boolean {
+    return this.consumeChannelOpen;
+  }
 
   /** Starts consuming the node's command queue and this agent's broadcast queue. */
   async consume(onMessage: SessionConsumer): Promise<void> {
     const queues: Array<[string, InboundMessage['origin']]> = [
-      [this.topology.commandQueue, 'node'], [this.topology.broadcastQueue, 'broadcast'],
+      [this.topology.commandQueue, 'node'],
+      [this.topology.broadcastQueue, 'broadcast'],
     ];
     for (const [queue, origin] of queues) {
       const { consumerTag } = await this.consumeChannel.consume(queue, (msg) => {

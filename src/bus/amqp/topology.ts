@@ -3,7 +3,12 @@
 // declaring what already exists identically is free.
 import type { Channel } from 'amqplib';
 import {
-  BROADCAST_EXCHANGE, COMMANDS_EXCHANGE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EVENTS_EXCHANGE, commandQueue,
+  BROADCAST_EXCHANGE,
+  COMMANDS_EXCHANGE,
+  DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  EVENTS_EXCHANGE,
+  commandQueue,
 } from '../../contract/addresses';
 
 export interface TopologyOptions {
@@ -38,8 +43,10 @@ export class TopologyMismatchError extends Error {
   ) {
     const what = argument ? `a different '${argument}'` : 'different settings';
     const fix = kind === 'queue' ? `delete it (rabbitmqctl delete_queue ${entity}) or` : `delete it or`;
-    super(`${kind} '${entity}' already exists with ${what} than virtbus declares; ${fix} align the agent's settings. ` +
-      `Broker said: ${brokerMessage}`);
+    super(
+      `${kind} '${entity}' already exists with ${what} than virtbus declares; ${fix} align the agent's settings. ` +
+        `Broker said: ${brokerMessage}`,
+    );
     this.name = 'TopologyMismatchError';
   }
 }
@@ -63,7 +70,10 @@ async function declaring<T>(kind: 'queue' | 'exchange', entity: string, step: ()
 /** Declares exchanges, the dead-letter queue, the node's command queue and this connection's broadcast queue. */
 export async function declareTopology(ch: Channel, o: TopologyOptions): Promise<DeclaredTopology> {
   for (const [name, type] of [
-    [EVENTS_EXCHANGE, 'topic'], [COMMANDS_EXCHANGE, 'direct'], [BROADCAST_EXCHANGE, 'fanout'], [DEAD_LETTER_EXCHANGE, 'fanout'],
+    [EVENTS_EXCHANGE, 'topic'],
+    [COMMANDS_EXCHANGE, 'direct'],
+    [BROADCAST_EXCHANGE, 'fanout'],
+    [DEAD_LETTER_EXCHANGE, 'fanout'],
   ] as const) {
     await declaring('exchange', name, () => ch.assertExchange(name, type, { durable: true }));
   }
@@ -72,7 +82,8 @@ export async function declareTopology(ch: Channel, o: TopologyOptions): Promise<
   // letters; this keeps them for an operator to inspect. Quorum so the
   // evidence survives a broker node loss like the command queues do.
   await declaring('queue', DEAD_LETTER_QUEUE, () =>
-    ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
+    ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } }),
+  );
   await ch.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, '');
 
   // Quorum: commands survive a broker node loss. Single active consumer: a
@@ -81,15 +92,17 @@ export async function declareTopology(ch: Channel, o: TopologyOptions): Promise<
   // that keeps killing the agent before it is acked ends in the DLQ rather
   // than in a crash loop.
   const cmdQueue = commandQueue(o.nodeId);
-  await declaring('queue', cmdQueue, () => ch.assertQueue(cmdQueue, {
-    durable: true,
-    arguments: {
-      'x-queue-type': 'quorum',
-      'x-single-active-consumer': true,
-      'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
-      'x-delivery-limit': o.deliveryLimit,
-    },
-  }));
+  await declaring('queue', cmdQueue, () =>
+    ch.assertQueue(cmdQueue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-single-active-consumer': true,
+        'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+        'x-delivery-limit': o.deliveryLimit,
+      },
+    }),
+  );
   await ch.bindQueue(cmdQueue, COMMANDS_EXCHANGE, o.nodeId);
 
   // Broadcasts are only meaningful to agents that are up right now, so the

@@ -5,9 +5,24 @@ import type { ConsumeMessage } from 'amqplib';
 import type { BackoffOptions } from '../../reconnect/backoff';
 import { withTimeout } from '../../timeout';
 import { TypedEmitter } from '../../typed-emitter';
-import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
+import {
+  TransportClosedError,
+  type InboundMessage,
+  type OutboundEvent,
+  type OutboundReply,
+  type Transport,
+  type TransportEvents,
+  type TransportStartOptions,
+} from '../transport';
 export { TransportClosedError };
-import { describeEndpoint, schemeFamily, toEndpoint, urlCursor, type Endpoint, type EndpointInput } from '../../endpoint';
+import {
+  describeEndpoint,
+  schemeFamily,
+  toEndpoint,
+  urlCursor,
+  type Endpoint,
+  type EndpointInput,
+} from '../../endpoint';
 import { Recovering, type SetupContext } from '../../reconnect/recovering';
 import { toDelivery } from './delivery';
 import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from '../../contract/addresses';
@@ -54,7 +69,8 @@ type Resolved = typeof DEFAULTS & Pick<AmqpTransportOptions, 'nodeId' | 'backoff
 function resolveOptions(o: AmqpTransportOptions): Resolved {
   assertNodeId(o.nodeId);
   const endpoint = toEndpoint(o.endpoint);
-  if (schemeFamily(endpoint) !== 'amqp') throw new RangeError(`AMQP url must be amqp:// or amqps://, got ${describeEndpoint(endpoint)}`);
+  if (schemeFamily(endpoint) !== 'amqp')
+    throw new RangeError(`AMQP url must be amqp:// or amqps://, got ${describeEndpoint(endpoint)}`);
   const r: Resolved = { ...DEFAULTS, endpoint, nodeId: o.nodeId, backoff: o.backoff };
   for (const k of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
     const v = o[k];
@@ -82,17 +98,25 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     super();
     this.o = resolveOptions(options);
     this.publisher = new ConfirmPublisher({
-      maxInFlight: this.o.maxInFlightPublishes, maxQueued: this.o.maxQueuedPublishes, maxMessageBytes: this.o.maxMessageBytes,
+      maxInFlight: this.o.maxInFlightPublishes,
+      maxQueued: this.o.maxQueuedPublishes,
+      maxMessageBytes: this.o.maxMessageBytes,
     });
     this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
     const nextUrl = urlCursor(this.o.endpoint);
     this.recovery = new Recovering<AmqpSession>({
       name: 'AMQP',
       backoff: this.o.backoff,
-      open: () => AmqpSession.open({
-        url: nextUrl(), endpoint: this.o.endpoint, nodeId: this.o.nodeId, heartbeatS: this.o.heartbeatS, connectTimeoutMs: this.o.connectTimeoutMs,
-        prefetch: this.o.prefetch, deliveryLimit: this.o.deliveryLimit,
-      }),
+      open: () =>
+        AmqpSession.open({
+          url: nextUrl(),
+          endpoint: this.o.endpoint,
+          nodeId: this.o.nodeId,
+          heartbeatS: this.o.heartbeatS,
+          connectTimeoutMs: this.o.connectTimeoutMs,
+          prefetch: this.o.prefetch,
+          deliveryLimit: this.o.deliveryLimit,
+        }),
       setup: (s, ctx) => this.setUp(s, ctx),
       // Not waiting for the channel's 'close': a silently dead socket may take a heartbeat timeout to report it.
       detach: (s) => this.publisher.detach(s.publishChannel),
@@ -108,16 +132,28 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     });
   }
 
-  get nodeId(): string { return this.o.nodeId; }
+  get nodeId(): string {
+    return this.o.nodeId;
+  }
   /** connected, topology declared, beforeConsume done */
-  get connected(): boolean { return this.recovery.session !== undefined; }
+  get connected(): boolean {
+    return this.recovery.session !== undefined;
+  }
   /** published, broker confirm pending (≤ maxInFlightPublishes) */
-  get inFlight(): number { return this.publisher.inFlight; }
+  get inFlight(): number {
+    return this.publisher.inFlight;
+  }
   /** highest inFlight so far */
-  get peakInFlight(): number { return this.publisher.peakInFlight; }
+  get peakInFlight(): number {
+    return this.publisher.peakInFlight;
+  }
   /** waiting for a window slot or a reconnect */
-  get queuedPublishes(): number { return this.publisher.queued; }
-  get publishDropped(): number { return this.publisher.dropped; }
+  get queuedPublishes(): number {
+    return this.publisher.queued;
+  }
+  get publishDropped(): number {
+    return this.publisher.dropped;
+  }
 
   /** reply_to is a routing key on the default exchange: any shortstr that is not empty. */
   replyAddressProblem(to: string): string | undefined {
@@ -126,7 +162,8 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     // RabbitMQ decodes a direct reply-to name as an Erlang term: a forged one
     // crashes the publishing channel and closes the agent's connection
     // (541 INTERNAL_ERROR, RabbitMQ 3.10). Callers reply on a queue of their own.
-    if (to.startsWith('amq.rabbitmq.reply-to')) return 'direct reply-to (amq.rabbitmq.reply-to) is not supported: use a queue of your own';
+    if (to.startsWith('amq.rabbitmq.reply-to'))
+      return 'direct reply-to (amq.rabbitmq.reply-to) is not supported: use a queue of your own';
     return undefined;
   }
 
@@ -165,7 +202,12 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       body: e.body,
       // persistent: a durable consumer queue keeps events over a broker restart.
       // timestamp: AMQP's is whole seconds.
-      options: { persistent: true, messageId: e.messageId, contentType: e.contentType, timestamp: Math.floor(Date.now() / 1000) },
+      options: {
+        persistent: true,
+        messageId: e.messageId,
+        contentType: e.contentType,
+        timestamp: Math.floor(Date.now() / 1000),
+      },
     });
   }
 
@@ -177,7 +219,11 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       routingKey: r.to,
       body: r.body,
       // Not persistent: a reply is only useful to a caller that is waiting now.
-      options: { ...(r.correlationId !== undefined && { correlationId: r.correlationId }), contentType: r.contentType, persistent: false },
+      options: {
+        ...(r.correlationId !== undefined && { correlationId: r.correlationId }),
+        contentType: r.contentType,
+        persistent: false,
+      },
     });
   }
 
@@ -186,7 +232,10 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     this.closing ??= this.recovery.close(async () => {
       await this.stopConsuming();
       if (!(await this.publisher.flush(this.o.closeTimeoutMs)) && (this.publisher.inFlight || this.publisher.queued)) {
-        this.emit('warning', `AMQP: closing with ${this.publisher.inFlight} unconfirmed and ${this.publisher.queued} unsent publishes; they are rejected`);
+        this.emit(
+          'warning',
+          `AMQP: closing with ${this.publisher.inFlight} unconfirmed and ${this.publisher.queued} unsent publishes; they are rejected`,
+        );
       }
       this.publisher.close(new TransportClosedError('amqp'));
     }, new TransportClosedError('amqp'));
@@ -207,14 +256,23 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     });
     await ctx.step(this.handlers!.beforeConsume(), 'beforeConsume');
     if (this.wantConsuming) {
-      await ctx.step(s.consume((msg, origin) => this.deliver(s, msg, origin)), 'consume');
+      await ctx.step(
+        s.consume((msg, origin) => this.deliver(s, msg, origin)),
+        'consume',
+      );
       // stopConsuming() ran while consume was on its way.
       if (!this.wantConsuming) await s.cancelConsumers();
     }
   }
 
   private deliver(s: AmqpSession, msg: ConsumeMessage, origin: InboundMessage['origin']): void {
-    const d = toDelivery(msg, origin, s.consumeChannel, () => s.canSettle, (m, detail) => this.emit('warning', m, detail));
+    const d = toDelivery(
+      msg,
+      origin,
+      s.consumeChannel,
+      () => s.canSettle,
+      (m, detail) => this.emit('warning', m, detail),
+    );
     try {
       this.handlers!.onDelivery(d);
     } catch (err) {

@@ -57,4 +57,3 @@ export function clientOptions(o: ConnectOptions): IClientOptions {
     ...(v5 && { properties: { sessionExpiryInterval: o.sessionExpiryS, receiveMaximum: o.receiveMaximum } }),
   };
 }
-

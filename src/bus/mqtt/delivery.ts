@@ -6,7 +6,12 @@ import type { InboundPacket } from './session';
 
 type Warn = (msg: string, detail?: unknown) => void;
 
-export function toInboundMessage(p: InboundPacket, origin: InboundMessage['origin'], protocolVersion: 4 | 5, warn: Warn): InboundMessage {
+export function toInboundMessage(
+  p: InboundPacket,
+  origin: InboundMessage['origin'],
+  protocolVersion: 4 | 5,
+  warn: Warn,
+): InboundMessage {
   let body = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
   // MQTT 3.1.1 has no properties: everything is in the structured envelope
   // (replyto, correlationid), which the agent reads.
@@ -41,7 +46,12 @@ export function toInboundMessage(p: InboundPacket, origin: InboundMessage['origi
  * a PUBACK on a newer connection would hit whatever now uses that packet id.
  * A second settle is ignored with a warning.
  */
-export function toDelivery(message: InboundMessage, settle: (how: 'ack' | 'reject') => void, warn: Warn, what: string): Delivery {
+export function toDelivery(
+  message: InboundMessage,
+  settle: (how: 'ack' | 'reject') => void,
+  warn: Warn,
+  what: string,
+): Delivery {
   let settled = false;
   const once = (how: 'ack' | 'reject') => {
     if (settled) {

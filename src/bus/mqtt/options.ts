@@ -76,12 +76,15 @@ export type ResolvedOptions = typeof DEFAULTS & {
 export function resolveOptions(o: MqttTransportOptions): ResolvedOptions {
   assertNodeId(o.nodeId);
   const endpoint = toEndpoint(o.endpoint);
-  if (schemeFamily(endpoint) !== 'mqtt') throw new RangeError(`MQTT url must be mqtt:// or mqtts://, got ${describeEndpoint(endpoint)}`);
+  if (schemeFamily(endpoint) !== 'mqtt')
+    throw new RangeError(`MQTT url must be mqtt:// or mqtts://, got ${describeEndpoint(endpoint)}`);
   const protocolVersion = o.protocolVersion ?? 5;
-  if (protocolVersion !== 5 && protocolVersion !== 4) throw new RangeError(`MQTT protocolVersion must be 5 or 4 (3.1.1), got ${protocolVersion}`);
+  if (protocolVersion !== 5 && protocolVersion !== 4)
+    throw new RangeError(`MQTT protocolVersion must be 5 or 4 (3.1.1), got ${protocolVersion}`);
   const clientId = o.clientId ?? defaultClientId(o.nodeId);
   // An empty id would make the broker assign one per connection: no persistent session.
-  if (clientId.length === 0 || Buffer.byteLength(clientId) > 65535) throw new RangeError('MQTT clientId must be 1..65535 bytes');
+  if (clientId.length === 0 || Buffer.byteLength(clientId) > 65535)
+    throw new RangeError('MQTT clientId must be 1..65535 bytes');
   const r: ResolvedOptions = {
     ...DEFAULTS,
     endpoint,
@@ -95,7 +98,8 @@ export function resolveOptions(o: MqttTransportOptions): ResolvedOptions {
     const v = o[k];
     if (v === undefined) continue;
     const [min, max] = RANGES[k];
-    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`MQTT option ${k} must be an integer within ${min}..${max}, got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new RangeError(`MQTT option ${k} must be an integer within ${min}..${max}, got ${v}`);
     r[k] = v;
   }
   return r;

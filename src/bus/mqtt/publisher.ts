@@ -46,7 +46,12 @@ const PACKET_OVERHEAD = 64;
 
 function packetBytes(r: PublishRequest): number {
   const props = r.options.properties;
-  return PACKET_OVERHEAD + Buffer.byteLength(r.topic) + r.payload.length + (props ? Buffer.byteLength(JSON.stringify(props)) : 0);
+  return (
+    PACKET_OVERHEAD +
+    Buffer.byteLength(r.topic) +
+    r.payload.length +
+    (props ? Buffer.byteLength(JSON.stringify(props)) : 0)
+  );
 }
 
 export class AckPublisher extends PublishWindow<Entry, PublishTarget> {
@@ -56,9 +61,12 @@ export class AckPublisher extends PublishWindow<Entry, PublishTarget> {
 
   /** Resolves on PUBACK; waits through disconnections. */
   publish(r: PublishRequest): Promise<void> {
-    const tooBig = r.payload.length > this.o.maxMessageBytes
-      ? new RangeError(`message of ${r.payload.length} bytes exceeds maxMessageBytes ${this.o.maxMessageBytes} (${r.topic})`)
-      : undefined;
+    const tooBig =
+      r.payload.length > this.o.maxMessageBytes
+        ? new RangeError(
+            `message of ${r.payload.length} bytes exceeds maxMessageBytes ${this.o.maxMessageBytes} (${r.topic})`,
+          )
+        : undefined;
     return this.enqueue(r, tooBig);
   }
 
@@ -79,9 +87,13 @@ export class AckPublisher extends PublishWindow<Entry, PublishTarget> {
     this.release();
   }
 
-  protected detachTarget(): void { this.detach(); }
+  protected detachTarget(): void {
+    this.detach();
+  }
 
-  protected describe(e: Entry): string { return `the message to ${e.topic.slice(0, 128)}`; }
+  protected describe(e: Entry): string {
+    return `the message to ${e.topic.slice(0, 128)}`;
+  }
 
   protected pump(): void {
     const t = this.target;
@@ -93,7 +105,11 @@ export class AckPublisher extends PublishWindow<Entry, PublishTarget> {
       const next = this.waiting[0];
       if (t.brokerMaximumPacketSize !== undefined && packetBytes(next) > t.brokerMaximumPacketSize) {
         this.waiting.shift();
-        next.reject(new RangeError(`message to ${next.topic} exceeds the broker's maximum packet size ${t.brokerMaximumPacketSize}`));
+        next.reject(
+          new RangeError(
+            `message to ${next.topic} exceeds the broker's maximum packet size ${t.brokerMaximumPacketSize}`,
+          ),
+        );
         continue;
       }
       const e = this.take();

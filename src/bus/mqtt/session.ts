@@ -34,7 +34,9 @@ const CLOSE_STEP_MS = 2000;
 type Inbound = (p: InboundPacket) => void;
 
 /** mqtt.js's packet writer; private in its typings but the only way to send a PUBACK we deferred. */
-interface PacketWriter { _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number }, cb?: () => void): void }
+interface PacketWriter {
+  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number }, cb?: () => void): void;
+}
 
 export class MqttSession {
   /** resolves (never rejects) with the reason once the connection is gone */
@@ -47,8 +49,13 @@ export class MqttSession {
   private deliver?: Inbound;
   private stopped = false;
 
-  private constructor(readonly client: MqttClient, readonly protocolVersion: 4 | 5) {
-    this.lost = new Promise((resolve) => { this.resolveLost = resolve; });
+  private constructor(
+    readonly client: MqttClient,
+    readonly protocolVersion: 4 | 5,
+  ) {
+    this.lost = new Promise((resolve) => {
+      this.resolveLost = resolve;
+    });
     if (typeof (client as unknown as PacketWriter)._sendPacket !== 'function') {
       // An mqtt.js upgrade renamed it: fail loudly here rather than never acknowledging.
       throw new Error('mqtt.js has no _sendPacket: deferred PUBACKs need updating for this mqtt.js version');
@@ -61,7 +68,11 @@ export class MqttSession {
     client.on('error', (err) => this.markLost(`connection error: ${err.message}`));
     // MQTT 5: the broker says why before it closes (e.g. 0x8E session taken
     // over: another process runs with our clientId).
-    client.on('disconnect', (p) => this.markLost(`broker disconnected us: reason ${p.reasonCode ?? 0}${p.properties?.reasonString ? ` (${p.properties.reasonString})` : ''}`));
+    client.on('disconnect', (p) =>
+      this.markLost(
+        `broker disconnected us: reason ${p.reasonCode ?? 0}${p.properties?.reasonString ? ` (${p.properties.reasonString})` : ''}`,
+      ),
+    );
   }
 
   /** Connects and waits for a successful CONNACK; no retries. */
@@ -71,7 +82,9 @@ export class MqttSession {
     try {
       s.connack = await new Promise<Connack>((resolve, reject) => {
         client.once('connect', resolve);
-        void s.lost.then((reason) => reject(new Error(`MQTT connect to ${client.options.hostname}:${client.options.port} failed: ${reason}`)));
+        void s.lost.then((reason) =>
+          reject(new Error(`MQTT connect to ${client.options.hostname}:${client.options.port} failed: ${reason}`)),
+        );
         client.connect();
         // Nagle would hold each small PUBLISH/PUBACK until the peer's
         // delayed ACK: ~40 ms per command round trip even on loopback.
@@ -87,16 +100,24 @@ export class MqttSession {
     }
   }
 
-  get isLost(): boolean { return this.lostReason !== undefined; }
+  get isLost(): boolean {
+    return this.lostReason !== undefined;
+  }
 
   /** the broker still had our session (subscriptions, queued commands) */
-  get sessionPresent(): boolean { return this.connack?.sessionPresent ?? false; }
+  get sessionPresent(): boolean {
+    return this.connack?.sessionPresent ?? false;
+  }
 
   /** MQTT 5: QoS 1 publishes the broker accepts unacknowledged (its Receive Maximum); 65535 when it set none */
-  get brokerReceiveMaximum(): number { return this.connack?.properties?.receiveMaximum ?? 65535; }
+  get brokerReceiveMaximum(): number {
+    return this.connack?.properties?.receiveMaximum ?? 65535;
+  }
 
   /** MQTT 5: the largest packet the broker accepts, if it said */
-  get brokerMaximumPacketSize(): number | undefined { return this.connack?.properties?.maximumPacketSize; }
+  get brokerMaximumPacketSize(): number | undefined {
+    return this.connack?.properties?.maximumPacketSize;
+  }
 
   /** Subscribes at QoS 1; refused or downgraded grants fail the session setup. */
   async subscribe(topics: string[]): Promise<void> {
@@ -105,7 +126,8 @@ export class MqttSession {
     const opts = this.protocolVersion === 5 ? { qos: 1 as const, rh: 2 } : { qos: 1 as const };
     const grants = await this.client.subscribeAsync(topics, opts);
     const bad = grants.filter((g) => g.qos !== 1);
-    if (bad.length) throw new Error(`MQTT SUBSCRIBE refused or downgraded: ${bad.map((g) => `${g.topic} -> ${g.qos}`).join(', ')}`);
+    if (bad.length)
+      throw new Error(`MQTT SUBSCRIBE refused or downgraded: ${bad.map((g) => `${g.topic} -> ${g.qos}`).join(', ')}`);
   }
 
   async unsubscribe(topics: string[]): Promise<void> {
@@ -120,7 +142,9 @@ export class MqttSession {
   }
 
   publishAsync(topic: string, payload: Buffer, opts: IClientPublishOptions): Promise<void> {
-    return new Promise((resolve, reject) => this.publish(topic, payload, opts, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.publish(topic, payload, opts, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   /** Hands held and future inbound messages to fn, in arrival order. */
@@ -149,7 +173,11 @@ export class MqttSession {
    */
   puback(messageId: number): boolean {
     if (this.isLost || !this.client.connected) return false;
-    (this.client as unknown as PacketWriter)._sendPacket({ cmd: 'puback', messageId, ...(this.protocolVersion === 5 && { reasonCode: 0 }) });
+    (this.client as unknown as PacketWriter)._sendPacket({
+      cmd: 'puback',
+      messageId,
+      ...(this.protocolVersion === 5 && { reasonCode: 0 }),
+    });
     return true;
   }
 
@@ -195,9 +223,17 @@ export class MqttSession {
 /** true if p settled within ms (either way). */
 async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let t!: NodeJS.Timeout;
-  const timeout = new Promise<false>((resolve) => { t = setTimeout(() => resolve(false), ms); });
+  const timeout = new Promise<false>((resolve) => {
+    t = setTimeout(() => resolve(false), ms);
+  });
   try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(t);
   }

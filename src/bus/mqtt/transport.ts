@@ -6,10 +6,25 @@ import { Recovering, type SetupContext } from '../../reconnect/recovering';
 import { urlCursor } from '../../endpoint';
 import { withTimeout } from '../../timeout';
 import { TypedEmitter } from '../../typed-emitter';
-import { TransportClosedError, type InboundMessage, type OutboundEvent, type OutboundReply, type Transport, type TransportEvents, type TransportStartOptions } from '../transport';
+import {
+  TransportClosedError,
+  type InboundMessage,
+  type OutboundEvent,
+  type OutboundReply,
+  type Transport,
+  type TransportEvents,
+  type TransportStartOptions,
+} from '../transport';
 import { fitsUserProperties, isStructuredJson, toBinary } from './cloudevents';
 import { toDelivery, toInboundMessage } from './delivery';
-import { BROADCAST_TOPIC, assertPublishTopic, commandTopic, eventTopic, replyTopicProblem, statusTopic } from '../../contract/addresses';
+import {
+  BROADCAST_TOPIC,
+  assertPublishTopic,
+  commandTopic,
+  eventTopic,
+  replyTopicProblem,
+  statusTopic,
+} from '../../contract/addresses';
 import { resolveOptions, type MqttTransportOptions, type ResolvedOptions } from './options';
 import { AckPublisher } from './publisher';
 import { MqttSession, type InboundPacket } from './session';
@@ -35,7 +50,9 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     super();
     this.o = resolveOptions(options);
     this.publisher = new AckPublisher({
-      maxInFlight: this.o.maxInFlightPublishes, maxQueued: this.o.maxQueuedPublishes, maxMessageBytes: this.o.maxMessageBytes,
+      maxInFlight: this.o.maxInFlightPublishes,
+      maxQueued: this.o.maxQueuedPublishes,
+      maxMessageBytes: this.o.maxMessageBytes,
     });
     this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
     const o = this.o;
@@ -43,11 +60,23 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     this.recovery = new Recovering<MqttSession>({
       name: 'MQTT',
       backoff: o.backoff,
-      open: () => MqttSession.open({
-        url: nextUrl(), endpoint: o.endpoint, clientId: o.clientId, protocolVersion: o.protocolVersion,
-        keepaliveS: o.keepaliveS, sessionExpiryS: o.sessionExpiryS, receiveMaximum: o.receiveMaximum, connectTimeoutMs: o.connectTimeoutMs,
-        will: { topic: this.statusTopic, payload: o.statusPayload.offline(), contentType: o.statusPayload.contentType, delayS: o.willDelayS },
-      }),
+      open: () =>
+        MqttSession.open({
+          url: nextUrl(),
+          endpoint: o.endpoint,
+          clientId: o.clientId,
+          protocolVersion: o.protocolVersion,
+          keepaliveS: o.keepaliveS,
+          sessionExpiryS: o.sessionExpiryS,
+          receiveMaximum: o.receiveMaximum,
+          connectTimeoutMs: o.connectTimeoutMs,
+          will: {
+            topic: this.statusTopic,
+            payload: o.statusPayload.offline(),
+            contentType: o.statusPayload.contentType,
+            delayS: o.willDelayS,
+          },
+        }),
       setup: (s, ctx) => this.setUp(s, ctx),
       detach: (s) => this.publisher.detach(s),
       // No DISCONNECT after a failed set-up: the will stays armed, so presence
@@ -59,23 +88,45 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     this.recovery.on('connect-failed', (err, info) => this.emit('connect-failed', err, info));
   }
 
-  get nodeId(): string { return this.o.nodeId; }
-  get clientId(): string { return this.o.clientId; }
-  get protocolVersion(): 4 | 5 { return this.o.protocolVersion; }
+  get nodeId(): string {
+    return this.o.nodeId;
+  }
+  get clientId(): string {
+    return this.o.clientId;
+  }
+  get protocolVersion(): 4 | 5 {
+    return this.o.protocolVersion;
+  }
   /** connected, subscribed, beforeConsume done */
-  get connected(): boolean { return this.recovery.session !== undefined; }
+  get connected(): boolean {
+    return this.recovery.session !== undefined;
+  }
   /** the broker had kept our session when the current connection was made */
-  get sessionPresent(): boolean { return this.recovery.session?.sessionPresent ?? false; }
+  get sessionPresent(): boolean {
+    return this.recovery.session?.sessionPresent ?? false;
+  }
   /** published, PUBACK pending */
-  get inFlight(): number { return this.publisher.inFlight; }
+  get inFlight(): number {
+    return this.publisher.inFlight;
+  }
   /** waiting for a window slot or a reconnect */
-  get queuedPublishes(): number { return this.publisher.queued; }
-  get publishDropped(): number { return this.publisher.dropped; }
+  get queuedPublishes(): number {
+    return this.publisher.queued;
+  }
+  get publishDropped(): number {
+    return this.publisher.dropped;
+  }
 
-  replyAddressProblem(to: string): string | undefined { return replyTopicProblem(to); }
+  replyAddressProblem(to: string): string | undefined {
+    return replyTopicProblem(to);
+  }
   /** the topics this agent takes commands from */
-  get commandTopics(): [node: string, broadcast: string] { return [commandTopic(this.o.nodeId), BROADCAST_TOPIC]; }
-  get statusTopic(): string { return statusTopic(this.o.nodeId); }
+  get commandTopics(): [node: string, broadcast: string] {
+    return [commandTopic(this.o.nodeId), BROADCAST_TOPIC];
+  }
+  get statusTopic(): string {
+    return statusTopic(this.o.nodeId);
+  }
 
   start(handlers: TransportStartOptions): Promise<void> {
     if (this.closing) return Promise.reject(new TransportClosedError('mqtt'));
@@ -117,7 +168,8 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     const { payload, properties } = this.encode(r.body, r.contentType);
     // MQTT 3.1.1: the correlation id travels in the envelope (the agent echoes correlationid).
     // MQTT 5: the command's Correlation Data byte for byte (a client may use random bytes).
-    const correlationData = r.correlationData ?? (r.correlationId !== undefined ? Buffer.from(r.correlationId, 'utf8') : undefined);
+    const correlationData =
+      r.correlationData ?? (r.correlationId !== undefined ? Buffer.from(r.correlationId, 'utf8') : undefined);
     const props = properties && { ...properties, ...(correlationData && { correlationData }) };
     return this.publish(r.to, payload, { qos: 1, retain: false, ...(props && { properties: props }) });
   }
@@ -133,13 +185,19 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
    * as user properties); 3.1.1 has no properties, so there the structured
    * envelope goes as it is. Non-JSON formats (protobuf) stay structured.
    */
-  private encode(body: Buffer, contentType: string): { payload: Buffer; properties?: IClientPublishOptions['properties'] } {
+  private encode(
+    body: Buffer,
+    contentType: string,
+  ): { payload: Buffer; properties?: IClientPublishOptions['properties'] } {
     if (this.o.protocolVersion === 4) return { payload: body };
     const binary = isStructuredJson(contentType) ? toBinary(body) : undefined;
     if (!binary || !fitsUserProperties(binary.userProperties)) return { payload: body, properties: { contentType } };
     return {
       payload: binary.payload,
-      properties: { userProperties: binary.userProperties, ...(binary.contentType && { contentType: binary.contentType }) },
+      properties: {
+        userProperties: binary.userProperties,
+        ...(binary.contentType && { contentType: binary.contentType }),
+      },
     };
   }
 
@@ -163,7 +221,10 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   private onConnected(s: MqttSession, reconnect: boolean): void {
     if (reconnect && !s.sessionPresent) {
       // Expired (sessionExpiryS) or the broker lost it (restart without persistence).
-      this.emit('warning', 'MQTT: the broker had no session for us any more; commands sent while we were away are lost');
+      this.emit(
+        'warning',
+        'MQTT: the broker had no session for us any more; commands sent while we were away are lost',
+      );
     }
     if (this.wantConsuming) {
       s.startDelivering((p) => this.deliver(s, p));
@@ -186,7 +247,10 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
       }
     }
     if (!(await this.publisher.flush(this.o.closeTimeoutMs)) && (this.publisher.inFlight || this.publisher.queued)) {
-      this.emit('warning', `MQTT: closing with ${this.publisher.inFlight} unacknowledged and ${this.publisher.queued} unsent publishes; they are rejected`);
+      this.emit(
+        'warning',
+        `MQTT: closing with ${this.publisher.inFlight} unacknowledged and ${this.publisher.queued} unsent publishes; they are rejected`,
+      );
     }
     this.publisher.close(new TransportClosedError('mqtt'));
   }
@@ -194,27 +258,39 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   private publishStatus(s: MqttSession, status: 'online' | 'offline'): Promise<void> {
     const p = this.o.statusPayload;
     return s.publishAsync(this.statusTopic, status === 'online' ? p.online() : p.offline(), {
-      qos: 1, retain: true, ...(this.o.protocolVersion === 5 && { properties: { contentType: p.contentType } }),
+      qos: 1,
+      retain: true,
+      ...(this.o.protocolVersion === 5 && { properties: { contentType: p.contentType } }),
     });
   }
 
   private deliver(s: MqttSession, p: InboundPacket): void {
     const what = `${p.topic} #${p.messageId ?? '-'}`;
     const warn = (msg: string, detail?: unknown) => this.emit('warning', msg, detail);
-    const puback = () => { if (p.qos > 0 && p.messageId !== undefined) s.puback(p.messageId); };
+    const puback = () => {
+      if (p.qos > 0 && p.messageId !== undefined) s.puback(p.messageId);
+    };
     if (p.retain) {
       // MQTT 3.1.1 sends retained messages on every SUBSCRIBE: a retained
       // command would run again after each reconnect. Live commands never
       // carry the retain flag.
-      warn(`MQTT: retained command on ${p.topic} ignored (commands must not be retained; clear it with an empty retained publish)`);
+      warn(
+        `MQTT: retained command on ${p.topic} ignored (commands must not be retained; clear it with an empty retained publish)`,
+      );
       puback();
       return;
     }
     const origin: InboundMessage['origin'] = p.topic === BROADCAST_TOPIC ? 'broadcast' : 'node';
-    const d = toDelivery(toInboundMessage(p, origin, s.protocolVersion, warn), (how) => {
-      if (how === 'reject') warn(`MQTT: command ${what} rejected; acknowledged and dropped (MQTT has no dead-lettering)`);
-      puback();
-    }, warn, what);
+    const d = toDelivery(
+      toInboundMessage(p, origin, s.protocolVersion, warn),
+      (how) => {
+        if (how === 'reject')
+          warn(`MQTT: command ${what} rejected; acknowledged and dropped (MQTT has no dead-lettering)`);
+        puback();
+      },
+      warn,
+      what,
+    );
     try {
       this.handlers!.onDelivery(d);
     } catch (err) {

@@ -14,13 +14,19 @@ export const domainSave = jobKind<CommandData<'domain.save'>>({
     async run(ctx) {
       const path = savePath(d.saveDir, ctx.data.path);
       const dom = await d.connection().domain(ctx.data.domain);
-      await withDomainProgress(dom, ctx, d.pollIntervalMs ?? 1000, dom.save(path, { bypassCache: ctx.data.bypassCache }));
+      await withDomainProgress(
+        dom,
+        ctx,
+        d.pollIntervalMs ?? 1000,
+        dom.save(path, { bypassCache: ctx.data.bypassCache }),
+      );
       return { uuid: dom.uuid, name: dom.name, path };
     },
     async recover(ctx) {
       const dom = await d.connection().domain(ctx.data.domain);
       const s = await dom.state();
-      if (s.state === 'shutoff' && s.reason === 'saved') return { uuid: dom.uuid, name: dom.name, path: savePath(d.saveDir, ctx.data.path) };
+      if (s.state === 'shutoff' && s.reason === 'saved')
+        return { uuid: dom.uuid, name: dom.name, path: savePath(d.saveDir, ctx.data.path) };
       throw notAgain(`saving '${ctx.data.domain}' (now ${s.state}/${s.reason})`);
     },
   }),

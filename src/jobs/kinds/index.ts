@@ -14,7 +14,14 @@ import { volClone } from './vol-clone';
 import { volCreateLarge } from './vol-create-large';
 
 export const JOB_KINDS: readonly JobKind[] = [
-  migrate, domainSave, domainRestore, snapshotCreate, snapshotRevert, snapshotDelete, volClone, volCreateLarge,
+  migrate,
+  domainSave,
+  domainRestore,
+  snapshotCreate,
+  snapshotRevert,
+  snapshotDelete,
+  volClone,
+  volCreateLarge,
 ];
 
 export type { JobKind, JobKindDeps, PeerInfo, PeerResolver, PrepareContext } from './kind';

@@ -7,9 +7,16 @@ import type { Connection } from '../../libvirt';
 import type { JobRunner } from '../types';
 
 /** Another agent as its presence announced it (migrate {to}). */
-export interface PeerInfo { node: string; status: 'online' | 'offline'; libvirtUri?: string; migrateUri?: string }
+export interface PeerInfo {
+  node: string;
+  status: 'online' | 'offline';
+  libvirtUri?: string;
+  migrateUri?: string;
+}
 
-export interface PeerResolver { resolve(node: string): PeerInfo | undefined }
+export interface PeerResolver {
+  resolve(node: string): PeerInfo | undefined;
+}
 
 /** What a runner may use. */
 export interface JobKindDeps {
@@ -42,4 +49,6 @@ export interface JobKind<C = any, D = C> {
 }
 
 /** A declaration with its types checked, stored untyped in the table. */
-export function jobKind<C, D = C>(k: JobKind<C, D>): JobKind { return k as JobKind; }
+export function jobKind<C, D = C>(k: JobKind<C, D>): JobKind {
+  return k as JobKind;
+}

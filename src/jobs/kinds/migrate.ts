@@ -13,13 +13,15 @@ const CONCURRENCY = 2;
 
 export function migrationData(d: CommandData<'domain.migrate'>, ctx: PrepareContext): MigrateJobData {
   const { to, destination, ...rest } = d;
-  if (!to && !destination) throw new CommandError('BAD_REQUEST', 'domain.migrate needs `to` (a node id) or `destination.uri`');
+  if (!to && !destination)
+    throw new CommandError('BAD_REQUEST', 'domain.migrate needs `to` (a node id) or `destination.uri`');
   let destinationUri = destination?.uri;
   let migrateUri = destination?.migrateUri;
   if (to) {
     if (to === ctx.node) throw new CommandError('BAD_REQUEST', `node '${to}' is this node`);
     const peer = ctx.peers?.resolve(to);
-    if (!peer) throw new CommandError('NOT_FOUND', `no presence seen from node '${to}': is its agent running on this bus?`);
+    if (!peer)
+      throw new CommandError('NOT_FOUND', `no presence seen from node '${to}': is its agent running on this bus?`);
     if (peer.status === 'offline') throw new CommandError('UNAVAILABLE', `node '${to}' said it is offline`);
     destinationUri ??= peer.libvirtUri;
     migrateUri ??= peer.migrateUri;

@@ -13,7 +13,12 @@ export const snapshotCreate = jobKind<CommandData<'domain.snapshot.create'>>({
   runner: (d): JobRunner<CommandData<'domain.snapshot.create'>, CommandResult<'domain.snapshot.create'>> => ({
     async run(ctx) {
       const dom = await d.connection().domain(ctx.data.domain);
-      const name = ctx.data.snapshot ?? `snap-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
+      const name =
+        ctx.data.snapshot ??
+        `snap-${new Date()
+          .toISOString()
+          .replace(/[^0-9]/g, '')
+          .slice(0, 14)}`;
       const xml = `<domainsnapshot><name>${esc(name)}</name>${ctx.data.description ? `<description>${esc(ctx.data.description)}</description>` : ''}</domainsnapshot>`;
       const snap = await withDomainProgress(dom, ctx, d.pollIntervalMs ?? 1000, dom.createSnapshot(xml));
       return { uuid: dom.uuid, name: dom.name, snapshot: snap.name };
@@ -21,7 +26,10 @@ export const snapshotCreate = jobKind<CommandData<'domain.snapshot.create'>>({
     async recover(ctx) {
       const dom = await d.connection().domain(ctx.data.domain);
       if (ctx.data.snapshot) {
-        const exists = await dom.snapshot(ctx.data.snapshot).then(() => true, () => false);
+        const exists = await dom.snapshot(ctx.data.snapshot).then(
+          () => true,
+          () => false,
+        );
         if (exists) return { uuid: dom.uuid, name: dom.name, snapshot: ctx.data.snapshot };
       }
       throw notAgain(`creating a snapshot of '${ctx.data.domain}'`);

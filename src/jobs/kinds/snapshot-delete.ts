@@ -16,7 +16,10 @@ export const snapshotDelete = jobKind<CommandData<'domain.snapshot.delete'>>({
     },
     async recover(ctx) {
       const dom = await d.connection().domain(ctx.data.domain);
-      const gone = await dom.snapshot(ctx.data.snapshot).then(() => false, (e) => isLibvirtError(e, 'VIR_ERR_NO_DOMAIN_SNAPSHOT'));
+      const gone = await dom.snapshot(ctx.data.snapshot).then(
+        () => false,
+        (e) => isLibvirtError(e, 'VIR_ERR_NO_DOMAIN_SNAPSHOT'),
+      );
       if (gone) return { snapshot: ctx.data.snapshot };
       throw notAgain(`deleting snapshot '${ctx.data.snapshot}'`);
     },

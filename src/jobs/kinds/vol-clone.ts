@@ -15,9 +15,18 @@ export const volClone = jobKind<CommandData<'vol.clone'>>({
       const src = await pool.volume(ctx.data.volume);
       const [info, xml] = await Promise.all([src.info(), src.xml()]);
       const format = xml.match(/<target>[\s\S]*?<format type=['"]([^'"]+)['"]/)?.[1];
-      const target = `<volume><name>${esc(ctx.data.name)}</name><capacity unit='bytes'>${info.capacity}</capacity>` +
+      const target =
+        `<volume><name>${esc(ctx.data.name)}</name><capacity unit='bytes'>${info.capacity}</capacity>` +
         `${format ? `<target><format type='${esc(format)}'/></target>` : ''}</volume>`;
-      return volumeGrowth(ctx, pool, ctx.data.name, info.capacity, 'copying', d.pollIntervalMs ?? 1000, pool.cloneVolume(target, src));
+      return volumeGrowth(
+        ctx,
+        pool,
+        ctx.data.name,
+        info.capacity,
+        'copying',
+        d.pollIntervalMs ?? 1000,
+        pool.cloneVolume(target, src),
+      );
     },
   }),
 });

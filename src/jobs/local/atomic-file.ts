@@ -12,7 +12,10 @@ export class AtomicJsonFile<T> {
   private seq = 0;
 
   /** `snapshot` is read when a write starts, not when save() is called. */
-  constructor(readonly path: string, private readonly snapshot: () => T) {}
+  constructor(
+    readonly path: string,
+    private readonly snapshot: () => T,
+  ) {}
 
   /** The stored document, or undefined if there is none yet. */
   async load(): Promise<T | undefined> {
@@ -28,7 +31,9 @@ export class AtomicJsonFile<T> {
     } catch (e) {
       // Refuse to start over an unreadable record: starting empty would run
       // commands again that the record says already ran.
-      throw new Error(`job state file ${this.path} is not valid JSON (${(e as Error).message}); move it aside to start empty`);
+      throw new Error(
+        `job state file ${this.path} is not valid JSON (${(e as Error).message}); move it aside to start empty`,
+      );
     }
   }
 
@@ -36,18 +41,26 @@ export class AtomicJsonFile<T> {
   save(): Promise<void> {
     if (this.queued) return this.queued;
     const before = this.current ?? Promise.resolve();
-    const next: Promise<void> = before.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.write();
-    });
+    const next: Promise<void> = before
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.write();
+      });
     this.queued = next;
     this.current = next;
-    void next.catch(() => undefined).finally(() => { if (this.current === next) this.current = undefined; });
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.current === next) this.current = undefined;
+      });
     return next;
   }
 
   /** Resolves when no write is pending. */
-  async flush(): Promise<void> { await this.current?.catch(() => undefined); }
+  async flush(): Promise<void> {
+    await this.current?.catch(() => undefined);
+  }
 
   private async write(): Promise<void> {
     const dir = dirname(this.path);
@@ -69,6 +82,10 @@ export class AtomicJsonFile<T> {
     }
     // The rename itself is durable only once the directory entry is synced.
     const d = await open(dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
   }
 }

@@ -11,8 +11,14 @@ import { KindLimiter, type KindLimits } from '../limiter';
 import { failure, stateOfReply } from '../outcome';
 import { checkSubmission, type JobRunners } from '../runners';
 import {
-  FINAL_STATES, type JobBackend, type JobBackendEvents, type JobRecord, type JobState, type JobSubmission,
-  type ReconcileReport, type SubmitResult,
+  FINAL_STATES,
+  type JobBackend,
+  type JobBackendEvents,
+  type JobRecord,
+  type JobState,
+  type JobSubmission,
+  type ReconcileReport,
+  type SubmitResult,
 } from '../types';
 import { LocalIdempotency, type LocalIdempotencyOptions } from './idempotency';
 import { LocalStore } from './store';
@@ -48,19 +54,25 @@ export class LocalJobBackend extends TypedEmitter<JobBackendEvents> implements J
   constructor(private readonly o: LocalJobBackendOptions) {
     super();
     this.store = new LocalStore(o.stateDir);
-    this.idempotency = new LocalIdempotency(this.store, o.bootId ?? randomUUID(), { ...o.idempotency, ...(o.idempotencyWindowMs !== undefined && { windowMs: o.idempotencyWindowMs }) });
+    this.idempotency = new LocalIdempotency(this.store, o.bootId ?? randomUUID(), {
+      ...o.idempotency,
+      ...(o.idempotencyWindowMs !== undefined && { windowMs: o.idempotencyWindowMs }),
+    });
     this.executor = new JobExecutor(o.runners, new KindLimiter(o));
     this.retentionMs = o.retentionMs ?? 24 * 3600_000;
   }
 
-  get statePath(): string { return this.store.path; }
+  get statePath(): string {
+    return this.store.path;
+  }
 
   async start(): Promise<ReconcileReport> {
     await this.store.ready();
     if (this.running || this.closed) throw new Error('the job backend was started already');
     this.running = true;
     const report: ReconcileReport = {
-      recovered: [], requeued: [],
+      recovered: [],
+      requeued: [],
       abandonedCommands: this.idempotency.abandonStale((id) => this.store.jobs.has(id)),
     };
     // Everything unfinished in the file belongs to a previous agent run.
@@ -75,7 +87,9 @@ export class LocalJobBackend extends TypedEmitter<JobBackendEvents> implements J
     await this.store.save();
     for (const id of [...report.recovered, ...report.requeued]) this.launch(this.store.jobs.get(id)!);
     const every = this.o.sweepIntervalMs ?? 60_000;
-    this.sweeper = setInterval(() => { void this.sweep(); }, every);
+    this.sweeper = setInterval(() => {
+      void this.sweep();
+    }, every);
     this.sweeper.unref();
     return report;
   }
@@ -91,8 +105,13 @@ export class LocalJobBackend extends TypedEmitter<JobBackendEvents> implements J
       return { created: false, record: copy(known) };
     }
     const job: JobRecord = {
-      id: s.id, kind: s.kind, command: s.command, data: s.data ?? null,
-      ...(s.meta && { meta: s.meta }), state: 'queued', createdAt: now(),
+      id: s.id,
+      kind: s.kind,
+      command: s.command,
+      data: s.data ?? null,
+      ...(s.meta && { meta: s.meta }),
+      state: 'queued',
+      createdAt: now(),
     };
     this.store.jobs.set(job.id, job);
     await this.store.save();
@@ -168,24 +187,35 @@ export class LocalJobBackend extends TypedEmitter<JobBackendEvents> implements J
 
   private launch(job: JobRecord): void {
     const started = job.state === 'running';
-    void this.executor.execute({
-      id: job.id, kind: job.kind, command: job.command, data: job.data, started,
-      cancelRequested: job.cancelRequested, lastProgress: job.progress,
-    }, {
-      markStarted: async () => {
-        if (this.closed) return;
-        job.state = 'running';
-        job.startedAt = now();
-        await this.store.save();
-        this.emit('started', job.id);
-      },
-      progress: async (p) => {
-        if (this.closed) return;
-        job.progress = p;
-        await this.store.save();
-        this.emit('progress', job.id, p);
-      },
-    }).then((reply) => this.complete(job, reply)).catch((e) => this.fail(e));
+    void this.executor
+      .execute(
+        {
+          id: job.id,
+          kind: job.kind,
+          command: job.command,
+          data: job.data,
+          started,
+          cancelRequested: job.cancelRequested,
+          lastProgress: job.progress,
+        },
+        {
+          markStarted: async () => {
+            if (this.closed) return;
+            job.state = 'running';
+            job.startedAt = now();
+            await this.store.save();
+            this.emit('started', job.id);
+          },
+          progress: async (p) => {
+            if (this.closed) return;
+            job.progress = p;
+            await this.store.save();
+            this.emit('progress', job.id, p);
+          },
+        },
+      )
+      .then((reply) => this.complete(job, reply))
+      .catch((e) => this.fail(e));
   }
 
   /** Job outcome and its command's idempotency entry, in one write. */

@@ -17,7 +17,11 @@ export class LocalIdempotency implements DurableIdempotency {
   private readonly windowMs: number;
   private readonly maxEntries: number;
 
-  constructor(private readonly store: LocalStore, private readonly bootId: string, o: LocalIdempotencyOptions = {}) {
+  constructor(
+    private readonly store: LocalStore,
+    private readonly bootId: string,
+    o: LocalIdempotencyOptions = {},
+  ) {
     this.windowMs = o.windowMs ?? 60 * 60_000;
     this.maxEntries = o.maxEntries ?? 10_000;
   }
@@ -65,7 +69,8 @@ export class LocalIdempotency implements DurableIdempotency {
     for (const [id, e] of this.store.commands) {
       if (e.state === 'running' && e.boot !== this.bootId && !isJob(id)) ids.push(id);
     }
-    for (const id of ids) this.record(id, this.store.commands.get(id)!.command, abandoned(id, this.store.commands.get(id)!.command));
+    for (const id of ids)
+      this.record(id, this.store.commands.get(id)!.command, abandoned(id, this.store.commands.get(id)!.command));
     return ids;
   }
 

@@ -26,23 +26,34 @@ export class LocalStore {
 
   constructor(readonly stateDir: string) {
     this.file = new AtomicJsonFile(join(stateDir, STATE_FILE), () => ({
-      version: 1, jobs: [...this.jobs.values()], commands: [...this.commands.entries()],
+      version: 1,
+      jobs: [...this.jobs.values()],
+      commands: [...this.commands.entries()],
     }));
   }
 
-  get path(): string { return this.file.path; }
+  get path(): string {
+    return this.file.path;
+  }
 
   /** Loads the file once; every operation awaits this first. */
   ready(): Promise<void> {
     this.loading ??= this.file.load().then((doc) => {
       if (!doc) return;
-      if (doc.version !== 1) throw new Error(`job state file ${this.file.path} has version ${String(doc.version)}; this agent reads version 1`);
+      if (doc.version !== 1)
+        throw new Error(
+          `job state file ${this.file.path} has version ${String(doc.version)}; this agent reads version 1`,
+        );
       for (const j of doc.jobs) this.jobs.set(j.id, j);
       for (const [id, c] of doc.commands) this.commands.set(id, c);
     });
     return this.loading;
   }
 
-  save(): Promise<void> { return this.file.save(); }
-  flush(): Promise<void> { return this.file.flush(); }
+  save(): Promise<void> {
+    return this.file.save();
+  }
+  flush(): Promise<void> {
+    return this.file.flush();
+  }
 }

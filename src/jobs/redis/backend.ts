@@ -25,8 +25,14 @@ import { JobExecutor } from '../executor';
 import { KindLimiter, type KindLimits } from '../limiter';
 import { checkSubmission, type JobRunners } from '../runners';
 import {
-  FINAL_STATES, type JobBackend, type JobBackendEvents, type JobRecord, type JobState, type JobSubmission,
-  type ReconcileReport, type SubmitResult,
+  FINAL_STATES,
+  type JobBackend,
+  type JobBackendEvents,
+  type JobRecord,
+  type JobState,
+  type JobSubmission,
+  type ReconcileReport,
+  type SubmitResult,
 } from '../types';
 import { checkRedis, recoveryEventsOf, redisClient, type RedisTarget } from './connection';
 import { NODE_ID_PATTERN, isNodeId } from '../../contract/addresses';
@@ -62,7 +68,10 @@ const now = () => new Date().toISOString();
 
 function storeDown(e: unknown): CommandError {
   if (e instanceof CommandError) return e;
-  return new CommandError('UNAVAILABLE', `the job queue (Redis) is unavailable: ${e instanceof Error ? e.message : String(e)}`);
+  return new CommandError(
+    'UNAVAILABLE',
+    `the job queue (Redis) is unavailable: ${e instanceof Error ? e.message : String(e)}`,
+  );
 }
 
 export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements JobBackend {
@@ -89,10 +98,17 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
     this.client.on('error', (e) => this.fail(e));
     this.report('queue', this.client);
     // Our own version and eviction-policy check replaces BullMQ's (which writes to the console).
-    this.queue = new Queue<QueuedJobData, ReplyData>(this.queueName, { connection: this.client, prefix: this.prefix, skipVersionCheck: true });
+    this.queue = new Queue<QueuedJobData, ReplyData>(this.queueName, {
+      connection: this.client,
+      prefix: this.prefix,
+      skipVersionCheck: true,
+    });
     this.queue.on('error', (e) => this.fail(e));
     this.idempotency = new RedisIdempotency(this.client, {
-      prefix: this.prefix, node: o.node, bootId: o.bootId ?? randomUUID(), windowMs: o.idempotencyWindowMs,
+      prefix: this.prefix,
+      node: o.node,
+      bootId: o.bootId ?? randomUUID(),
+      windowMs: o.idempotencyWindowMs,
     });
     this.executor = new JobExecutor(o.runners, new KindLimiter(o));
   }
@@ -107,7 +123,9 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
     this.workerClient.on('error', (e) => this.fail(e));
     this.report('worker', this.workerClient);
     this.worker = new Worker<QueuedJobData, ReplyData>(this.queueName, (job) => this.process(job), {
-      connection: this.workerClient, prefix: this.prefix, skipVersionCheck: true,
+      connection: this.workerClient,
+      prefix: this.prefix,
+      skipVersionCheck: true,
       concurrency: this.o.maxFetched ?? 32,
       lockDuration: this.o.lockDurationMs ?? 30_000,
       // A redelivered started job is recovered, never re-run, so redelivery is harmless;
@@ -119,10 +137,15 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
       this.emit('completed', job.data.id, reply, toRecord(job, 'completed'));
     });
     this.worker.on('failed', (job) => {
-      if (job) { const r = toRecord(job, 'failed'); this.emit('completed', r.id, r.reply!, r); }
+      if (job) {
+        const r = toRecord(job, 'failed');
+        this.emit('completed', r.id, r.reply!, r);
+      }
     });
     await this.worker.waitUntilReady();
-    this.sweeper = setInterval(() => { void this.sweep(); }, this.o.sweepIntervalMs ?? 60_000);
+    this.sweeper = setInterval(() => {
+      void this.sweep();
+    }, this.o.sweepIntervalMs ?? 60_000);
     this.sweeper.unref();
     return report;
   }
@@ -141,7 +164,9 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
       // Token '0': the lock belongs to the dead worker; BullMQ skips the lock check for it.
       await job.moveToWait('0');
     }
-    report.abandonedCommands = await this.idempotency.abandonStale(async (id) => !!(await this.queue.getJob(jobIdFor(id))));
+    report.abandonedCommands = await this.idempotency.abandonStale(
+      async (id) => !!(await this.queue.getJob(jobIdFor(id))),
+    );
     return report;
   }
 
@@ -156,23 +181,31 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
       env = { ...env, recovered: true };
       await job.updateProgress(env);
     }
-    const reply = this.executor.execute({
-      id: d.id, kind: d.kind, command: d.command, data: d.data, started: !!env,
-      cancelRequested: d.cancelRequested, lastProgress: env?.value,
-    }, {
-      markStarted: async () => {
-        if (this.closing) return;
-        env = { startedAt: now() };
-        await job.updateProgress(env);
-        this.emit('started', d.id);
+    const reply = this.executor.execute(
+      {
+        id: d.id,
+        kind: d.kind,
+        command: d.command,
+        data: d.data,
+        started: !!env,
+        cancelRequested: d.cancelRequested,
+        lastProgress: env?.value,
       },
-      progress: async (p) => {
-        if (this.closing) return;
-        env = { ...env as ProgressEnvelope, value: p };
-        await job.updateProgress(env);
-        this.emit('progress', d.id, p);
+      {
+        markStarted: async () => {
+          if (this.closing) return;
+          env = { startedAt: now() };
+          await job.updateProgress(env);
+          this.emit('started', d.id);
+        },
+        progress: async (p) => {
+          if (this.closing) return;
+          env = { ...(env as ProgressEnvelope), value: p };
+          await job.updateProgress(env);
+          this.emit('progress', d.id, p);
+        },
       },
-    });
+    );
     // cancel() flags the data, then looks for the job here; the job is
     // registered with the executor by now, so re-reading the flag closes the
     // gap between BullMQ fetching the job and the registration.
@@ -204,9 +237,18 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
     const jobId = jobIdFor(s.id);
     const age = Math.max(1, Math.ceil(this.retentionMs / 1000));
     try {
-      await this.queue.add(s.kind, {
-        id: s.id, kind: s.kind, command: s.command, data: s.data ?? null, ...(s.meta && { meta: s.meta }), nonce,
-      }, { jobId, attempts: 1, removeOnComplete: { age }, removeOnFail: { age } });
+      await this.queue.add(
+        s.kind,
+        {
+          id: s.id,
+          kind: s.kind,
+          command: s.command,
+          data: s.data ?? null,
+          ...(s.meta && { meta: s.meta }),
+          nonce,
+        },
+        { jobId, attempts: 1, removeOnComplete: { age }, removeOnFail: { age } },
+      );
       // The add is atomic in Redis and keeps an existing job: whose nonce is
       // stored says whether this call created it.
       const job = await this.queue.getJob(jobId);
@@ -223,7 +265,9 @@ export class BullJobBackend extends TypedEmitter<JobBackendEvents> implements Jo
   }
 
   async list(filter: { states?: JobState[] } = {}): Promise<JobRecord[]> {
-    const lists = await Promise.all(LISTED.map(async (t) => (await this.queue.getJobs([t], 0, -1)).map((j) => toRecord(j, t))));
+    const lists = await Promise.all(
+      LISTED.map(async (t) => (await this.queue.getJobs([t], 0, -1)).map((j) => toRecord(j, t))),
+    );
     return lists.flat().filter((r) => !filter.states || filter.states.includes(r.state));
   }
 

@@ -9,7 +9,14 @@ import { Backoff, type BackoffOptions } from '../../reconnect/backoff';
 import type { RecoveryEvents } from '../../reconnect/recovering';
 import { TypedEmitter } from '../../typed-emitter';
 import type { BackendWarning } from '../types';
-import { credentialsOf, describeEndpoint, schemeFamily, tlsOptions, toEndpoint, type EndpointInput } from '../../endpoint';
+import {
+  credentialsOf,
+  describeEndpoint,
+  schemeFamily,
+  tlsOptions,
+  toEndpoint,
+  type EndpointInput,
+} from '../../endpoint';
 
 /** an endpoint (redis:// or rediss:// URL), or raw ioredis options (e.g. a unix socket path); default 127.0.0.1:6379 */
 export type RedisTarget = EndpointInput | RedisOptions;
@@ -21,7 +28,8 @@ function isEndpointInput(t: RedisTarget): t is EndpointInput {
 /** ioredis options for an endpoint: one URL (Redis has no fail-over list here), credentials, TLS. */
 function endpointOptions(input: EndpointInput): RedisOptions {
   const e = toEndpoint(input);
-  if (schemeFamily(e) !== 'redis') throw new RangeError(`Redis url must be redis:// or rediss://, got ${describeEndpoint(e)}`);
+  if (schemeFamily(e) !== 'redis')
+    throw new RangeError(`Redis url must be redis:// or rediss://, got ${describeEndpoint(e)}`);
   if (e.urls.length > 1) throw new RangeError(`Redis takes one URL, got ${e.urls.length}: ${describeEndpoint(e)}`);
   const u = new URL(e.urls[0]);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
@@ -38,11 +46,18 @@ function endpointOptions(input: EndpointInput): RedisOptions {
 /** BullMQ's own minimum (RedisConnection.minimumVersion). */
 const MIN_REDIS = [5, 0, 0];
 
-export function redisClient(target: RedisTarget | undefined, role: 'queue' | 'worker', backoff?: BackoffOptions): IORedis {
+export function redisClient(
+  target: RedisTarget | undefined,
+  role: 'queue' | 'worker',
+  backoff?: BackoffOptions,
+): IORedis {
   const delays = new Backoff({ initialMs: 500, ...backoff });
   const opts: RedisOptions = {
     // ioredis counts `times` from 1 after every successful connect.
-    retryStrategy: (times: number) => { if (times === 1) delays.reset(); return delays.next(); },
+    retryStrategy: (times: number) => {
+      if (times === 1) delays.reset();
+      return delays.next();
+    },
     ...(role === 'worker' ? { maxRetriesPerRequest: null } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
     connectionName: `virtbus-jobs-${role}`,
   };
@@ -64,7 +79,9 @@ export function recoveryEventsOf(client: IORedis): TypedEmitter<RecoveryEvents<I
   let downSince = Date.now();
   let lastError: Error | undefined;
   let attempt = 0;
-  client.on('error', (err: Error) => { lastError = err; });
+  client.on('error', (err: Error) => {
+    lastError = err;
+  });
   client.on('ready', () => {
     up = true;
     attempt = 0;
@@ -120,13 +137,18 @@ export async function checkRedis(client: IORedis, warn: (w: BackendWarning) => v
   if (!versionAtLeast(version, MIN_REDIS)) {
     throw new Error(`Redis ${version} is too old for the job queue: BullMQ needs ${MIN_REDIS.join('.')} or later`);
   }
-  const policy = (await configGet(client, 'maxmemory-policy')) ?? infoField(await client.info('memory'), 'maxmemory_policy');
+  const policy =
+    (await configGet(client, 'maxmemory-policy')) ?? infoField(await client.info('memory'), 'maxmemory_policy');
   if (policy === undefined) {
-    warn({ code: 'REDIS_CONFIG_UNREADABLE', message: 'cannot read Redis maxmemory-policy (CONFIG and INFO refused); it must be noeviction' });
+    warn({
+      code: 'REDIS_CONFIG_UNREADABLE',
+      message: 'cannot read Redis maxmemory-policy (CONFIG and INFO refused); it must be noeviction',
+    });
   } else if (policy !== 'noeviction') {
     warn({
       code: 'REDIS_EVICTION_POLICY',
-      message: `Redis maxmemory-policy is '${policy}': under memory pressure Redis may evict jobs and command outcomes ` +
+      message:
+        `Redis maxmemory-policy is '${policy}': under memory pressure Redis may evict jobs and command outcomes ` +
         '(a command could then run twice); set it to noeviction',
     });
   }
@@ -134,7 +156,8 @@ export async function checkRedis(client: IORedis, warn: (w: BackendWarning) => v
   if (aof === 'no' && save === '') {
     warn({
       code: 'REDIS_NOT_PERSISTENT',
-      message: 'Redis persists nothing (appendonly no, save ""): jobs and command outcomes are lost when Redis restarts',
+      message:
+        'Redis persists nothing (appendonly no, save ""): jobs and command outcomes are lost when Redis restarts',
     });
   }
 }

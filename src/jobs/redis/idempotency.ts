@@ -30,11 +30,14 @@ export interface RedisIdempotencyOptions {
 
 /** A store failure becomes UNAVAILABLE: without the record a command must not run. */
 function unavailable(e: unknown): CommandError {
-  return new CommandError('UNAVAILABLE', `the command record (Redis) is unavailable: ${e instanceof Error ? e.message : String(e)}`);
+  return new CommandError(
+    'UNAVAILABLE',
+    `the command record (Redis) is unavailable: ${e instanceof Error ? e.message : String(e)}`,
+  );
 }
 
 function parse(text: string | null): Stored | undefined {
-  return text ? JSON.parse(text) as Stored : undefined;
+  return text ? (JSON.parse(text) as Stored) : undefined;
 }
 
 function strip(e: Stored | undefined): IdempotencyEntry | undefined {
@@ -46,41 +49,58 @@ function strip(e: Stored | undefined): IdempotencyEntry | undefined {
 export class RedisIdempotency implements DurableIdempotency {
   private readonly windowMs: number;
 
-  constructor(private readonly client: IORedis, private readonly o: RedisIdempotencyOptions) {
+  constructor(
+    private readonly client: IORedis,
+    private readonly o: RedisIdempotencyOptions,
+  ) {
     this.windowMs = o.windowMs ?? 60 * 60_000;
   }
 
-  private key(id: string): string { return idempotencyKey(this.o.prefix, this.o.node, id); }
-  private get runningKey(): string { return runningCommandsKey(this.o.prefix, this.o.node); }
+  private key(id: string): string {
+    return idempotencyKey(this.o.prefix, this.o.node, id);
+  }
+  private get runningKey(): string {
+    return runningCommandsKey(this.o.prefix, this.o.node);
+  }
 
   async get(id: string): Promise<IdempotencyEntry | undefined> {
     try {
       return strip(parse(await this.client.get(this.key(id))));
-    } catch (e) { throw unavailable(e); }
+    } catch (e) {
+      throw unavailable(e);
+    }
   }
 
   async begin(id: string, command: string): Promise<'new' | IdempotencyEntry> {
     const entry: Stored = { state: 'running', command, since: Date.now(), boot: this.o.bootId };
     try {
-      const known = (await this.client.eval(BEGIN, 2, this.key(id), this.runningKey, JSON.stringify(entry), id)) as string | null;
+      const known = (await this.client.eval(BEGIN, 2, this.key(id), this.runningKey, JSON.stringify(entry), id)) as
+        string | null;
       return known ? strip(parse(known))! : 'new';
-    } catch (e) { throw unavailable(e); }
+    } catch (e) {
+      throw unavailable(e);
+    }
   }
 
   async finish(id: string, command: string, reply: ReplyData): Promise<void> {
     const entry: Stored = { state: 'done', command, reply, at: Date.now(), boot: this.o.bootId };
     try {
-      await this.client.multi()
+      await this.client
+        .multi()
         .set(this.key(id), JSON.stringify(entry), 'PX', this.windowMs)
         .srem(this.runningKey, id)
         .exec();
-    } catch (e) { throw unavailable(e); }
+    } catch (e) {
+      throw unavailable(e);
+    }
   }
 
   async forget(id: string): Promise<void> {
     try {
       await this.client.multi().del(this.key(id)).srem(this.runningKey, id).exec();
-    } catch (e) { throw unavailable(e); }
+    } catch (e) {
+      throw unavailable(e);
+    }
   }
 
   /**

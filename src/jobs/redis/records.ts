@@ -27,8 +27,11 @@ export interface ProgressEnvelope {
 }
 
 export function envelopeOf(progress: unknown): ProgressEnvelope | undefined {
-  return typeof progress === 'object' && progress !== null && typeof (progress as ProgressEnvelope).startedAt === 'string'
-    ? progress as ProgressEnvelope : undefined;
+  return typeof progress === 'object' &&
+    progress !== null &&
+    typeof (progress as ProgressEnvelope).startedAt === 'string'
+    ? (progress as ProgressEnvelope)
+    : undefined;
 }
 
 /** BullMQ state (getState() or the list it was read from) → JobRecord. */
@@ -48,7 +51,10 @@ export function toRecord(job: Job<QueuedJobData>, bullState: string): JobRecord 
     state = bullState === 'active' && env ? 'running' : 'queued';
   }
   return {
-    id: d.id, kind: d.kind, command: d.command, data: d.data,
+    id: d.id,
+    kind: d.kind,
+    command: d.command,
+    data: d.data,
     ...(d.meta && { meta: d.meta }),
     state,
     ...(env?.value !== undefined && { progress: env.value }),

@@ -62,10 +62,12 @@ export interface MigrationRunnerOptions {
 export const DEFAULT_TIMEOUT_PER_GIB_S = 150;
 export const MIN_TIMEOUT_S = 60;
 
-export function defaultTimeoutS(memoryKiB: number, o: Pick<MigrationRunnerOptions, 'timeoutPerGiBS' | 'minTimeoutS'> = {}): number {
+export function defaultTimeoutS(
+  memoryKiB: number,
+  o: Pick<MigrationRunnerOptions, 'timeoutPerGiBS' | 'minTimeoutS'> = {},
+): number {
   const perGiB = o.timeoutPerGiBS ?? DEFAULT_TIMEOUT_PER_GIB_S;
-  return Math.max(o.minTimeoutS ?? MIN_TIMEOUT_S, Math.ceil(perGiB * memoryKiB / (1024 * 1024)));
+  return Math.max(o.minTimeoutS ?? MIN_TIMEOUT_S, Math.ceil((perGiB * memoryKiB) / (1024 * 1024)));
 }
 
 export const openDestinationReadOnly = (uri: string): Promise<Connection> => Connection.openReadOnly(uri);
-

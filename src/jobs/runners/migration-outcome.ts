@@ -7,18 +7,27 @@ import { completedNumbers, type MigrationStats } from './migration-stats';
 import type { MigrationFacts, WatchOutcome } from './migration-watch';
 
 export function inDoubt(target: string, p: Placement, said: string, watch: WatchOutcome): CommandError {
-  return new CommandError('INTERNAL',
+  return new CommandError(
+    'INTERNAL',
     `${target} ended (${said}${watch.cancelled ? ', after a cancel' : ''}${watch.timedOut ? ', after the time limit' : ''}) ` +
-    `but the guest is not on exactly one node (${describePlacement(p)}); check both nodes before acting`,
-    { source: p.source, destination: p.destination });
+      `but the guest is not on exactly one node (${describePlacement(p)}); check both nodes before acting`,
+    { source: p.source, destination: p.destination },
+  );
 }
 
 /** The contract result: numbers from libvirt's completed-job statistics, from the source if it kept them, else the destination. */
-export function migrationResult(facts: MigrationFacts, p: Placement, last: MigrationStats | undefined, wallMs: number, recovered = false): MigrateResult {
+export function migrationResult(
+  facts: MigrationFacts,
+  p: Placement,
+  last: MigrationStats | undefined,
+  wallMs: number,
+  recovered = false,
+): MigrateResult {
   const src = completedNumbers(p.sourceStats);
   const dst = completedNumbers(p.destinationStats);
   return {
-    uuid: facts.uuid, name: facts.name,
+    uuid: facts.uuid,
+    name: facts.name,
     ...(facts.destinationNode && { node: facts.destinationNode }),
     state: p.destination === 'unknown' ? 'running' : p.destination,
     downtimeMs: src.downtimeMs ?? dst.downtimeMs ?? null,

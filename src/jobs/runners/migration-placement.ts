@@ -24,7 +24,13 @@ export interface Placement {
 export type Verdict = 'moved' | 'stayed' | 'in-doubt';
 
 // States in which a QEMU process exists (shutdown = shutting down, still running).
-const ACTIVE: ReadonlySet<Whereabouts> = new Set<Whereabouts>(['running', 'blocked', 'paused', 'shutdown', 'pmsuspended']);
+const ACTIVE: ReadonlySet<Whereabouts> = new Set<Whereabouts>([
+  'running',
+  'blocked',
+  'paused',
+  'shutdown',
+  'pmsuspended',
+]);
 export const isActive = (w: Whereabouts): boolean => ACTIVE.has(w);
 
 const OP = enums.virDomainJobOperation;
@@ -34,8 +40,11 @@ async function completedStats(dom: Domain, operation: number): Promise<JobStats 
   return s && s.params.operation === operation ? s : undefined;
 }
 
-async function side(conn: Connection, uuid: string, operation: number):
-  Promise<{ where: Whereabouts; stats?: JobStats; error?: string }> {
+async function side(
+  conn: Connection,
+  uuid: string,
+  operation: number,
+): Promise<{ where: Whereabouts; stats?: JobStats; error?: string }> {
   let dom: Domain;
   try {
     dom = await conn.domain(uuid);
@@ -58,12 +67,18 @@ async function openWithin(open: () => Promise<Connection>, ms: number): Promise<
   let timer: NodeJS.Timeout | undefined;
   const opening = open();
   try {
-    return await Promise.race([opening, new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        void opening.then((c) => c.close(), () => undefined);
-        reject(new Error(`no answer within ${ms} ms`));
-      }, ms);
-    })]);
+    return await Promise.race([
+      opening,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void opening.then(
+            (c) => c.close(),
+            () => undefined,
+          );
+          reject(new Error(`no answer within ${ms} ms`));
+        }, ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -75,7 +90,12 @@ export interface LocateOptions {
   destinationTimeoutMs?: number;
 }
 
-export async function locateGuest(source: Connection, uuid: string, destinationUri: string, o: LocateOptions): Promise<Placement> {
+export async function locateGuest(
+  source: Connection,
+  uuid: string,
+  destinationUri: string,
+  o: LocateOptions,
+): Promise<Placement> {
   const src = await side(source, uuid, OP.VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT);
   let dst: { where: Whereabouts; stats?: JobStats; error?: string };
   let conn: Connection | undefined;
@@ -88,9 +108,12 @@ export async function locateGuest(source: Connection, uuid: string, destinationU
     await conn?.close().catch(() => undefined);
   }
   return {
-    source: src.where, destination: dst.where,
-    ...(src.stats && { sourceStats: src.stats }), ...(dst.stats && { destinationStats: dst.stats }),
-    ...(src.error && { sourceError: src.error }), ...(dst.error && { destinationError: dst.error }),
+    source: src.where,
+    destination: dst.where,
+    ...(src.stats && { sourceStats: src.stats }),
+    ...(dst.stats && { destinationStats: dst.stats }),
+    ...(src.error && { sourceError: src.error }),
+    ...(dst.error && { destinationError: dst.error }),
   };
 }
 

@@ -74,7 +74,7 @@ export const isJobActive = (s: JobStats | undefined): boolean => s?.type === 'bo
 /** The contract's result numbers from a completed job's statistics. */
 export function completedNumbers(s: JobStats | undefined): { downtimeMs?: number; totalMs?: number; bytes?: number } {
   if (s?.type !== 'completed') return {};
-  const n = (k: string) => (typeof s.params[k] === 'number' ? s.params[k] as number : undefined);
+  const n = (k: string) => (typeof s.params[k] === 'number' ? (s.params[k] as number) : undefined);
   return {
     downtimeMs: n(strings.VIR_DOMAIN_JOB_DOWNTIME),
     totalMs: n(strings.VIR_DOMAIN_JOB_TIME_ELAPSED),

@@ -9,7 +9,7 @@ import type { JobContext } from '../types';
 import { isJobActive, migrationStats, type MigrationStats } from './migration-stats';
 
 export type MigrationPhase =
-  | 'starting' | 'migrating' | 'switchover' | 'postcopy' | 'cancelling' | 'aborting' | 'reattached';
+  'starting' | 'migrating' | 'switchover' | 'postcopy' | 'cancelling' | 'aborting' | 'reattached';
 
 /** What run() records before asking libvirt, so that recover() knows what it is looking at. */
 export interface MigrationFacts {
@@ -61,13 +61,22 @@ export async function watchMigration(w: WatchOptions): Promise<WatchOutcome> {
   const out: WatchOutcome = { cancelled: false, timedOut: false, postCopy: false, warnings: [] };
   const deadline = facts.startedAt + facts.timeoutS * 1000;
   let done = false;
-  void w.finished?.then(() => { done = true; }, () => { done = true; });
+  void w.finished?.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   let aborted = false; // abortJob() accepted
   let downtimeSet = w.maxDowntimeMs === undefined;
   let polling: Promise<void> | undefined;
   let acting: Promise<void> | undefined;
   let ended!: () => void;
-  const jobEnded = new Promise<void>((resolve) => { ended = resolve; });
+  const jobEnded = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
 
   const poll = async () => {
     const stats = await dom.jobStats().catch(() => undefined);
@@ -75,7 +84,11 @@ export async function watchMigration(w: WatchOptions): Promise<WatchOutcome> {
     const active = isJobActive(stats);
     // Re-attached: the job ended (or the domain is gone). In run() a NONE
     // right after the call only means libvirt has not registered it yet.
-    if (!w.finished && !active) { done = true; ended(); return; }
+    if (!w.finished && !active) {
+      done = true;
+      ended();
+      return;
+    }
     if (!active) return;
     if (!downtimeSet) {
       downtimeSet = true;
@@ -86,12 +99,25 @@ export async function watchMigration(w: WatchOptions): Promise<WatchOutcome> {
     out.last = migrationStats(stats!.params);
     const state = await dom.state().catch(() => undefined);
     if (done) return;
-    const phase: MigrationPhase = out.cancelled ? 'cancelling'
-      : out.timedOut && !out.postCopy ? 'aborting'
-      : state?.state === 'paused' && state.reason === 'postcopy' ? 'postcopy'
-      : state?.state === 'paused' && state.reason === 'migration' ? 'switchover'
-      : out.postCopy ? 'postcopy' : w.finished ? 'migrating' : 'reattached';
-    const p: MigrationProgress = { ...facts, phase, ...out.last, ...(out.warnings.length && { warnings: out.warnings }) };
+    const phase: MigrationPhase = out.cancelled
+      ? 'cancelling'
+      : out.timedOut && !out.postCopy
+        ? 'aborting'
+        : state?.state === 'paused' && state.reason === 'postcopy'
+          ? 'postcopy'
+          : state?.state === 'paused' && state.reason === 'migration'
+            ? 'switchover'
+            : out.postCopy
+              ? 'postcopy'
+              : w.finished
+                ? 'migrating'
+                : 'reattached';
+    const p: MigrationProgress = {
+      ...facts,
+      phase,
+      ...out.last,
+      ...(out.warnings.length && { warnings: out.warnings }),
+    };
     // Progress is a report, not the outcome: a store hiccup must not end the migration.
     await ctx.progress(p).catch(() => undefined);
   };
@@ -128,14 +154,22 @@ export async function watchMigration(w: WatchOptions): Promise<WatchOutcome> {
   // run(): the first query waits a tick, so it does not race libvirt setting up the job.
   let first = !!w.finished;
   while (!done) {
-    if (!first && !polling) polling = poll().finally(() => { polling = undefined; });
+    if (!first && !polling)
+      polling = poll().finally(() => {
+        polling = undefined;
+      });
     first = false;
     const needsAction = ctx.signal.aborted || Date.now() >= deadline;
-    if (needsAction && !acting) acting = act().finally(() => { acting = undefined; });
+    if (needsAction && !acting)
+      acting = act().finally(() => {
+        acting = undefined;
+      });
     const pendingAbort = (out.cancelled || (out.timedOut && !out.postCopy)) && !aborted;
     // A cancel cuts the nap short once; after it naps run their length.
-    const nap = sleep(pendingAbort ? ABORT_RETRY_MS : w.pollIntervalMs, ctx.signal.aborted ? undefined : ctx.signal)
-      .catch(() => undefined);
+    const nap = sleep(
+      pendingAbort ? ABORT_RETRY_MS : w.pollIntervalMs,
+      ctx.signal.aborted ? undefined : ctx.signal,
+    ).catch(() => undefined);
     await Promise.race([nap, jobEnded, ...(w.finished ? [w.finished.catch(() => undefined)] : [])]);
   }
   // Calls still in flight finish on their own; nothing they do counts any more.

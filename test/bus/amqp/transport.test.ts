@@ -8,7 +8,12 @@ import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import * as amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { AmqpTransport, TopologyMismatchError, TransportClosedError, type AmqpTransportOptions } from '../../../src/bus/amqp';
+import {
+  AmqpTransport,
+  TopologyMismatchError,
+  TransportClosedError,
+  type AmqpTransportOptions,
+} from '../../../src/bus/amqp';
 import type { Delivery, TransportEvents } from '../../../src/bus/transport';
 import { EventLog, eventually } from '../../helpers/events';
 
@@ -48,21 +53,38 @@ function lifecycle(t: AmqpTransport): EventLog<{ name: keyof TransportEvents; ar
 function deliveries(): { log: EventLog<Delivery>; onDelivery: (d: Delivery) => void } {
   const em = new EventEmitter();
   const log = new EventLog<Delivery>(em);
-  return { log, onDelivery: (d) => { em.emit('event', d); } };
+  return {
+    log,
+    onDelivery: (d) => {
+      em.emit('event', d);
+    },
+  };
 }
 
 /** An exclusive client queue (optionally bound), consumed without acks. */
-async function clientQueue(bind?: { exchange: string; key: string }): Promise<{ name: string; log: EventLog<ConsumeMessage> }> {
+async function clientQueue(bind?: {
+  exchange: string;
+  key: string;
+}): Promise<{ name: string; log: EventLog<ConsumeMessage> }> {
   const { queue } = await adminCh.assertQueue('', { exclusive: true, autoDelete: true });
   if (bind) await adminCh.bindQueue(queue, bind.exchange, bind.key);
   const em = new EventEmitter();
   const log = new EventLog<ConsumeMessage>(em);
-  await adminCh.consume(queue, (m) => { if (m) em.emit('event', m); }, { noAck: true });
+  await adminCh.consume(
+    queue,
+    (m) => {
+      if (m) em.emit('event', m);
+    },
+    { noAck: true },
+  );
   return { name: queue, log };
 }
 
 function sendCommand(nodeId: string, props: amqp.Options.Publish, body = '{"type":"virtbus.cmd.agent.ping"}'): void {
-  adminCh.publish('virtbus.commands', nodeId, Buffer.from(body), { contentType: 'application/cloudevents+json', ...props });
+  adminCh.publish('virtbus.commands', nodeId, Buffer.from(body), {
+    contentType: 'application/cloudevents+json',
+    ...props,
+  });
 }
 
 async function rabbitmqctl(...args: string[]): Promise<string> {
@@ -73,11 +95,16 @@ async function rabbitmqctl(...args: string[]): Promise<string> {
 /** Closes the agent's connection from the broker side, as an operator (or a broker restart) would. */
 async function killConnection(nodeId: string): Promise<void> {
   const marker = `{"connection_name","virtbus-agent-${nodeId}"}`;
-  const pid = await eventually(async () => {
-    const line = (await rabbitmqctl('list_connections', '--no-table-headers', 'pid', 'client_properties'))
-      .split('\n').find((l) => l.includes(marker));
-    return line?.split('\t')[0];
-  }, `the broker to list connection virtbus-agent-${nodeId}`, 10000);
+  const pid = await eventually(
+    async () => {
+      const line = (await rabbitmqctl('list_connections', '--no-table-headers', 'pid', 'client_properties'))
+        .split('\n')
+        .find((l) => l.includes(marker));
+      return line?.split('\t')[0];
+    },
+    `the broker to list connection virtbus-agent-${nodeId}`,
+    10000,
+  );
   await rabbitmqctl('close_connection', pid, 'virtbus test: forced close');
 }
 
@@ -101,7 +128,11 @@ class BrokerRelay {
       const pair: [net.Socket, net.Socket] = [client, upstream];
       this.connections++;
       this.pairs.add(pair);
-      const end = () => { client.destroy(); upstream.destroy(); this.pairs.delete(pair); };
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
       client.on('error', end).on('close', end);
       upstream.on('error', end).on('close', end);
       client.pipe(upstream);
@@ -120,11 +151,19 @@ class BrokerRelay {
   }
 
   freeze(): void {
-    for (const [a, b] of this.pairs) { a.unpipe(b); b.unpipe(a); a.pause(); b.pause(); }
+    for (const [a, b] of this.pairs) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+    }
   }
 
   async stop(): Promise<void> {
-    for (const [a, b] of this.pairs) { a.destroy(); b.destroy(); }
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
     this.pairs.clear();
     if (this.server) await new Promise((r) => this.server!.close(r));
     this.server = undefined;
@@ -155,14 +194,16 @@ describe('AmqpTransport (RabbitMQ)', () => {
     await t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
 
     const ch = await admin.createChannel();
-    for (const x of ['virtbus.events', 'virtbus.commands', 'virtbus.broadcast', 'virtbus.dlx']) await ch.checkExchange(x);
+    for (const x of ['virtbus.events', 'virtbus.commands', 'virtbus.broadcast', 'virtbus.dlx'])
+      await ch.checkExchange(x);
     await ch.checkQueue('virtbus.dlq');
     const q = await ch.checkQueue(`virtbus.cmd.${node}`);
     expect(q.consumerCount).toBe(1);
     await ch.close();
 
     const line = (await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'type', 'durable', 'arguments'))
-      .split('\n').find((l) => l.startsWith(`virtbus.cmd.${node}\t`));
+      .split('\n')
+      .find((l) => l.startsWith(`virtbus.cmd.${node}\t`));
     expect(line).toBeDefined();
     const [, type, durable, args] = line!.split('\t');
     expect(type).toBe('quorum');
@@ -173,7 +214,8 @@ describe('AmqpTransport (RabbitMQ)', () => {
 
     // Named for operators; heartbeats negotiated at heartbeatS (default 10).
     const conn = (await rabbitmqctl('list_connections', '--no-table-headers', 'timeout', 'client_properties'))
-      .split('\n').find((l) => l.includes(`{"connection_name","virtbus-agent-${node}"}`));
+      .split('\n')
+      .find((l) => l.includes(`{"connection_name","virtbus-agent-${node}"}`));
     expect(conn?.split('\t')[0]).toBe('10');
 
     // Exchange kinds: redeclaring with the contract's type succeeds only if they match.
@@ -190,7 +232,12 @@ describe('AmqpTransport (RabbitMQ)', () => {
     // As an agent configured with another deliveryLimit would have left it.
     await ch.assertQueue(`virtbus.cmd.${node}`, {
       durable: true,
-      arguments: { 'x-queue-type': 'quorum', 'x-single-active-consumer': true, 'x-dead-letter-exchange': 'virtbus.dlx', 'x-delivery-limit': 3 },
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-single-active-consumer': true,
+        'x-dead-letter-exchange': 'virtbus.dlx',
+        'x-delivery-limit': 3,
+      },
     });
     await ch.close();
     const t = newTransport(node);
@@ -202,8 +249,16 @@ describe('AmqpTransport (RabbitMQ)', () => {
     expect(err).toMatchObject({ kind: 'queue', entity: `virtbus.cmd.${node}`, argument: 'x-delivery-limit' });
     // Given up at once, not retried.
     expect(events.all.filter((e) => e.name === 'connect-failed')).toHaveLength(0);
-    await expect(t.publishEvent({ object: 'agent', id: node, event: 'online', body: Buffer.from('{}'), contentType: 'application/json', messageId: 'x' }))
-      .rejects.toThrow(`virtbus.cmd.${node}`);
+    await expect(
+      t.publishEvent({
+        object: 'agent',
+        id: node,
+        event: 'online',
+        body: Buffer.from('{}'),
+        contentType: 'application/json',
+        messageId: 'x',
+      }),
+    ).rejects.toThrow(`virtbus.cmd.${node}`);
     await t.close();
   });
 
@@ -217,12 +272,22 @@ describe('AmqpTransport (RabbitMQ)', () => {
     sendCommand(node, { replyTo: replies.name, correlationId: 'c-1', messageId: 'c-1', headers: { 'x-trace': 'abc' } });
     const cmd = await d.log.waitFor((x) => x.message.messageId === 'c-1', 'command c-1');
     expect(cmd.message).toMatchObject({
-      contentType: 'application/cloudevents+json', messageId: 'c-1', correlationId: 'c-1', replyTo: replies.name,
-      headers: { 'x-trace': 'abc' }, redelivered: false, origin: 'node',
+      contentType: 'application/cloudevents+json',
+      messageId: 'c-1',
+      correlationId: 'c-1',
+      replyTo: replies.name,
+      headers: { 'x-trace': 'abc' },
+      redelivered: false,
+      origin: 'node',
     });
     expect(cmd.message.body.toString()).toBe('{"type":"virtbus.cmd.agent.ping"}');
 
-    await t.publishReply({ to: cmd.message.replyTo!, correlationId: cmd.message.correlationId!, body: Buffer.from('{"ok":true}'), contentType: 'application/cloudevents+json' });
+    await t.publishReply({
+      to: cmd.message.replyTo!,
+      correlationId: cmd.message.correlationId!,
+      body: Buffer.from('{"ok":true}'),
+      contentType: 'application/cloudevents+json',
+    });
     cmd.ack();
     const reply = await replies.log.waitFor(() => true, 'the reply');
     expect(reply.properties.correlationId).toBe('c-1');
@@ -245,16 +310,34 @@ describe('AmqpTransport (RabbitMQ)', () => {
     const uuid = randomUUID();
     const before = Math.floor(Date.now() / 1000);
 
-    await t.publishEvent({ object: 'domain', id: uuid, event: 'lifecycle', body: Buffer.from('{"seq":1}'), contentType: 'application/cloudevents+json', messageId: 'ev-1' });
+    await t.publishEvent({
+      object: 'domain',
+      id: uuid,
+      event: 'lifecycle',
+      body: Buffer.from('{"seq":1}'),
+      contentType: 'application/cloudevents+json',
+      messageId: 'ev-1',
+    });
     const m = await events.log.waitFor(() => true, 'the event');
     expect(m.fields.exchange).toBe('virtbus.events');
     expect(m.fields.routingKey).toBe(`v1.${node}.domain.${uuid}.lifecycle`);
-    expect(m.properties).toMatchObject({ messageId: 'ev-1', contentType: 'application/cloudevents+json', deliveryMode: 2 });
+    expect(m.properties).toMatchObject({
+      messageId: 'ev-1',
+      contentType: 'application/cloudevents+json',
+      deliveryMode: 2,
+    });
     expect(m.properties.timestamp).toBeGreaterThanOrEqual(before);
     expect(m.content.toString()).toBe('{"seq":1}');
 
     // A caller's id with a dot stays one word of the key (percent-encoded), as the README's rule says.
-    await t.publishEvent({ object: 'command', id: 'a.b', event: 'completed', body: Buffer.from('{}'), contentType: 'application/cloudevents+json', messageId: 'ev-2' });
+    await t.publishEvent({
+      object: 'command',
+      id: 'a.b',
+      event: 'completed',
+      body: Buffer.from('{}'),
+      contentType: 'application/cloudevents+json',
+      messageId: 'ev-2',
+    });
     const dotted = await events.log.waitFor((x) => x.properties.messageId === 'ev-2', 'the event with a dotted id');
     expect(dotted.fields.routingKey).toBe(`v1.${node}.command.a%2Eb.completed`);
     await t.close();
@@ -269,7 +352,14 @@ describe('AmqpTransport (RabbitMQ)', () => {
     // Like the agent's snapshot: publishes and awaits confirms before consuming starts.
     const beforeConsume = async () => {
       snapshots++;
-      await t.publishEvent({ object: 'agent', id: node, event: 'snapshot', body: Buffer.from(String(snapshots)), contentType: 'application/json', messageId: `snap-${snapshots}` });
+      await t.publishEvent({
+        object: 'agent',
+        id: node,
+        event: 'snapshot',
+        body: Buffer.from(String(snapshots)),
+        contentType: 'application/json',
+        messageId: `snap-${snapshots}`,
+      });
     };
     await t.start({ beforeConsume, onDelivery: d.onDelivery });
     expect(log.all.map((e) => e.name)).toEqual(['connected']);
@@ -286,18 +376,35 @@ describe('AmqpTransport (RabbitMQ)', () => {
     // Settling on the dead channel is a no-op, not a throw (and not an ack on the next channel).
     expect(() => held.ack()).not.toThrow();
     // Published while disconnected: resolves once confirmed after the reconnect.
-    const during = t.publishEvent({ object: 'agent', id: node, event: 'heartbeat', body: Buffer.from('{}'), contentType: 'application/json', messageId: 'during' });
+    const during = t.publishEvent({
+      object: 'agent',
+      id: node,
+      event: 'heartbeat',
+      body: Buffer.from('{}'),
+      contentType: 'application/json',
+      messageId: 'during',
+    });
 
     const connected = await log.waitFor((e) => e.name === 'connected', "'connected' again", 15000, mark);
     expect(connected.args[0]).toEqual({ reconnect: true });
-    expect(log.all.slice(mark).map((e) => e.name).filter((n) => n !== 'warning' && n !== 'connect-failed')).toEqual(['disconnected', 'connected']);
+    expect(
+      log.all
+        .slice(mark)
+        .map((e) => e.name)
+        .filter((n) => n !== 'warning' && n !== 'connect-failed'),
+    ).toEqual(['disconnected', 'connected']);
     expect(snapshots).toBe(2);
     await during;
-    expect((await events.log.waitFor((m) => m.properties.messageId === 'during', 'the event published while down')).fields.routingKey)
-      .toBe(`v1.${node}.agent.${node}.heartbeat`);
+    expect(
+      (await events.log.waitFor((m) => m.properties.messageId === 'during', 'the event published while down')).fields
+        .routingKey,
+    ).toBe(`v1.${node}.agent.${node}.heartbeat`);
 
     // The broker redelivers what the dead channel never acked…
-    const again = await d.log.waitFor((x) => x.message.messageId === 'held' && x !== held, 'the held command redelivered');
+    const again = await d.log.waitFor(
+      (x) => x.message.messageId === 'held' && x !== held,
+      'the held command redelivered',
+    );
     expect(again.message.redelivered).toBe(true);
     again.ack();
     // …and new commands flow.
@@ -312,7 +419,12 @@ describe('AmqpTransport (RabbitMQ)', () => {
     const log = lifecycle(t);
     const d = deliveries();
     let snapshots = 0;
-    await t.start({ beforeConsume: async () => { snapshots++; }, onDelivery: d.onDelivery });
+    await t.start({
+      beforeConsume: async () => {
+        snapshots++;
+      },
+      onDelivery: d.onDelivery,
+    });
 
     const mark = log.mark();
     const ch = await admin.createChannel();
@@ -340,20 +452,27 @@ describe('AmqpTransport (RabbitMQ)', () => {
     expect(() => cmd.ack()).not.toThrow(); // a second settle is ignored
 
     const ch = await admin.createChannel();
-    const dead = await eventually(async () => {
-      // Others' dead letters may sit in the shared DLQ: take ours, put the rest back.
-      const seen: amqp.GetMessage[] = [];
-      try {
-        for (;;) {
-          const m = await ch.get('virtbus.dlq');
-          if (!m) return undefined;
-          if (m.properties.messageId === id) { ch.ack(m); return m; }
-          seen.push(m);
+    const dead = await eventually(
+      async () => {
+        // Others' dead letters may sit in the shared DLQ: take ours, put the rest back.
+        const seen: amqp.GetMessage[] = [];
+        try {
+          for (;;) {
+            const m = await ch.get('virtbus.dlq');
+            if (!m) return undefined;
+            if (m.properties.messageId === id) {
+              ch.ack(m);
+              return m;
+            }
+            seen.push(m);
+          }
+        } finally {
+          for (const m of seen) ch.nack(m, false, true);
         }
-      } finally {
-        for (const m of seen) ch.nack(m, false, true);
-      }
-    }, `message ${id} in virtbus.dlq`, 10000);
+      },
+      `message ${id} in virtbus.dlq`,
+      10000,
+    );
     const death = dead.properties.headers?.['x-death']?.[0];
     expect(death).toMatchObject({ queue: `virtbus.cmd.${node}`, reason: 'rejected' });
     await ch.close();
@@ -367,10 +486,19 @@ describe('AmqpTransport (RabbitMQ)', () => {
     const events = await clientQueue({ exchange: 'virtbus.events', key: `v1.${node}.#` });
 
     let sampledMax = 0;
-    const sample = setInterval(() => { sampledMax = Math.max(sampledMax, t.inFlight); }, 1);
+    const sample = setInterval(() => {
+      sampledMax = Math.max(sampledMax, t.inFlight);
+    }, 1);
     const body = Buffer.alloc(512, 'x');
     const all = Array.from({ length: 2000 }, (_, i) => {
-      const p = t.publishEvent({ object: 'domain', id: String(i), event: 'stats', body, contentType: 'application/octet-stream', messageId: `m-${i}` });
+      const p = t.publishEvent({
+        object: 'domain',
+        id: String(i),
+        event: 'stats',
+        body,
+        contentType: 'application/octet-stream',
+        messageId: `m-${i}`,
+      });
       sampledMax = Math.max(sampledMax, t.inFlight);
       return p;
     });
@@ -398,10 +526,19 @@ describe('AmqpTransport (RabbitMQ)', () => {
       const mark = log.mark();
       await relay.stop();
       await log.waitFor((e) => e.name === 'disconnected', "'disconnected'", 10000, mark);
-      await log.waitFor((e) => e.name === 'connect-failed', "a failed reconnect attempt", 10000, mark);
-      const pending = t.publishEvent({ object: 'agent', id: node, event: 'heartbeat', body: Buffer.from('{}'), contentType: 'application/json', messageId: 'outage' });
+      await log.waitFor((e) => e.name === 'connect-failed', 'a failed reconnect attempt', 10000, mark);
+      const pending = t.publishEvent({
+        object: 'agent',
+        id: node,
+        event: 'heartbeat',
+        body: Buffer.from('{}'),
+        contentType: 'application/json',
+        messageId: 'outage',
+      });
       await relay.start(); // same port
-      expect((await log.waitFor((e) => e.name === 'connected', "'connected' again", 15000, mark)).args[0]).toEqual({ reconnect: true });
+      expect((await log.waitFor((e) => e.name === 'connected', "'connected' again", 15000, mark)).args[0]).toEqual({
+        reconnect: true,
+      });
       await pending;
       sendCommand(node, { messageId: 'after-outage' });
       (await d.log.waitFor((x) => x.message.messageId === 'after-outage', 'command after the outage')).ack();
@@ -425,7 +562,9 @@ describe('AmqpTransport (RabbitMQ)', () => {
       const mark = log.mark();
       await relay.stop(); // never comes back
       await log.waitFor((e) => e.name === 'disconnected', "'disconnected'", 10000, mark);
-      expect((await log.waitFor((e) => e.name === 'connected', "'connected' through the second URL", 15000, mark)).args[0]).toEqual({ reconnect: true });
+      expect(
+        (await log.waitFor((e) => e.name === 'connected', "'connected' through the second URL", 15000, mark)).args[0],
+      ).toEqual({ reconnect: true });
       sendCommand(node, { messageId: 'after-failover' });
       (await d.log.waitFor((x) => x.message.messageId === 'after-failover', 'command after the fail-over')).ack();
       await t.close();
@@ -445,13 +584,20 @@ describe('AmqpTransport (RabbitMQ)', () => {
       await t.start({ beforeConsume: async () => undefined, onDelivery: d.onDelivery });
       const mark = log.mark();
       relay.freeze(); // the existing connection hangs; new ones still pass
-      const lost = await log.waitFor((e) => e.name === 'disconnected', "'disconnected' by heartbeat timeout", 10000, mark);
+      const lost = await log.waitFor(
+        (e) => e.name === 'disconnected',
+        "'disconnected' by heartbeat timeout",
+        10000,
+        mark,
+      );
       expect((lost.args[0] as { reason: string }).reason).toMatch(/heartbeat/i);
       await log.waitFor((e) => e.name === 'connected', "'connected' again", 15000, mark);
       // Single active consumer: ours becomes active once the broker's own
       // heartbeat check has dropped the frozen connection.
       sendCommand(node, { messageId: 'after-freeze' });
-      (await d.log.waitFor((x) => x.message.messageId === 'after-freeze', 'command after the frozen connection', 15000)).ack();
+      (
+        await d.log.waitFor((x) => x.message.messageId === 'after-freeze', 'command after the frozen connection', 15000)
+      ).ack();
       await t.close();
     } finally {
       await relay.stop();
@@ -464,7 +610,9 @@ describe('AmqpTransport (RabbitMQ)', () => {
     const log = lifecycle(t);
     let calls = 0;
     await t.start({
-      beforeConsume: async () => { if (++calls === 1) throw new Error('libvirt not ready'); },
+      beforeConsume: async () => {
+        if (++calls === 1) throw new Error('libvirt not ready');
+      },
       onDelivery: () => undefined,
     });
     expect(calls).toBe(2);
@@ -489,10 +637,15 @@ describe('AmqpTransport (RabbitMQ)', () => {
     // The acked command is gone for good; the new one waits for another consumer. (A quorum
     // queue keeps counting a cancelled consumer until its deliveries are settled.)
     const ch = await admin.createChannel();
-    await eventually(async () => {
-      const q = await ch.checkQueue(`virtbus.cmd.${node}`);
-      return q.consumerCount === 0 && q.messageCount === 1;
-    }, 'no consumer and exactly the new command in the queue', 5000, 50);
+    await eventually(
+      async () => {
+        const q = await ch.checkQueue(`virtbus.cmd.${node}`);
+        return q.consumerCount === 0 && q.messageCount === 1;
+      },
+      'no consumer and exactly the new command in the queue',
+      5000,
+      50,
+    );
     await ch.close();
     await t.close();
   });
@@ -503,25 +656,48 @@ describe('AmqpTransport (RabbitMQ)', () => {
     await t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
     let confirmed = 0;
     const pending = Array.from({ length: 300 }, (_, i) =>
-      t.publishEvent({ object: 'domain', id: String(i), event: 'stats', body: Buffer.from('{}'), contentType: 'application/json', messageId: `c-${i}` })
-        .then(() => { confirmed++; }));
+      t
+        .publishEvent({
+          object: 'domain',
+          id: String(i),
+          event: 'stats',
+          body: Buffer.from('{}'),
+          contentType: 'application/json',
+          messageId: `c-${i}`,
+        })
+        .then(() => {
+          confirmed++;
+        }),
+    );
     const first = t.close();
     expect(t.close()).toBe(first);
     await first;
     expect(confirmed).toBe(300);
     await Promise.all(pending);
     await expect(t.close()).resolves.toBeUndefined();
-    await expect(t.publishEvent({ object: 'a', id: 'b', event: 'c', body: Buffer.alloc(0), contentType: 'x', messageId: 'late' }))
-      .rejects.toBeInstanceOf(TransportClosedError);
+    await expect(
+      t.publishEvent({ object: 'a', id: 'b', event: 'c', body: Buffer.alloc(0), contentType: 'x', messageId: 'late' }),
+    ).rejects.toBeInstanceOf(TransportClosedError);
   });
 
   test('while the broker is unreachable: start retries, publishes wait, close() rejects them', async () => {
     const t = newTransport(newNodeId(), { endpoint: 'amqp://guest:guest@127.0.0.1:1' });
     const log = lifecycle(t);
     const started = t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
-    const failed = await log.waitFor((e) => e.name === 'connect-failed' && (e.args[1] as { attempt: number }).attempt >= 2, 'two failed attempts', 10000);
+    const failed = await log.waitFor(
+      (e) => e.name === 'connect-failed' && (e.args[1] as { attempt: number }).attempt >= 2,
+      'two failed attempts',
+      10000,
+    );
     expect((failed.args[1] as { delayMs: number }).delayMs).toBeGreaterThan(0);
-    const waiting = t.publishEvent({ object: 'agent', id: 'x', event: 'online', body: Buffer.from('{}'), contentType: 'application/json', messageId: 'w' });
+    const waiting = t.publishEvent({
+      object: 'agent',
+      id: 'x',
+      event: 'online',
+      body: Buffer.from('{}'),
+      contentType: 'application/json',
+      messageId: 'w',
+    });
     expect(t.queuedPublishes).toBe(1);
     await t.close();
     await expect(waiting).rejects.toBeInstanceOf(TransportClosedError);
@@ -531,8 +707,9 @@ describe('AmqpTransport (RabbitMQ)', () => {
   test('refuses bodies over maxMessageBytes before they reach the broker', async () => {
     const t = newTransport(newNodeId(), { maxMessageBytes: 1024 });
     await t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
-    await expect(t.publishReply({ to: 'amq.gen-x', correlationId: 'c', body: Buffer.alloc(2048), contentType: 'x' }))
-      .rejects.toThrow(/exceeds maxMessageBytes 1024/);
+    await expect(
+      t.publishReply({ to: 'amq.gen-x', correlationId: 'c', body: Buffer.alloc(2048), contentType: 'x' }),
+    ).rejects.toThrow(/exceeds maxMessageBytes 1024/);
     await t.close();
   });
 });

@@ -22,7 +22,13 @@ const { MqttTransport } = require('../../../src/bus/mqtt/transport.ts');
 const transport = new MqttTransport(JSON.parse(process.argv[2]));
 transport.on('warning', (msg, detail) => process.stderr.write(`warning: ${msg} ${detail ?? ''}\n`));
 transport.on('connect-failed', (err) => process.stderr.write(`connect failed: ${err && err.message}\n`));
-transport
-  .start({ beforeConsume: async () => undefined, onDelivery: (d) => d.ack() })
-  .then(() => process.stdout.write('ready\n'), (err) => { process.stderr.write(`start failed: ${err.stack}\n`); process.exit(1); });
-process.on('SIGTERM', () => { void transport.close().then(() => process.exit(0)); });
+transport.start({ beforeConsume: async () => undefined, onDelivery: (d) => d.ack() }).then(
+  () => process.stdout.write('ready\n'),
+  (err) => {
+    process.stderr.write(`start failed: ${err.stack}\n`);
+    process.exit(1);
+  },
+);
+process.on('SIGTERM', () => {
+  void transport.close().then(() => process.exit(0));
+});

@@ -1,6 +1,7 @@
 import { fitsUserProperties, toBinary } from '../../../src/bus/mqtt/cloudevents';
 
-const env = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ specversion: '1.0', id: 'x', source: 's', type: 't', data: {}, ...o }));
+const env = (o: Record<string, unknown>) =>
+  Buffer.from(JSON.stringify({ specversion: '1.0', id: 'x', source: 's', type: 't', data: {}, ...o }));
 
 test('attributes that MQTT User Properties cannot carry send the event in structured mode instead', () => {
   expect(fitsUserProperties(toBinary(env({ subject: 'virtbus.cmd.domain.start' }))!.userProperties)).toBe(true);

@@ -9,7 +9,14 @@ import { MqttTransport, type MqttTransportOptions } from '../../../src/bus/mqtt'
 import type { Delivery } from '../../../src/bus/transport';
 import { EventLog } from '../../helpers/events';
 import {
-  BROKERS, TcpProxy, TestMqttClient, clearRetained, commandEnvelope, forgetSession, mqttNodeId, type BrokerCase,
+  BROKERS,
+  TcpProxy,
+  TestMqttClient,
+  clearRetained,
+  commandEnvelope,
+  forgetSession,
+  mqttNodeId,
+  type BrokerCase,
 } from '../../helpers/mqtt';
 
 const CE_JSON = 'application/cloudevents+json';
@@ -35,12 +42,23 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
   });
 
   /** A started transport on a fresh node; closed, its session and presence removed after the test. */
-  async function startAgent(o: Partial<MqttTransportOptions> & { node?: string; onDelivery?: (d: Delivery) => void; beforeConsume?: () => Promise<void> } = {}) {
+  async function startAgent(
+    o: Partial<MqttTransportOptions> & {
+      node?: string;
+      onDelivery?: (d: Delivery) => void;
+      beforeConsume?: () => Promise<void>;
+    } = {},
+  ) {
     const node = o.node ?? mqttNodeId(`mqtt${v}`);
     const em = new EventEmitter();
     const deliveries = new EventLog<Delivery>(em);
     const t = new MqttTransport({
-      endpoint: url, nodeId: node, protocolVersion: v, backoff: { initialMs: 50, maxMs: 300 }, sessionExpiryS: 120, ...o,
+      endpoint: url,
+      nodeId: node,
+      protocolVersion: v,
+      backoff: { initialMs: 50, maxMs: 300 },
+      sessionExpiryS: 120,
+      ...o,
     });
     const warnings: unknown[] = [];
     t.on('warning', (m, d) => warnings.push([m, d]));
@@ -51,16 +69,30 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     });
     await t.start({
       beforeConsume: o.beforeConsume ?? (async () => undefined),
-      onDelivery: o.onDelivery ?? ((d) => { em.emit('event', d); }),
+      onDelivery:
+        o.onDelivery ??
+        ((d) => {
+          em.emit('event', d);
+        }),
     });
     return { t, node, deliveries, warnings };
   }
 
   /** An orchestrator's command to a topic; MQTT 5 adds the response topic and correlation data. */
-  async function sendCommand(topic: string, env: Record<string, unknown>, reply?: { topic: string; correlation: string }): Promise<void> {
-    const props = v === 5
-      ? { properties: { contentType: CE_JSON, ...(reply && { responseTopic: reply.topic, correlationData: Buffer.from(reply.correlation) }) } }
-      : {};
+  async function sendCommand(
+    topic: string,
+    env: Record<string, unknown>,
+    reply?: { topic: string; correlation: string },
+  ): Promise<void> {
+    const props =
+      v === 5
+        ? {
+            properties: {
+              contentType: CE_JSON,
+              ...(reply && { responseTopic: reply.topic, correlationData: Buffer.from(reply.correlation) }),
+            },
+          }
+        : {};
     await client.publish(topic, JSON.stringify(env), props);
   }
 
@@ -84,9 +116,21 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
       expect(d.message.correlationId).toBeUndefined();
     }
 
-    const reply = { specversion: '1.0', id: randomUUID(), source: `virtbus://${node}`, type: 'virtbus.reply', datacontenttype: 'application/json',
-      data: { ok: true, result: { pong: true } }, ...(v === 4 && { correlationid: correlation }) };
-    await t.publishReply({ to, correlationId: correlation, body: Buffer.from(JSON.stringify(reply)), contentType: CE_JSON });
+    const reply = {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: `virtbus://${node}`,
+      type: 'virtbus.reply',
+      datacontenttype: 'application/json',
+      data: { ok: true, result: { pong: true } },
+      ...(v === 4 && { correlationid: correlation }),
+    };
+    await t.publishReply({
+      to,
+      correlationId: correlation,
+      body: Buffer.from(JSON.stringify(reply)),
+      contentType: CE_JSON,
+    });
     d.ack();
 
     const r = await client.waitFor((m) => m.topic === replyTopic, 'the reply');
@@ -105,15 +149,34 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     await client.subscribe(`virtbus/v1/${node}/+/+/+`);
     const uuid = randomUUID();
     const ev = (id: string, event: string) => ({
-      object: 'domain', id, event, contentType: CE_JSON, messageId: randomUUID(),
-      body: Buffer.from(JSON.stringify({ specversion: '1.0', id: randomUUID(), source: `virtbus://${node}`, type: 'virtbus.event.domain.lifecycle', subject: id, data: { id } })),
+      object: 'domain',
+      id,
+      event,
+      contentType: CE_JSON,
+      messageId: randomUUID(),
+      body: Buffer.from(
+        JSON.stringify({
+          specversion: '1.0',
+          id: randomUUID(),
+          source: `virtbus://${node}`,
+          type: 'virtbus.event.domain.lifecycle',
+          subject: id,
+          data: { id },
+        }),
+      ),
     });
     await t.publishEvent(ev(uuid, 'lifecycle'));
     await t.publishEvent(ev('/pools/a+b#1', 'x/y'));
-    const m1 = await client.waitFor((m) => m.topic === `virtbus/v1/${node}/domain/${uuid}/lifecycle`, 'the lifecycle event');
+    const m1 = await client.waitFor(
+      (m) => m.topic === `virtbus/v1/${node}/domain/${uuid}/lifecycle`,
+      'the lifecycle event',
+    );
     const data = v === 5 ? m1.json() : m1.json().data;
     expect(data).toEqual({ id: uuid });
-    const m2 = await client.waitFor((m) => m.topic === `virtbus/v1/${node}/domain/%2Fpools%2Fa%2Bb%231/x%2Fy`, 'the escaped event');
+    const m2 = await client.waitFor(
+      (m) => m.topic === `virtbus/v1/${node}/domain/%2Fpools%2Fa%2Bb%231/x%2Fy`,
+      'the escaped event',
+    );
     expect(v === 5 ? m2.json() : m2.json().data).toEqual({ id: '/pools/a+b#1' });
   });
 
@@ -121,7 +184,10 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     const { deliveries } = await startAgent();
     const env = commandEnvelope('agent.ping');
     await sendCommand('virtbus/v1/all/cmd', env);
-    const d = await deliveries.waitFor((x) => JSON.parse(x.message.body.toString()).id === env.id, 'the broadcast command');
+    const d = await deliveries.waitFor(
+      (x) => JSON.parse(x.message.body.toString()).id === env.id,
+      'the broadcast command',
+    );
     expect(d.message.origin).toBe('broadcast');
     d.ack();
   });
@@ -147,8 +213,16 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     } finally {
       await late.close();
     }
-    await expect(t.publishEvent({ object: 'x', id: 'y', event: 'z', body: Buffer.from('{}'), contentType: 'application/json', messageId: 'm' }))
-      .rejects.toThrow('MQTT transport closed');
+    await expect(
+      t.publishEvent({
+        object: 'x',
+        id: 'y',
+        event: 'z',
+        body: Buffer.from('{}'),
+        contentType: 'application/json',
+        messageId: 'm',
+      }),
+    ).rejects.toThrow('MQTT transport closed');
   });
 
   test('persistent session: a command sent while the connection is down arrives once after the reconnect', async () => {
@@ -159,10 +233,18 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     const deliveries = new EventLog<Delivery>(em);
     const order: string[] = [];
     const { t } = await startAgent({
-      node, endpoint: proxy.url,
+      node,
+      endpoint: proxy.url,
       // Slow on purpose: the commands the session kept arrive meanwhile and must wait.
-      beforeConsume: async () => { order.push('beforeConsume'); await sleep(order.length > 1 ? 300 : 0); order.push('beforeConsume done'); },
-      onDelivery: (d) => { order.push('delivery'); em.emit('event', d); },
+      beforeConsume: async () => {
+        order.push('beforeConsume');
+        await sleep(order.length > 1 ? 300 : 0);
+        order.push('beforeConsume done');
+      },
+      onDelivery: (d) => {
+        order.push('delivery');
+        em.emit('event', d);
+      },
     });
     const lifecycle: string[] = [];
     t.on('disconnected', () => lifecycle.push('disconnected'));
@@ -173,14 +255,24 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     const env = commandEnvelope('agent.ping');
     await sendCommand(`virtbus/v1/${node}/cmd`, env);
     // The publish is queued too and goes out once the connection is back.
-    const published = t.publishEvent({ object: 'node', id: node, event: 'test', body: Buffer.from('{}'), contentType: 'application/json', messageId: 'e1' });
+    const published = t.publishEvent({
+      object: 'node',
+      id: node,
+      event: 'test',
+      body: Buffer.from('{}'),
+      contentType: 'application/json',
+      messageId: 'e1',
+    });
     await sleep(300);
     expect(deliveries.all).toHaveLength(0);
 
     order.length = 0;
     order.push('reconnecting');
     proxy.unblock();
-    const d = await deliveries.waitFor((x) => JSON.parse(x.message.body.toString()).id === env.id, 'the command queued in the session');
+    const d = await deliveries.waitFor(
+      (x) => JSON.parse(x.message.body.toString()).id === env.id,
+      'the command queued in the session',
+    );
     d.ack();
     await published;
     expect(t.sessionPresent).toBe(true);
@@ -237,7 +329,8 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
     d.ack();
     await pubackReachedBroker(t);
     expect(warnings.map((w) => (w as [string])[0])).toEqual([
-      expect.stringContaining('rejected; acknowledged and dropped'), expect.stringContaining('settled twice'),
+      expect.stringContaining('rejected; acknowledged and dropped'),
+      expect.stringContaining('settled twice'),
     ]);
     const mark = deliveries.mark();
     const reconnected = once(t, 'connected');
@@ -265,11 +358,22 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('MqttTran
 describe('MqttTransport without a broker', () => {
   test('start() keeps retrying with backoff (connect-failed) until close() ends it; queued publishes are rejected', async () => {
     const port = await freePort();
-    const t = new MqttTransport({ endpoint: `mqtt://127.0.0.1:${port}`, nodeId: mqttNodeId('nobroker'), backoff: { initialMs: 20, maxMs: 80 } });
+    const t = new MqttTransport({
+      endpoint: `mqtt://127.0.0.1:${port}`,
+      nodeId: mqttNodeId('nobroker'),
+      backoff: { initialMs: 20, maxMs: 80 },
+    });
     const failures: Array<{ attempt: number; delayMs: number }> = [];
     t.on('connect-failed', (_err, info) => failures.push(info));
     const started = t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
-    const queued = t.publishEvent({ object: 'o', id: 'i', event: 'e', body: Buffer.from('{}'), contentType: 'application/json', messageId: 'm' });
+    const queued = t.publishEvent({
+      object: 'o',
+      id: 'i',
+      event: 'e',
+      body: Buffer.from('{}'),
+      contentType: 'application/json',
+      messageId: 'm',
+    });
     await waitUntil(() => failures.length >= 3, 'three failed attempts');
     expect(failures.slice(0, 3).map((f) => f.attempt)).toEqual([1, 2, 3]);
     expect(failures.every((f) => f.delayMs <= 80)).toBe(true);
@@ -282,8 +386,16 @@ describe('MqttTransport without a broker', () => {
 
   test('a payload over maxMessageBytes is refused before it is queued', async () => {
     const t = new MqttTransport({ endpoint: 'mqtt://127.0.0.1:1', nodeId: mqttNodeId('nobroker'), maxMessageBytes: 8 });
-    await expect(t.publishEvent({ object: 'o', id: 'i', event: 'e', body: Buffer.alloc(9), contentType: 'application/json', messageId: 'm' }))
-      .rejects.toThrow('exceeds maxMessageBytes 8');
+    await expect(
+      t.publishEvent({
+        object: 'o',
+        id: 'i',
+        event: 'e',
+        body: Buffer.alloc(9),
+        contentType: 'application/json',
+        messageId: 'm',
+      }),
+    ).rejects.toThrow('exceeds maxMessageBytes 8');
     await t.close();
   });
 });
@@ -303,7 +415,14 @@ async function freePort(): Promise<number> {
  * at-least-once, but not what these tests look at.)
  */
 async function pubackReachedBroker(t: MqttTransport): Promise<void> {
-  await t.publishEvent({ object: 'test', id: 'sync', event: 'sync', body: Buffer.from('{}'), contentType: 'application/json', messageId: randomUUID() });
+  await t.publishEvent({
+    object: 'test',
+    id: 'sync',
+    event: 'sync',
+    body: Buffer.from('{}'),
+    contentType: 'application/json',
+    messageId: randomUUID(),
+  });
 }
 
 async function waitUntil(cond: () => boolean, what: string, timeoutMs = 10000): Promise<void> {

@@ -9,17 +9,31 @@ import { BROKERS, TestMqttClient, clearRetained, forgetSession, mqttNodeId, type
 const CHILD = join(__dirname, 'agent-child.js');
 const WILL_DELAY_S = 1;
 
-interface Agent { child: ChildProcess; exited: Promise<number | null>; stderr: () => string }
+interface Agent {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
 
 async function spawnAgent(o: MqttTransportOptions): Promise<Agent> {
   const child = spawn(process.execPath, [CHILD, JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (b) => { stderr += b; });
+  child.stderr!.on('data', (b) => {
+    stderr += b;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`agent process not ready in 15 s: ${stderr}`)), 15000);
-    void exited.then((code) => { clearTimeout(t); reject(new Error(`agent process exited with ${code}: ${stderr}`)); });
-    child.stdout!.on('data', (b) => { if (String(b).includes('ready')) { clearTimeout(t); resolve(); } });
+    void exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`agent process exited with ${code}: ${stderr}`));
+    });
+    child.stdout!.on('data', (b) => {
+      if (String(b).includes('ready')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
   });
   return { child, exited, stderr: () => stderr };
 }
@@ -29,7 +43,9 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('Last Wil
   let url: string;
   const children: ChildProcess[] = [];
 
-  beforeAll(async () => { url = await broker.setup(); });
+  beforeAll(async () => {
+    url = await broker.setup();
+  });
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
     await broker.teardown();
@@ -37,10 +53,19 @@ describe.each(BROKERS.map((b) => [b.name, b] as [string, BrokerCase]))('Last Wil
 
   test('SIGKILL: retained offline from the will; restarted: online; SIGTERM: offline', async () => {
     const node = mqttNodeId(`will${v}`);
-    const opts: MqttTransportOptions = { endpoint: url, nodeId: node, protocolVersion: v, willDelayS: WILL_DELAY_S, sessionExpiryS: 60, backoff: { initialMs: 50, maxMs: 300 } };
+    const opts: MqttTransportOptions = {
+      endpoint: url,
+      nodeId: node,
+      protocolVersion: v,
+      willDelayS: WILL_DELAY_S,
+      sessionExpiryS: 60,
+      backoff: { initialMs: 50, maxMs: 300 },
+    };
     const watcher = await TestMqttClient.connect(url, v);
     const status = (from: number, what: string) =>
-      watcher.waitFor((m) => m.topic.endsWith('/status') && m.payload.length > 0, what, 10000, from).then((m) => m.json().status as string);
+      watcher
+        .waitFor((m) => m.topic.endsWith('/status') && m.payload.length > 0, what, 10000, from)
+        .then((m) => m.json().status as string);
     try {
       await watcher.subscribe(`virtbus/v1/${node}/status`);
       let agent = await spawnAgent(opts);

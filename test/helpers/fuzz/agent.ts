@@ -6,14 +6,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const AGENT_MAIN = process.env.VIRTBUS_FUZZ_AGENT_MAIN ?? join(__dirname, '..', '..', '..', 'dist', 'agent', 'main.js');
+export const AGENT_MAIN =
+  process.env.VIRTBUS_FUZZ_AGENT_MAIN ?? join(__dirname, '..', '..', '..', 'dist', 'agent', 'main.js');
 
 /** The agent did not get ready; the agent (its log) comes with it. */
 export class StartError extends Error {
-  constructor(message: string, readonly agent: FuzzAgent) { super(message); this.name = 'StartError'; }
+  constructor(
+    message: string,
+    readonly agent: FuzzAgent,
+  ) {
+    super(message);
+    this.name = 'StartError';
+  }
 }
 
-export interface LogLine { level?: number; msg?: string; [k: string]: unknown }
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  [k: string]: unknown;
+}
 
 export class FuzzAgent {
   readonly tail: LogLine[] = [];
@@ -27,30 +38,55 @@ export class FuzzAgent {
   exitCode?: number | null;
   private buf = '';
 
-  private constructor(readonly child: ChildProcess, readonly args: string[]) {
-    this.exited = new Promise((resolve) => child.on('exit', (code, sig) => { this.exitCode = code ?? (sig ? -1 : null); resolve(code); }));
-    child.stderr!.on('data', (b) => { if (this.stderr.length < 20000) this.stderr += b; });
+  private constructor(
+    readonly child: ChildProcess,
+    readonly args: string[],
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, sig) => {
+        this.exitCode = code ?? (sig ? -1 : null);
+        resolve(code);
+      }),
+    );
+    child.stderr!.on('data', (b) => {
+      if (this.stderr.length < 20000) this.stderr += b;
+    });
     child.stdout!.on('data', (b) => this.onData(String(b)));
   }
 
-  get pid(): number { return this.child.pid!; }
+  get pid(): number {
+    return this.child.pid!;
+  }
 
   static async start(args: string[], readyTimeoutMs = 30000): Promise<FuzzAgent> {
-    if (!existsSync(AGENT_MAIN)) throw new Error(`${AGENT_MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
+    if (!existsSync(AGENT_MAIN))
+      throw new Error(`${AGENT_MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
     const child = spawn(process.execPath, [AGENT_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const a = new FuzzAgent(child, args);
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`agent not ready in ${readyTimeoutMs} ms: ${a.stderr} ${JSON.stringify(a.tail.slice(-5))}`)), readyTimeoutMs);
+      const t = setTimeout(
+        () =>
+          reject(new Error(`agent not ready in ${readyTimeoutMs} ms: ${a.stderr} ${JSON.stringify(a.tail.slice(-5))}`)),
+        readyTimeoutMs,
+      );
       const poll = setInterval(() => {
         // needs --log-level info (the 'ready' line is info)
         if ([...a.counts.keys()].some((k) => k.startsWith('ready'))) {
-          clearInterval(poll); clearTimeout(t); resolve();
+          clearInterval(poll);
+          clearTimeout(t);
+          resolve();
         }
       }, 20);
       void a.exited.then((code) => {
-        clearInterval(poll); clearTimeout(t);
+        clearInterval(poll);
+        clearTimeout(t);
         const fatal = a.errors.filter((l) => (l.level ?? 0) >= 60);
-        reject(new StartError(`agent exited with ${code} before it was ready: ${a.stderr.slice(0, 2000)} ${JSON.stringify(fatal.length ? fatal : a.tail.slice(-3)).slice(0, 3000)}`, a));
+        reject(
+          new StartError(
+            `agent exited with ${code} before it was ready: ${a.stderr.slice(0, 2000)} ${JSON.stringify(fatal.length ? fatal : a.tail.slice(-3)).slice(0, 3000)}`,
+            a,
+          ),
+        );
       });
     });
     return a;
@@ -63,10 +99,15 @@ export class FuzzAgent {
       const line = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 1);
       let l: LogLine;
-      try { l = JSON.parse(line); } catch { l = { msg: line.slice(0, 2000) }; }
+      try {
+        l = JSON.parse(line);
+      } catch {
+        l = { msg: line.slice(0, 2000) };
+      }
       const msg = String(l.msg ?? '');
       this.counts.set(msg, (this.counts.get(msg) ?? 0) + 1);
-      const small = JSON.stringify(l).length > 4000 ? { level: l.level, msg, truncated: JSON.stringify(l).slice(0, 4000) } : l;
+      const small =
+        JSON.stringify(l).length > 4000 ? { level: l.level, msg, truncated: JSON.stringify(l).slice(0, 4000) } : l;
       this.tail.push(small);
       if (this.tail.length > 300) this.tail.shift();
       if ((l.level ?? 0) >= 50 && this.errors.length < 200) this.errors.push(small);
@@ -78,7 +119,9 @@ export class FuzzAgent {
     }
   }
 
-  count(msg: string): number { return this.counts.get(msg) ?? 0; }
+  count(msg: string): number {
+    return this.counts.get(msg) ?? 0;
+  }
 
   /** VmRSS and VmHWM (peak) in KiB, from /proc */
   memory(): { rssKiB: number; peakKiB: number } | undefined {
@@ -91,7 +134,9 @@ export class FuzzAgent {
     }
   }
 
-  get running(): boolean { return this.exitCode === undefined; }
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
 
   /** SIGTERM, then SIGKILL after ms; resolves with the exit code. */
   async stop(ms = 15000): Promise<number | null | undefined> {

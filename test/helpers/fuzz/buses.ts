@@ -62,12 +62,20 @@ function outcome(data: unknown): Pick<Answer, 'ok' | 'code' | 'message' | 'parse
   const d = data as Obj;
   if (d.ok === true) return { ok: true, result: d.result };
   const e = d.error as Obj | undefined;
-  return { ok: false, code: typeof e?.code === 'string' ? e.code : undefined, message: typeof e?.message === 'string' ? e.message : undefined };
+  return {
+    ok: false,
+    code: typeof e?.code === 'string' ? e.code : undefined,
+    message: typeof e?.message === 'string' ? e.message : undefined,
+  };
 }
 
 /** A structured CloudEvent (JSON or protobuf) → {envelope, data}. */
 function readStructured(body: Buffer, contentType: string | undefined): { env: Obj; data: unknown } {
-  if (String(contentType ?? '').toLowerCase().includes('protobuf')) {
+  if (
+    String(contentType ?? '')
+      .toLowerCase()
+      .includes('protobuf')
+  ) {
     const { env } = pbDecode(body);
     return { env: { ...env, ...env.attributes }, data: env.data };
   }
@@ -95,7 +103,9 @@ export class AmqpBus implements Bus {
     await c.close();
   }
 
-  agentArgs(): string[] { return ['--bus', AMQP_URL]; }
+  agentArgs(): string[] {
+    return ['--bus', AMQP_URL];
+  }
 
   async connect(node: string): Promise<void> {
     this.node = node;
@@ -120,7 +130,9 @@ export class AmqpBus implements Bus {
     await ch.consume(dead.queue, (m) => m && this.onDeadLetter(m), { noAck: true });
   }
 
-  private emit(a: Omit<Answer, 'at'>): void { this.onAnswer?.({ ...a, at: Date.now() }); }
+  private emit(a: Omit<Answer, 'at'>): void {
+    this.onAnswer?.({ ...a, at: Date.now() });
+  }
 
   private onReply(m: ConsumeMessage): void {
     const key = typeof m.properties.correlationId === 'string' ? m.properties.correlationId : undefined;
@@ -129,7 +141,13 @@ export class AmqpBus implements Bus {
       const { data } = readStructured(m.content, m.properties.contentType);
       this.emit({ kind: 'reply', key, where, ...outcome(data), summary: short(m.content.toString('utf8'), 300) });
     } catch (e) {
-      this.emit({ kind: 'reply', key, where, parseError: (e as Error).message, summary: short(m.content.toString('hex'), 200) });
+      this.emit({
+        kind: 'reply',
+        key,
+        where,
+        parseError: (e as Error).message,
+        summary: short(m.content.toString('hex'), 200),
+      });
     }
   }
 
@@ -139,9 +157,20 @@ export class AmqpBus implements Bus {
     try {
       const { data } = readStructured(m.content, m.properties.contentType);
       const d = data as Obj;
-      this.emit({ kind: 'completion', key: typeof d?.id === 'string' ? d.id : undefined, where, ...outcome(d), summary: short(JSON.stringify(d), 300) });
+      this.emit({
+        kind: 'completion',
+        key: typeof d?.id === 'string' ? d.id : undefined,
+        where,
+        ...outcome(d),
+        summary: short(JSON.stringify(d), 300),
+      });
     } catch (e) {
-      this.emit({ kind: 'completion', where, parseError: (e as Error).message, summary: short(m.content.toString('utf8'), 200) });
+      this.emit({
+        kind: 'completion',
+        where,
+        parseError: (e as Error).message,
+        summary: short(m.content.toString('utf8'), 200),
+      });
     }
   }
 
@@ -150,8 +179,18 @@ export class AmqpBus implements Bus {
     const deaths = Array.isArray(h['x-death']) ? h['x-death'] : [];
     const queue = String(h['x-first-death-queue'] ?? deaths[0]?.queue ?? '');
     if (queue !== `virtbus.cmd.${this.node}`) return;
-    const tag = typeof h['x-fuzz-tag'] === 'string' ? h['x-fuzz-tag'] : Buffer.isBuffer(h['x-fuzz-tag']) ? h['x-fuzz-tag'].toString() : undefined;
-    this.emit({ kind: 'deadletter', key: tag, where: `dead letter (${String(h['x-first-death-reason'] ?? deaths[0]?.reason ?? '?')})`, summary: short(m.content.toString('utf8'), 200) });
+    const tag =
+      typeof h['x-fuzz-tag'] === 'string'
+        ? h['x-fuzz-tag']
+        : Buffer.isBuffer(h['x-fuzz-tag'])
+          ? h['x-fuzz-tag'].toString()
+          : undefined;
+    this.emit({
+      kind: 'deadletter',
+      key: tag,
+      where: `dead letter (${String(h['x-first-death-reason'] ?? deaths[0]?.reason ?? '?')})`,
+      summary: short(m.content.toString('utf8'), 200),
+    });
   }
 
   async send(c: FuzzCase): Promise<void> {
@@ -175,7 +214,10 @@ export class AmqpBus implements Bus {
   sendValid(command: string, id: string): string {
     const env = { specversion: '1.0', id, source: 'fuzz', type: `virtbus.cmd.${command}`, data: {} };
     this.ch!.publish('virtbus.commands', this.node, Buffer.from(JSON.stringify(env)), {
-      contentType: 'application/cloudevents+json', messageId: id, correlationId: id, replyTo: this.replyTo,
+      contentType: 'application/cloudevents+json',
+      messageId: id,
+      correlationId: id,
+      replyTo: this.replyTo,
     });
     return id;
   }
@@ -199,7 +241,9 @@ export class AmqpBus implements Bus {
     }
   }
 
-  async close(): Promise<void> { await this.conn?.close().catch(() => undefined); }
+  async close(): Promise<void> {
+    await this.conn?.close().catch(() => undefined);
+  }
 }
 
 // ---------------------------------------------------------------- MQTT
@@ -220,18 +264,28 @@ export class MqttBus implements Bus {
   }
 
   async probe(): Promise<void> {
-    const c = await mqtt.connectAsync(MQTT_URL, { protocolVersion: this.version, reconnectPeriod: 0, connectTimeout: 5000 }).catch((e: Error) => {
-      throw new Error(`Mosquitto is not reachable at ${MQTT_URL} (MQTT ${this.version === 5 ? '5' : '3.1.1'}: ${e.message}); ${START_HINT}`);
-    });
+    const c = await mqtt
+      .connectAsync(MQTT_URL, { protocolVersion: this.version, reconnectPeriod: 0, connectTimeout: 5000 })
+      .catch((e: Error) => {
+        throw new Error(
+          `Mosquitto is not reachable at ${MQTT_URL} (MQTT ${this.version === 5 ? '5' : '3.1.1'}: ${e.message}); ${START_HINT}`,
+        );
+      });
     await c.endAsync();
   }
 
-  agentArgs(): string[] { return ['--bus', MQTT_URL, '--mqtt-version', String(this.version)]; }
+  agentArgs(): string[] {
+    return ['--bus', MQTT_URL, '--mqtt-version', String(this.version)];
+  }
 
   async connect(node: string): Promise<void> {
     this.node = node;
     const client = await mqtt.connectAsync(MQTT_URL, {
-      protocolVersion: this.version, clean: true, reconnectPeriod: 0, connectTimeout: 5000, clientId: `fz-${node}`.slice(0, 64),
+      protocolVersion: this.version,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      clientId: `fz-${node}`.slice(0, 64),
       ...(this.version === 5 && { properties: { receiveMaximum: 65535, maximumPacketSize: 268435455 } }),
     });
     (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
@@ -241,18 +295,32 @@ export class MqttBus implements Bus {
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, (packet.properties ?? {}) as Obj));
     this.replyTo = `fz/${node}/r`;
     // valid reply topics with odd names, under our prefix
-    this.oddReplyTo = [`fz/${node}/é/ü/😀`, `fz/${node}/a b/ /c`, `fz/${node}//x/`, `fz/${node}/%2F%23%2B`, `fz/${node}/.../*`, `fz/${node}/${'y'.repeat(60000)}`];
+    this.oddReplyTo = [
+      `fz/${node}/é/ü/😀`,
+      `fz/${node}/a b/ /c`,
+      `fz/${node}//x/`,
+      `fz/${node}/%2F%23%2B`,
+      `fz/${node}/.../*`,
+      `fz/${node}/${'y'.repeat(60000)}`,
+    ];
     await client.subscribeAsync([`fz/${node}/#`, `virtbus/v1/${node}/command/#`], { qos: 1 });
   }
 
-  private emit(a: Omit<Answer, 'at'>): void { this.onAnswer?.({ ...a, at: Date.now() }); }
+  private emit(a: Omit<Answer, 'at'>): void {
+    this.onAnswer?.({ ...a, at: Date.now() });
+  }
 
   /** A CloudEvent from MQTT: binary mode (MQTT 5, user properties) or structured (JSON / protobuf). */
   private read(payload: Buffer, props: Obj): { env: Obj; data: unknown } {
     const up = props.userProperties as Obj | undefined;
     if (this.version === 5 && up?.specversion !== undefined) {
       const ct = String(props.contentType ?? 'application/json');
-      const data = payload.length === 0 ? undefined : ct.includes('json') ? JSON.parse(payload.toString('utf8')) : payload.toString('utf8');
+      const data =
+        payload.length === 0
+          ? undefined
+          : ct.includes('json')
+            ? JSON.parse(payload.toString('utf8'))
+            : payload.toString('utf8');
       return { env: up, data };
     }
     return readStructured(payload, props.contentType);
@@ -264,12 +332,19 @@ export class MqttBus implements Bus {
       let key: string | undefined;
       try {
         const { env, data } = this.read(payload, props);
-        if (this.version === 5) key = props.correlationData ? Buffer.from(props.correlationData).toString('hex') : undefined;
+        if (this.version === 5)
+          key = props.correlationData ? Buffer.from(props.correlationData).toString('hex') : undefined;
         else key = typeof env.correlationid === 'string' ? env.correlationid : undefined;
         this.emit({ kind: 'reply', key, where, ...outcome(data), summary: short(payload.toString('utf8'), 300) });
       } catch (e) {
         if (this.version === 5 && props.correlationData) key = Buffer.from(props.correlationData).toString('hex');
-        this.emit({ kind: 'reply', key, where, parseError: (e as Error).message, summary: short(payload.toString('hex'), 200) });
+        this.emit({
+          kind: 'reply',
+          key,
+          where,
+          parseError: (e as Error).message,
+          summary: short(payload.toString('hex'), 200),
+        });
       }
       return;
     }
@@ -277,9 +352,20 @@ export class MqttBus implements Bus {
     try {
       const { data } = this.read(payload, props);
       const d = data as Obj;
-      this.emit({ kind: 'completion', key: typeof d?.id === 'string' ? d.id : undefined, where, ...outcome(d), summary: short(JSON.stringify(d), 300) });
+      this.emit({
+        kind: 'completion',
+        key: typeof d?.id === 'string' ? d.id : undefined,
+        where,
+        ...outcome(d),
+        summary: short(JSON.stringify(d), 300),
+      });
     } catch (e) {
-      this.emit({ kind: 'completion', where, parseError: (e as Error).message, summary: short(payload.toString('utf8'), 200) });
+      this.emit({
+        kind: 'completion',
+        where,
+        parseError: (e as Error).message,
+        summary: short(payload.toString('utf8'), 200),
+      });
     }
   }
 
@@ -307,7 +393,12 @@ export class MqttBus implements Bus {
   sendValid(command: string, id: string): string {
     const env: Obj = { specversion: '1.0', id, source: 'fuzz', type: `virtbus.cmd.${command}`, data: {} };
     const opts: IClientPublishOptions = { qos: 1 };
-    if (this.version === 5) opts.properties = { responseTopic: this.replyTo, correlationData: Buffer.from(id), contentType: 'application/cloudevents+json' };
+    if (this.version === 5)
+      opts.properties = {
+        responseTopic: this.replyTo,
+        correlationData: Buffer.from(id),
+        contentType: 'application/cloudevents+json',
+      };
     else Object.assign(env, { replyto: this.replyTo, correlationid: id });
     this.client!.publish(`virtbus/v1/${this.node}/cmd`, JSON.stringify(env), opts);
     return this.version === 5 ? Buffer.from(id).toString('hex') : id;

@@ -9,7 +9,10 @@ const PROTO_DIR = join(__dirname, '..', '..', '..', 'proto');
 
 export const pbRoot = new protobuf.Root();
 pbRoot.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(PROTO_DIR, target));
-pbRoot.loadSync(['virtbus/v1/cloudevents.proto', 'virtbus/v1/commands.proto', 'virtbus/v1/common.proto', 'virtbus/v1/events.proto'], { keepCase: true });
+pbRoot.loadSync(
+  ['virtbus/v1/cloudevents.proto', 'virtbus/v1/commands.proto', 'virtbus/v1/common.proto', 'virtbus/v1/events.proto'],
+  { keepCase: true },
+);
 
 export const CE = pbRoot.lookupType('io.cloudevents.v1.CloudEvent');
 /** every virtbus.v1 message name */
@@ -33,7 +36,10 @@ export function pbDecode(body: Buffer): { env: Obj; dataKind?: 'proto' | 'text' 
   let dataKind: 'proto' | 'text' | 'binary' | undefined;
   if (m.proto_data) {
     dataKind = 'proto';
-    const name = String(m.proto_data.type_url ?? '').split('/').pop() ?? '';
+    const name =
+      String(m.proto_data.type_url ?? '')
+        .split('/')
+        .pop() ?? '';
     try {
       const T = pbRoot.lookupType(name);
       env.data = T.toObject(T.decode(m.proto_data.value ?? Buffer.alloc(0)), { longs: Number, defaults: false });
@@ -42,7 +48,11 @@ export function pbDecode(body: Buffer): { env: Obj; dataKind?: 'proto' | 'text' 
     }
   } else if (m.text_data !== undefined) {
     dataKind = 'text';
-    try { env.data = JSON.parse(m.text_data); } catch { env.data = m.text_data; }
+    try {
+      env.data = JSON.parse(m.text_data);
+    } catch {
+      env.data = m.text_data;
+    }
   } else if (m.binary_data !== undefined) {
     dataKind = 'binary';
   }

@@ -55,7 +55,7 @@ export class Rng {
 
 /** A fresh 32-bit seed from the clock and Math.random (printed, so it can be replayed). */
 export function randomSeed(): number {
-  return ((Date.now() ^ Math.floor(Math.random() * 4294967296)) >>> 0) || 1;
+  return (Date.now() ^ Math.floor(Math.random() * 4294967296)) >>> 0 || 1;
 }
 
 /** A seed from an environment variable (decimal or 0x hex), else the default. */

@@ -10,12 +10,18 @@ import { REDIS_URL, deleteNodeKeys } from '../../helpers/redis';
 
 export { REDIS_URL, deleteNodeKeys };
 
-const REDIS_HINT = 'start Redis: `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
+const REDIS_HINT =
+  'start Redis: `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
   '--dir /var/lib/redis --logfile /var/log/redis/ci.log` (npm test does)';
 
 /** Fails (never skips) when Redis does not answer. */
 export async function requireRedis(): Promise<void> {
-  const c = new IORedis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const c = new IORedis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -93,4 +99,7 @@ export function localKit(): BackendKit {
   };
 }
 
-export const KITS: Array<[string, () => BackendKit]> = [['bullmq', bullKit], ['local', localKit]];
+export const KITS: Array<[string, () => BackendKit]> = [
+  ['bullmq', bullKit],
+  ['local', localKit],
+];

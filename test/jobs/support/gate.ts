@@ -24,16 +24,25 @@ export class Gate {
         this.running--;
       }
     };
-    return { run, ...(o.recover && { recover: async (ctx: JobContext) => ({ recovered: ctx.id, last: ctx.lastProgress }) }) };
+    return {
+      run,
+      ...(o.recover && { recover: async (ctx: JobContext) => ({ recovered: ctx.id, last: ctx.lastProgress }) }),
+    };
   }
 
   /** Resolves once job id's runner started. */
   whenStarted(id: string, timeoutMs = 10000): Promise<void> {
     if (this.started.includes(id)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`job ${id} did not start within ${timeoutMs} ms (started: ${this.started.join(', ')})`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`job ${id} did not start within ${timeoutMs} ms (started: ${this.started.join(', ')})`)),
+        timeoutMs,
+      );
       const list = this.waiting.get(id) ?? [];
-      list.push(() => { clearTimeout(t); resolve(); });
+      list.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
       this.waiting.set(id, list);
     });
   }
@@ -45,5 +54,7 @@ export class Gate {
     r(result);
   }
 
-  releaseAll(): void { for (const id of [...this.releases.keys()]) this.release(id); }
+  releaseAll(): void {
+    for (const id of [...this.releases.keys()]) this.release(id);
+  }
 }

@@ -2,7 +2,16 @@
 // one migration job to a job backend (BullMQ or local, as told) with the real
 // migration runner, prints "RUNNING" once libvirt's migration is under way,
 // and then waits to be killed.
-import { BullJobBackend, JobRunners, LocalJobBackend, MIGRATE_KIND, migrationRunner, type JobBackend, type MigrateJobData, type MigrationProgress } from '../../../src/jobs';
+import {
+  BullJobBackend,
+  JobRunners,
+  LocalJobBackend,
+  MIGRATE_KIND,
+  migrationRunner,
+  type JobBackend,
+  type MigrateJobData,
+  type MigrationProgress,
+} from '../../../src/jobs';
 import { Connection } from '../../../src/libvirt';
 
 interface Args {
@@ -18,10 +27,14 @@ interface Args {
 async function main(): Promise<void> {
   const a = JSON.parse(process.env.VIRTBUS_TEST_CHILD_ARGS ?? '{}') as Args;
   const source = await Connection.open(a.sourceUri);
-  const runners = new JobRunners().register(MIGRATE_KIND, migrationRunner({ source: () => source, pollIntervalMs: 250 }));
-  const jobs: JobBackend = a.backend === 'bullmq'
-    ? new BullJobBackend({ node: a.node, redis: a.redisUrl, runners })
-    : new LocalJobBackend({ stateDir: a.stateDir, runners });
+  const runners = new JobRunners().register(
+    MIGRATE_KIND,
+    migrationRunner({ source: () => source, pollIntervalMs: 250 }),
+  );
+  const jobs: JobBackend =
+    a.backend === 'bullmq'
+      ? new BullJobBackend({ node: a.node, redis: a.redisUrl, runners })
+      : new LocalJobBackend({ stateDir: a.stateDir, runners });
   jobs.on('progress', (_id, p) => {
     const m = p as MigrationProgress;
     if (m.phase === 'migrating' && (m.dataProcessed ?? 0) > 0) process.stdout.write(`RUNNING ${JSON.stringify(m)}\n`);
