@@ -1,0 +1,25 @@
+// What a command declaration is, and the helpers every command family uses.
+import { Type as T, type TSchema } from '@sinclair/typebox';
+import { DomainRef } from './shapes';
+
+export interface CommandSpec {
+  data: TSchema;
+  result: TSchema;
+  /** changes libvirt state: refused with FORBIDDEN in read-only mode */
+  mutating: boolean;
+  /** the contract lists it but this agent does not implement it yet (UNSUPPORTED) */
+  planned: boolean;
+  /** the object the command is about, for per-object ordering */
+  summary: string;
+}
+
+export const cmd = <D extends TSchema, R extends TSchema>(
+  summary: string,
+  data: D,
+  result: R,
+  mutating: boolean,
+  planned = false,
+) => ({ summary, data, result, mutating, planned });
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no extra fields by default
+export const Lifecycle = <E extends Record<string, TSchema> = {}>(extra: E = {} as E) =>
+  T.Object({ domain: DomainRef, ...extra }, { additionalProperties: false });
