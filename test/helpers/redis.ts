@@ -29,3 +29,24 @@ export async function deleteNodeKeys(node: string, prefix = 'virtbus'): Promise<
     c.disconnect();
   }
 }
+
+/** A connection to the test Redis, failing with what to start when there is none. */
+export async function redisClient(): Promise<IORedis> {
+  const r = new IORedis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    await r.ping();
+  } catch (e) {
+    r.disconnect();
+    throw new Error(
+      `Redis is not reachable at ${REDIS_URL} (${(e as Error).message}); start it: \`bash scripts/services.sh\``,
+    );
+  }
+  return r;
+}

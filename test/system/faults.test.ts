@@ -80,7 +80,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type IORedis from 'ioredis';
 import { Connection } from '../../src/libvirt';
-import { AgentRun, agentArgs, redisClient } from '../helpers/agent-run';
+import { AgentRun, agentArgs } from '../helpers/agent-process';
+import { redisClient } from '../helpers/redis';
 import { cleanupAfterEach } from '../helpers/cleanup';
 import {
   abandonedError,
