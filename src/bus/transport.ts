@@ -1,4 +1,4 @@
-// The broker-neutral face of a transport (AMQP now, MQTT next). Command
+// The broker-neutral face of a transport (AMQP and MQTT). Command
 // execution and event mapping talk only to this interface.
 import type { TypedEmitter } from '../typed-emitter';
 

@@ -3,7 +3,7 @@
 // routing keys and shortstr properties, MQTT topics and User Properties,
 // log lines. What the contract forbids is refused at intake; what it
 // allows but a wire cannot carry is encoded where it is written
-// (bus/amqp/names.ts, bus/mqtt/names.ts).
+// (src/contract/addresses.ts: routing keys and topics).
 
 /** C0 controls, DEL and C1 controls: Mosquitto refuses them as malformed UTF-8, and a newline would make signed lines ambiguous. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
