@@ -120,6 +120,9 @@ class BrokerRelay {
   port = 0;
   /** connections relayed so far */
   connections = 0;
+  private frozen = false;
+  /** clients whose broker side is gone while frozen: closed by stop() */
+  private readonly orphans = new Set<net.Socket>();
 
   async start(): Promise<void> {
     const broker = new globalThis.URL(URL);
@@ -129,7 +132,10 @@ class BrokerRelay {
       this.connections++;
       this.pairs.add(pair);
       const end = () => {
-        client.destroy();
+        // frozen: a silent network. The broker's own heartbeat check may drop
+        // its side first; that must not reach the client as a close.
+        if (!this.frozen) client.destroy();
+        else if (!client.destroyed) this.orphans.add(client);
         upstream.destroy();
         this.pairs.delete(pair);
       };
@@ -151,6 +157,7 @@ class BrokerRelay {
   }
 
   freeze(): void {
+    this.frozen = true;
     for (const [a, b] of this.pairs) {
       a.unpipe(b);
       b.unpipe(a);
@@ -165,6 +172,9 @@ class BrokerRelay {
       b.destroy();
     }
     this.pairs.clear();
+    for (const c of this.orphans) c.destroy();
+    this.orphans.clear();
+    this.frozen = false;
     if (this.server) await new Promise((r) => this.server!.close(r));
     this.server = undefined;
   }
