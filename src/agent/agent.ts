@@ -9,16 +9,14 @@ import { CommandDispatcher, type DispatcherOptions } from '../commands/dispatche
 import { EventPublisher } from '../events/publisher';
 import { ReconnectingConnection, type Connection } from '../libvirt';
 import type { Logger } from '../log';
-import { COMMAND_PREFIX } from '../contract/envelope';
 import { TypedEmitter } from '../typed-emitter';
 import { Gate } from './gate';
 import { CommandIntake } from './intake';
-import type { ReplyAddress } from './reply-address';
 import type { PeerDirectory } from './peers';
-import { createJobBackend, type JobBackend, type JobBackendConfig, type JobRecord } from '../jobs';
+import { createJobBackend, type JobBackend, type JobBackendConfig } from '../jobs';
 import { jobRunners, kindConcurrency } from '../jobs/kinds';
 import { JobWaiters } from './job-waiters';
-import type { ReplyData } from '../contract/events';
+import { JobReplies } from './job-replies';
 import { AGENT_VERSION } from './version';
 
 export interface AgentOptions {
@@ -76,6 +74,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
   private readonly libvirtGate = new Gate();
   readonly jobs?: JobBackend;
   private readonly waiters?: JobWaiters;
+  private readonly jobReplies?: JobReplies;
 
   constructor(private readonly o: AgentOptions) {
     super();
@@ -134,6 +133,16 @@ export class Agent extends TypedEmitter<AgentEvents> {
       maxOutgoingBytes: o.maxOutgoingBytes,
       ...(this.waiters && { waiters: this.waiters }),
     });
+    if (this.jobs) {
+      this.jobReplies = new JobReplies({
+        node: o.nodeId,
+        jobs: this.jobs,
+        publisher: this.publisher,
+        log,
+        replyLater: (to, reply) => this.intake.replyLater(to, reply),
+        ...(this.waiters && { waiters: this.waiters }),
+      });
+    }
 
     this.libvirt.on('event', (e) => this.publisher.enqueueLibvirt(e));
     this.libvirt.on('connect-failed', (err, i) =>
@@ -150,21 +159,6 @@ export class Agent extends TypedEmitter<AgentEvents> {
         .snapshot('libvirt-reconnect')
         .catch((err) => log.error({ err }, 'snapshot failed'))
         .finally(() => this.libvirtGate.open());
-    });
-    this.jobs?.on('started', (id) => {
-      void this.jobEvent(id, 'started');
-    });
-    this.jobs?.on('progress', (id, progress) => {
-      void this.jobEvent(id, 'progress', progress);
-    });
-    this.jobs?.on('completed', (id, reply, record) => {
-      void this.jobCompleted(id, reply, record);
-    });
-    this.jobs?.on('warning', (w) => log.warn({ code: w.code }, w.message));
-    this.jobs?.on('error', (err) => log.error({ err }, 'job system error'));
-    this.jobs?.on('store-disconnected', (role, i) => log.warn({ role, ...i }, 'job store connection lost'));
-    this.jobs?.on('store-connected', (role, i) => {
-      if (i.reconnect) log.info({ role, ...i }, 'job store reconnected');
     });
     o.transport.on('connected', (i) => log.info({ ...i, transport: o.transport.kind }, 'bus connected'));
     o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));
@@ -198,12 +192,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
           this.online = true;
         }
         await this.publisher.snapshot(first ? 'start' : 'broker-reconnect');
-        if (first && this.jobs) {
-          // restart safety: decide what the last run left running, then answer what it never answered
-          const report = await this.jobs.start();
-          log.info(report, 'jobs reconciled');
-          for (const r of await this.jobs.unreplied()) if (r.reply) await this.jobCompleted(r.id, r.reply, r);
-        }
+        if (first) await this.jobReplies?.start();
         first = false;
       },
       onDelivery: (d) => this.intake.accept(d),
@@ -218,56 +207,6 @@ export class Agent extends TypedEmitter<AgentEvents> {
     await this.o.peers?.start();
     log.info('ready: consuming commands');
     this.emit('ready');
-  }
-
-  private async jobEvent(id: string, event: 'started' | 'progress' | 'completed', progress?: unknown): Promise<void> {
-    const r = await this.jobs?.get(id).catch(() => undefined);
-    await this.publisher
-      .enqueue({
-        object: 'job',
-        id,
-        event,
-        data: {
-          node: this.o.nodeId,
-          id,
-          command: `${COMMAND_PREFIX}${r?.command ?? 'unknown'}`,
-          state: r?.state ?? 'running',
-          ...(progress !== undefined && { progress }),
-          at: new Date().toISOString(),
-        },
-      })
-      .catch(() => undefined);
-  }
-
-  /** A job ended: its event, then its one reply to the original caller, then mark it answered. */
-  private async jobCompleted(id: string, reply: ReplyData, record: JobRecord): Promise<void> {
-    try {
-      await this.publisher.enqueue({
-        object: 'job',
-        id,
-        event: 'completed',
-        data: {
-          node: this.o.nodeId,
-          id,
-          command: `${COMMAND_PREFIX}${record.command}`,
-          state: record.state,
-          ...(record.progress !== undefined && { progress: record.progress }),
-          at: new Date().toISOString(),
-        },
-      });
-      const address = (record.meta as { reply?: ReplyAddress } | undefined)?.reply;
-      if (address) await this.intake.replyLater(address, reply);
-      // callers that sent the same command id while it ran (best effort: the first caller's reply decides markReplied)
-      for (const to of this.waiters?.take(id) ?? []) {
-        this.intake
-          .replyLater(to, reply)
-          .catch((err) => this.o.log.warn({ err, id }, 'job reply to a duplicate caller not delivered'));
-      }
-      await this.jobs!.markReplied(id);
-      this.o.log.info({ id, command: record.command, ok: reply.ok }, 'job replied');
-    } catch (err) {
-      this.o.log.error({ err, id }, 'job reply not delivered; retried at the next start');
-    }
   }
 
   private presence(event: 'online' | 'heartbeat' | 'offline') {

@@ -10,8 +10,8 @@
 // an answer that still cannot be published is dead-lettered (AMQP) or
 // dropped (MQTT), logged and counted — it never holds a prefetch slot.
 import { TransportClosedError, type Delivery, type InboundMessage } from '../bus/transport';
-import { codecFor, jsonCodec, type MessageCodec } from '../codec/codec';
-import { COMMAND_PREFIX, REPLY_TYPE } from '../contract/envelope';
+import { codecFor, jsonCodec } from '../codec/codec';
+import { COMMAND_PREFIX } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
 import { idDigest } from '../contract/addresses';
 import { attributeProblem, quote } from '../contract/text';
@@ -22,6 +22,7 @@ import type { Logger } from '../log';
 import type { Transport } from '../bus/transport';
 import type { JobWaiters } from './job-waiters';
 import type { ReplyAddress } from './reply-address';
+import { Answerer, type Addressing } from './answer';
 
 export type { ReplyAddress };
 
@@ -43,22 +44,6 @@ export interface IntakeDeps {
 const MAX_ID_LENGTH = 128;
 /** `virtbus.cmd.` + the longest command name with room to spare; longer types are not commands */
 const MAX_TYPE_LENGTH = 256;
-const DEFAULT_MAX_OUTGOING = 16 * 1024 * 1024;
-
-interface Addressing {
-  /** the command id, or (before it is known, or when it is unusable) a bounded stand-in */
-  id: string;
-  /** the command type when it is safe to repeat (reply subject), else '' */
-  command: string;
-  replyTo?: string;
-  correlationId?: string;
-  /** MQTT 5 Correlation Data, echoed byte for byte */
-  correlationData?: Buffer;
-  codec: MessageCodec;
-  echoCorrelation: boolean;
-  /** the reply address as a job keeps it, once the command was read */
-  address?: ReplyAddress;
-}
 
 export interface IntakeCounters {
   /** deliveries settled without their reply or completion event */
@@ -75,7 +60,11 @@ export class CommandIntake {
   private readonly inFlight = new Set<Promise<void>>();
   readonly counters: IntakeCounters = { unanswered: 0, deadLettered: 0, dropped: 0 };
 
-  constructor(private readonly d: IntakeDeps) {}
+  private readonly answerer: Answerer;
+
+  constructor(private readonly d: IntakeDeps) {
+    this.answerer = new Answerer(d);
+  }
 
   get pending(): number {
     return this.inFlight.size;
@@ -106,7 +95,7 @@ export class CommandIntake {
   async replyLater(address: ReplyAddress, reply: ReplyData): Promise<void> {
     const codec = codecFor(address.contentType) ?? jsonCodec;
     const { correlationData, ...rest } = address;
-    await this.answer(
+    await this.answerer.answer(
       {
         ...rest,
         codec,
@@ -169,7 +158,7 @@ export class CommandIntake {
       'command',
     );
     try {
-      await this.answer(addr, reply);
+      await this.answerer.answer(addr, reply);
       return 'answered';
     } catch (err) {
       return err instanceof TransportClosedError ? 'closed' : { unanswered: err };
@@ -291,67 +280,4 @@ export class CommandIntake {
     if (!this.d.waiters || !addr.address?.replyTo) return inProgress;
     return (await this.d.waiters.wait(d.job.id, addr.address)) ? d : inProgress;
   }
-
-  private async answer(a: Addressing, reply: ReplyData): Promise<void> {
-    const limit = this.d.maxOutgoingBytes ?? DEFAULT_MAX_OUTGOING;
-    if (!a.replyTo) {
-      // Nobody waits for a reply: the outcome becomes an event (its result, if it fits).
-      const size = reply.ok ? Buffer.byteLength(JSON.stringify(reply.result ?? null)) : 0;
-      await this.d.publisher.enqueue({
-        object: 'command',
-        id: a.id,
-        event: 'completed',
-        data: {
-          node: this.d.node,
-          id: a.id,
-          command: a.command,
-          ...(size > limit - 4096 ? tooLarge(size, limit) : reply),
-          at: new Date().toISOString(),
-        },
-      });
-      return;
-    }
-    let body = this.encodeReply(a, reply);
-    if (body.body.length > limit) body = this.encodeReply(a, tooLarge(body.body.length, limit));
-    await this.d.transport.publishReply({
-      to: a.replyTo,
-      body: body.body,
-      contentType: body.contentType,
-      ...(a.correlationId !== undefined && { correlationId: a.correlationId }),
-      ...(a.correlationData && { correlationData: a.correlationData }),
-    });
-  }
-
-  private encodeReply(a: Addressing, reply: ReplyData) {
-    try {
-      return this.encodeWith(a.codec, a, reply);
-    } catch (err) {
-      // a reply the command's encoding cannot carry still goes out, as JSON
-      this.d.log.warn(
-        { err: { message: (err as Error).message }, id: a.id },
-        "reply not encodable as the command's content type; sent as JSON",
-      );
-      return this.encodeWith(jsonCodec, a, reply);
-    }
-  }
-
-  private encodeWith(codec: MessageCodec, a: Addressing, reply: ReplyData) {
-    return codec.encodeEvent({
-      type: REPLY_TYPE,
-      source: `virtbus://${this.d.node}`,
-      ...(a.command && { subject: a.command }),
-      data: reply,
-      extra: a.echoCorrelation && a.correlationId !== undefined ? { correlationid: a.correlationId } : {},
-    });
-  }
-}
-
-function tooLarge(bytes: number, limit: number): ReplyData {
-  return {
-    ok: false,
-    error: {
-      code: 'UNSUPPORTED',
-      message: `the result of ${bytes} bytes exceeds the outgoing message limit of ${limit} bytes (--max-outgoing-bytes)`,
-    },
-  };
 }

@@ -7,6 +7,7 @@
 // the edge: outbound structured JSON -> binary, inbound binary -> structured
 // JSON. Anything that is not structured JSON (protobuf) passes through in
 // structured mode, which the binding allows for every content type.
+import type { IClientPublishOptions } from 'mqtt';
 import { CE_JSON } from '../../contract/envelope';
 import { hasControlCharacter, isWellFormedUnicode } from '../../contract/text';
 
@@ -117,4 +118,27 @@ export function toStructured(m: BinaryMessage): Buffer {
     else env.data_base64 = m.payload.toString('base64');
   }
   return Buffer.from(JSON.stringify(env));
+}
+
+/**
+ * What goes on the wire for a CloudEvent body: MQTT 5 carries it in binary
+ * mode (data as payload, attributes as user properties); 3.1.1 has no
+ * properties, so there the structured envelope goes as it is. Non-JSON
+ * formats (protobuf), and attributes User Properties cannot carry, stay structured.
+ */
+export function mqttPayload(
+  protocolVersion: 4 | 5,
+  body: Buffer,
+  contentType: string,
+): { payload: Buffer; properties?: IClientPublishOptions['properties'] } {
+  if (protocolVersion === 4) return { payload: body };
+  const binary = isStructuredJson(contentType) ? toBinary(body) : undefined;
+  if (!binary || !fitsUserProperties(binary.userProperties)) return { payload: body, properties: { contentType } };
+  return {
+    payload: binary.payload,
+    properties: {
+      userProperties: binary.userProperties,
+      ...(binary.contentType && { contentType: binary.contentType }),
+    },
+  };
 }

@@ -15,7 +15,7 @@ import {
   type TransportEvents,
   type TransportStartOptions,
 } from '../transport';
-import { fitsUserProperties, isStructuredJson, toBinary } from './cloudevents';
+import { mqttPayload } from './cloudevents';
 import { toDelivery, toInboundMessage } from './delivery';
 import {
   BROADCAST_TOPIC,
@@ -155,7 +155,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     } catch (err) {
       return Promise.reject(err);
     }
-    const { payload, properties } = this.encode(e.body, e.contentType);
+    const { payload, properties } = mqttPayload(this.o.protocolVersion, e.body, e.contentType);
     return this.publish(topic, payload, { qos: 1, retain: false, ...(properties && { properties }) });
   }
 
@@ -165,7 +165,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     } catch (err) {
       return Promise.reject(err);
     }
-    const { payload, properties } = this.encode(r.body, r.contentType);
+    const { payload, properties } = mqttPayload(this.o.protocolVersion, r.body, r.contentType);
     // MQTT 3.1.1: the correlation id travels in the envelope (the agent echoes correlationid).
     // MQTT 5: the command's Correlation Data byte for byte (a client may use random bytes).
     const correlationData =
@@ -178,27 +178,6 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   close(): Promise<void> {
     this.closing ??= this.recovery.close((s) => this.drain(s), new TransportClosedError('mqtt'));
     return this.closing;
-  }
-
-  /**
-   * MQTT 5 carries CloudEvents in binary mode (data as payload, attributes
-   * as user properties); 3.1.1 has no properties, so there the structured
-   * envelope goes as it is. Non-JSON formats (protobuf) stay structured.
-   */
-  private encode(
-    body: Buffer,
-    contentType: string,
-  ): { payload: Buffer; properties?: IClientPublishOptions['properties'] } {
-    if (this.o.protocolVersion === 4) return { payload: body };
-    const binary = isStructuredJson(contentType) ? toBinary(body) : undefined;
-    if (!binary || !fitsUserProperties(binary.userProperties)) return { payload: body, properties: { contentType } };
-    return {
-      payload: binary.payload,
-      properties: {
-        userProperties: binary.userProperties,
-        ...(binary.contentType && { contentType: binary.contentType }),
-      },
-    };
   }
 
   private publish(topic: string, payload: Buffer, options: IClientPublishOptions): Promise<void> {
