@@ -59,9 +59,7 @@ export interface NativeBinding {
   connectGetType(c: C): P<string>;
   connectGetLibVersion(c: C): P<number>;
   connectGetVersion(c: C): P<number>;
-  nodeGetInfo(
-    c: C,
-  ): P<{
+  nodeGetInfo(c: C): P<{
     model: string;
     memoryKiB: number;
     cpus: number;
