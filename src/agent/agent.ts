@@ -88,6 +88,8 @@ export class Agent extends TypedEmitter<AgentEvents> {
       codec: o.codec ?? jsonCodec,
       connection: current,
       onError: (err, e) => log.error({ err, event: `${e.object}.${e.event}` }, 'event not published'),
+      onStateUnreadable: (err, uuid) =>
+        log.warn({ err, uuid }, 'domain state unreadable; the event goes out without it'),
     });
     if (o.jobs) {
       const runners = jobRunners({

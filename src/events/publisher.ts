@@ -1,11 +1,18 @@
-// Publishes contract events in order. libvirt callbacks only enqueue here;
-// a single worker numbers each domain event (seq), re-reads the domain's
-// state (an event is a hint, the domain is the truth) and hands the message
-// to the transport, which resolves once the broker confirmed it.
-import { isLibvirtError, type Connection, type LibvirtEvent } from '../libvirt';
+// Publishes contract events in order, many at a time. libvirt callbacks only
+// enqueue here. Each domain event is numbered (seq) when it arrives and gets
+// its domain's state re-read (an event is a hint, the domain is the truth;
+// reads are batched, state-reads.ts). Events are handed to the transport in
+// arrival order without waiting for each broker confirm — the transport keeps
+// that order on the wire and its confirm window bounds what is in flight — so
+// per-domain order and seq hold while a node starting hundreds of guests does
+// not fall behind. At most maxUnconfirmed events are handed over and not yet
+// confirmed; beyond that the queue waits for confirms (no publish is refused
+// for lack of room in the transport's queue).
+import type { Connection, LibvirtEvent } from '../libvirt';
 import type { Transport } from '../bus/transport';
 import type { MessageCodec } from '../codec/codec';
 import { eventType, mapLibvirtEvent, type ContractEvent } from './mapping';
+import { StateReads } from './state-reads';
 import type { SnapshotData } from '../contract/events';
 
 export interface EventPublisherDeps {
@@ -15,64 +22,98 @@ export interface EventPublisherDeps {
   codec: MessageCodec;
   /** current libvirt connection or undefined while reconnecting */
   connection: () => Connection | undefined;
-  onError: (err: unknown, e: ContractEvent) => void;
+  onError: (err: unknown, e: ContractEvent | { object: string; event: string }) => void;
+  /** a domain's state could not be read for an event (it goes out without); default: ignored */
+  onStateUnreadable?: (err: unknown, uuid: string) => void;
+  /** events handed to the transport and not yet confirmed, at most (default 1024) */
+  maxUnconfirmed?: number;
 }
 
-type Task = () => Promise<void>;
+/** One queued event: ready resolves (never rejects) once it can be handed over. */
+interface Queued {
+  ready: Promise<{ ce: ContractEvent } | { err: unknown; what: { object: string; event: string } }>;
+  /** the enqueuer's promise, settled by the broker's confirm */
+  settle?: { resolve: () => void; reject: (err: unknown) => void };
+}
 
 export class EventPublisher {
   private readonly seqs = new Map<string, number>();
-  private readonly queue: Task[] = [];
-  private draining?: Promise<void>;
+  private readonly queue: Queued[] = [];
+  private readonly unconfirmed = new Set<Promise<void>>();
+  private readonly maxUnconfirmed: number;
+  private readonly states: StateReads;
+  private pumping?: Promise<void>;
   published = 0;
 
-  constructor(private readonly d: EventPublisherDeps) {}
+  constructor(private readonly d: EventPublisherDeps) {
+    this.maxUnconfirmed = d.maxUnconfirmed ?? 1024;
+    this.states = new StateReads(d.connection, d.onStateUnreadable);
+  }
 
   /** Called for every libvirt event; never blocks, never throws. */
   enqueueLibvirt(e: LibvirtEvent): void {
-    const at = new Date();
-    this.push(async () => {
-      const ce = mapLibvirtEvent(this.d.node, e, at);
-      if (ce.object === 'domain') {
-        ce.data.seq = this.nextSeq(ce.id);
-        const state = await this.currentState(ce.id);
-        if (state) ce.data.state = state;
-      }
-      await this.send(ce);
+    let ce: ContractEvent;
+    try {
+      ce = mapLibvirtEvent(this.d.node, e, new Date());
+    } catch (err) {
+      this.d.onError(err, { object: 'libvirt', event: String((e as { type?: unknown }).type) });
+      return;
+    }
+    if (ce.object !== 'domain') {
+      this.push({ ready: Promise.resolve({ ce }) });
+      return;
+    }
+    ce.data.seq = this.nextSeq(ce.id);
+    const ready = this.states.read(ce.id).then((state) => {
+      if (state) ce.data.state = state;
+      return { ce };
     });
+    this.push({ ready });
   }
 
-  /** Enqueues any contract event (presence, command completion, jobs). */
+  /** Enqueues any contract event (presence, command completion, jobs); resolves once the broker confirmed it. */
   enqueue(ce: ContractEvent): Promise<void> {
-    return new Promise((resolve, reject) => this.push(() => this.send(ce).then(resolve, reject)));
+    return new Promise((resolve, reject) => this.push({ ready: Promise.resolve({ ce }), settle: { resolve, reject } }));
   }
 
-  /** The whole node; queued behind earlier events so consumers see a consistent order. */
+  /**
+   * The whole node, in order with the events: its seq per domain is the last
+   * one numbered before it, and the events numbered after it come after it.
+   */
   snapshot(reason: SnapshotData['reason']): Promise<void> {
+    const seqs = new Map(this.seqs);
+    const what = { object: 'agent', event: 'snapshot' };
     return new Promise((resolve, reject) =>
-      this.push(async () => {
-        try {
-          await this.send({
-            object: 'agent',
-            id: this.d.node,
-            event: 'snapshot',
-            data: await this.buildSnapshot(reason),
-          });
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
+      this.push({
+        ready: this.buildSnapshot(reason, seqs).then(
+          (data) => ({ ce: { object: 'agent' as const, id: this.d.node, event: 'snapshot', data } }),
+          (err: unknown) => ({ err, what }),
+        ),
+        settle: { resolve, reject },
       }),
     );
   }
 
-  /** Resolves once everything queued so far is published. */
+  /** Resolves once everything queued so far is published and confirmed (or failed). */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    while (this.pumping || this.unconfirmed.size) {
+      await this.pumping;
+      await Promise.allSettled([...this.unconfirmed]);
+    }
   }
 
   lastSeq(uuid: string): number {
     return this.seqs.get(uuid) ?? 0;
+  }
+
+  /** handed to the transport, confirm pending */
+  get inFlight(): number {
+    return this.unconfirmed.size;
+  }
+
+  /** waiting for their state read or for room among the unconfirmed */
+  get queued(): number {
+    return this.queue.length;
   }
 
   private nextSeq(uuid: string): number {
@@ -81,18 +122,7 @@ export class EventPublisher {
     return n;
   }
 
-  private async currentState(uuid: string): Promise<string | undefined> {
-    const conn = this.d.connection();
-    if (!conn) return undefined;
-    try {
-      return (await (await conn.domain(uuid)).state()).state;
-    } catch (e) {
-      if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return undefined;
-      return undefined;
-    }
-  }
-
-  private async buildSnapshot(reason: SnapshotData['reason']): Promise<SnapshotData> {
+  private async buildSnapshot(reason: SnapshotData['reason'], seqs: Map<string, number>): Promise<SnapshotData> {
     const conn = this.d.connection();
     if (!conn) throw new Error('libvirt is not connected: no snapshot');
     const [doms, pools, nets] = await Promise.all([conn.listDomains(), conn.listStoragePools(), conn.listNetworks()]);
@@ -111,7 +141,7 @@ export class EventPublisher {
             state: s.state,
             reason: s.reason,
             persistent,
-            seq: this.lastSeq(d.uuid),
+            seq: seqs.get(d.uuid) ?? 0,
           };
         }),
       ),
@@ -120,15 +150,47 @@ export class EventPublisher {
     };
   }
 
-  private async send(ce: ContractEvent): Promise<void> {
-    const { body, contentType, id } = this.d.codec.encodeEvent({
-      type: eventType(ce),
-      source: `virtbus://${this.d.node}`,
-      subject: ce.id,
-      data: ce.data,
+  private push(q: Queued): void {
+    this.queue.push(q);
+    if (!this.pumping) this.startPump();
+  }
+
+  private startPump(): void {
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      // pushed after the loop saw an empty queue, before this ran
+      if (this.queue.length > 0) this.startPump();
     });
+  }
+
+  /** Hands queued events to the transport in order, each once it is ready and there is room. */
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      const q = this.queue[0];
+      const r = await q.ready;
+      while (this.unconfirmed.size >= this.maxUnconfirmed) await Promise.race(this.unconfirmed);
+      this.queue.shift();
+      if ('err' in r) {
+        // a caller waits for it (the snapshot): theirs to report
+        if (q.settle) q.settle.reject(r.err);
+        else this.d.onError(r.err, r.what);
+        continue;
+      }
+      this.hand(r.ce, q.settle);
+    }
+  }
+
+  /** Encodes and publishes one event; its confirm settles the enqueuer's promise. */
+  private hand(ce: ContractEvent, settle: Queued['settle']): void {
+    let confirmed: Promise<void>;
     try {
-      await this.d.transport.publishEvent({
+      const { body, contentType, id } = this.d.codec.encodeEvent({
+        type: eventType(ce),
+        source: `virtbus://${this.d.node}`,
+        subject: ce.id,
+        data: ce.data,
+      });
+      confirmed = this.d.transport.publishEvent({
         object: ce.object,
         id: ce.id,
         event: ce.event,
@@ -136,25 +198,20 @@ export class EventPublisher {
         contentType,
         messageId: id,
       });
-      this.published++;
     } catch (err) {
-      this.d.onError(err, ce);
-      throw err;
+      confirmed = Promise.reject(err);
     }
-  }
-
-  private push(t: Task): void {
-    this.queue.push(t);
-    this.draining ??= this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      for (let t = this.queue.shift(); t; t = this.queue.shift()) {
-        await t().catch(() => undefined); // reported through onError / the caller
-      }
-    } finally {
-      this.draining = undefined;
-    }
+    const tracked: Promise<void> = confirmed.then(
+      () => {
+        this.published++;
+        settle?.resolve();
+      },
+      (err: unknown) => {
+        this.d.onError(err, ce);
+        settle?.reject(err);
+      },
+    );
+    this.unconfirmed.add(tracked);
+    void tracked.finally(() => this.unconfirmed.delete(tracked));
   }
 }

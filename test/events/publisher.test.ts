@@ -1,7 +1,7 @@
 // The event publisher over an in-memory transport and a fake libvirt (no
-// broker, no libvirtd): one event at a time in enqueue order, each handed on
-// only after the previous one was confirmed; seq per domain; the domain's
-// state read at publish time; the snapshot queued behind earlier events; and
+// broker, no libvirtd): events handed on in enqueue order without waiting
+// for each confirm, bounded by maxUnconfirmed; seq per domain; the domain's
+// state read after the event arrived, once per domain and turn; the snapshot queued behind earlier events; and
 // every failure reported to onError or the caller without stopping the queue.
 import { EventPublisher } from '../../src/events/publisher';
 import type { ContractEvent } from '../../src/events/mapping';
@@ -128,7 +128,7 @@ const open: Array<{ transport: FakeTransport; publisher: EventPublisher }> = [];
 function setup(o: { connected?: boolean; codec?: MessageCodec } = {}) {
   const transport = new FakeTransport();
   const libvirt = new FakeLibvirt();
-  const errors: Array<[unknown, ContractEvent]> = [];
+  const errors: Array<[unknown, ContractEvent | { object: string; event: string }]> = [];
   const publisher = new EventPublisher({
     node: NODE,
     bootId: BOOT,
@@ -231,30 +231,33 @@ describe('domain events', () => {
     expect(publisher.published).toBe(5);
   });
 
-  test('the state is read when the event is published, not when libvirt reported it; at is when it was reported', async () => {
+  test('the state is read after the event arrived, once per domain for all its events of one turn; at is when it was reported', async () => {
     const { transport, libvirt, publisher } = setup();
     const a = libvirt.add({ ...A, state: 'running', reason: 'booted', persistent: true });
-    transport.manual = true;
-    void publisher.enqueue(presence('heartbeat')); // holds the worker until confirmed
-    await until(() => transport.pending.length === 1);
-
     const reportedFrom = Date.now();
     publisher.enqueueLibvirt(started(A));
+    publisher.enqueueLibvirt(stopped(A));
     const reportedTo = Date.now();
-    await settle();
-    expect(libvirt.stateReads).toEqual([]); // not read while queued
+    // what libvirt says by the time the read goes out is what both events carry
     a.state = 'shutoff';
     a.reason = 'shutdown';
-    await new Promise((r) => setTimeout(r, 25));
-    transport.confirmNext();
-    await until(() => transport.pending.length === 1);
+    await publisher.flush();
 
-    const data = dataOf(transport.pending[0].e);
-    expect(data).toMatchObject({ event: 'started', seq: 1, state: 'shutoff' });
-    const at = Date.parse(data.at as string);
+    expect(transport.calls.map((c) => [dataOf(c).event, dataOf(c).seq, dataOf(c).state])).toEqual([
+      ['started', 1, 'shutoff'],
+      ['stopped', 2, 'shutoff'],
+    ]);
+    const at = Date.parse(dataOf(transport.calls[0]).at as string);
     expect(at).toBeGreaterThanOrEqual(reportedFrom);
     expect(at).toBeLessThanOrEqual(reportedTo);
     expect(libvirt.stateReads).toEqual([A.uuid]);
+
+    // a later turn reads again
+    a.state = 'running';
+    publisher.enqueueLibvirt(started(A));
+    await publisher.flush();
+    expect(dataOf(transport.calls[2])).toMatchObject({ event: 'started', seq: 3, state: 'running' });
+    expect(libvirt.stateReads).toEqual([A.uuid, A.uuid]);
   });
 
   test('while libvirt is disconnected, domain events still go out, numbered, without state', async () => {
@@ -298,11 +301,26 @@ describe('domain events', () => {
     expect(errors).toEqual([]);
   });
 
-  test('any other failure reading the state does not hold the event back: it goes out without state', async () => {
-    const { transport, libvirt, publisher, errors } = setup();
+  test('any other failure reading the state does not hold the event back: it goes out without state, and is told', async () => {
+    const transport = new FakeTransport();
+    const libvirt = new FakeLibvirt();
+    const unreadable: Array<[unknown, string]> = [];
+    const errors: unknown[] = [];
+    const publisher = new EventPublisher({
+      node: NODE,
+      bootId: BOOT,
+      transport,
+      codec: jsonCodec,
+      connection: () => libvirt.connection,
+      onError: (err) => errors.push(err),
+      onStateUnreadable: (err, uuid) => unreadable.push([err, uuid]),
+    });
+    open.push({ transport, publisher });
     libvirt.add({ ...A, state: 'running', reason: 'booted', persistent: true });
-    libvirt.stateError = new LibvirtError('internal error: connection lost', 1, VIR_FROM_TEST, 2);
+    const lost = new LibvirtError('internal error: connection lost', 1, VIR_FROM_TEST, 2);
+    libvirt.stateError = lost;
     publisher.enqueueLibvirt(started(A));
+    await publisher.flush();
     libvirt.stateError = undefined;
     publisher.enqueueLibvirt(stopped(A));
     await publisher.flush();
@@ -311,6 +329,7 @@ describe('domain events', () => {
     expect(dataOf(transport.calls[0])).not.toHaveProperty('state');
     expect(dataOf(transport.calls[0]).seq).toBe(1);
     expect(dataOf(transport.calls[1])).toMatchObject({ seq: 2, state: 'running' });
+    expect(unreadable).toEqual([[lost, A.uuid]]);
     expect(errors).toEqual([]);
   });
 
@@ -337,7 +356,7 @@ describe('domain events', () => {
 });
 
 describe('order and confirms', () => {
-  test('events reach the transport one at a time, in enqueue order: the next waits for the confirm of the one before', async () => {
+  test('events reach the transport in enqueue order without waiting for each confirm', async () => {
     const { transport, libvirt, publisher } = setup();
     libvirt.add({ ...A, state: 'running', reason: 'booted', persistent: true });
     transport.manual = true;
@@ -347,22 +366,42 @@ describe('order and confirms', () => {
     publisher.enqueueLibvirt(stopped(A));
 
     const seen = () => transport.calls.map((c) => `${c.object}.${c.event}`);
-    await settle();
-    expect(seen()).toEqual(['domain.lifecycle']);
-    transport.confirmNext();
-    await settle();
-    expect(seen()).toEqual(['domain.lifecycle', 'agent.heartbeat']);
-    transport.confirmNext();
-    await settle();
-    expect(seen()).toEqual(['domain.lifecycle', 'agent.heartbeat', 'pool.refresh']);
-    transport.confirmNext();
-    await settle();
+    await until(() => transport.calls.length === 4);
     expect(seen()).toEqual(['domain.lifecycle', 'agent.heartbeat', 'pool.refresh', 'domain.lifecycle']);
-    expect(publisher.published).toBe(3);
-    transport.confirmNext();
+    expect(publisher.inFlight).toBe(4);
+    expect(publisher.published).toBe(0);
+    transport.releaseAll();
     await publisher.flush();
     expect(publisher.published).toBe(4);
+    expect(publisher.inFlight).toBe(0);
     expect(transport.calls.filter((c) => c.object === 'domain').map((c) => dataOf(c).seq)).toEqual([1, 2]);
+  });
+
+  test('at most maxUnconfirmed events are handed over unconfirmed; the rest wait for confirms, in order', async () => {
+    const transport = new FakeTransport();
+    const publisher = new EventPublisher({
+      node: NODE,
+      bootId: BOOT,
+      transport,
+      codec: jsonCodec,
+      connection: () => undefined,
+      onError: () => undefined,
+      maxUnconfirmed: 2,
+    });
+    open.push({ transport, publisher });
+    transport.manual = true;
+    const all = ['a', 'b', 'c', 'd', 'e'].map((s) => publisher.enqueue(presence(s)));
+    await until(() => transport.calls.length === 2);
+    await settle();
+    expect(transport.calls.map((c) => c.event)).toEqual(['a', 'b']);
+    expect(publisher.queued).toBe(3);
+    transport.confirmNext();
+    await until(() => transport.calls.length === 3);
+    await settle();
+    expect(transport.calls.map((c) => c.event)).toEqual(['a', 'b', 'c']);
+    transport.releaseAll();
+    await Promise.all(all);
+    expect(transport.calls.map((c) => c.event)).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
   test('enqueue resolves only once the broker confirmed the event, and only then counts it as published', async () => {
@@ -636,7 +675,7 @@ describe('flush', () => {
     expect(transport.calls).toEqual([]);
   });
 
-  test('flush waits for everything queued, including events queued while it waits', async () => {
+  test('flush waits for everything queued and confirmed, including events queued while it waits', async () => {
     const { transport, publisher } = setup({ connected: false });
     transport.manual = true;
     publisher.enqueueLibvirt(started(A));
@@ -646,10 +685,10 @@ describe('flush', () => {
       flushed = true;
     });
 
-    await until(() => transport.pending.length === 1);
+    await until(() => transport.pending.length === 2);
     publisher.enqueueLibvirt(started(B));
+    await until(() => transport.pending.length === 3);
     for (let confirmed = 0; confirmed < 3; confirmed++) {
-      await until(() => transport.pending.length === 1);
       await settle();
       expect(flushed).toBe(false);
       transport.confirmNext();
