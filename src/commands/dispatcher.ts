@@ -234,26 +234,30 @@ export class CommandDispatcher {
     const limitMs = this.o.timeouts?.[name] ?? this.o.timeoutMs ?? 60_000;
     const timeout = new AbortController();
     const signal = AbortSignal.any([timeout.signal, this.stopping.signal]);
-    const work = this.queue.run(orderingKey(name, data, cmd.id), async () => {
-      if (cmd.deadline !== undefined && Date.parse(cmd.deadline) <= Date.now()) {
-        throw new CommandError('EXPIRED', `deadline ${cmd.deadline} passed while the command waited its turn`);
-      }
-      if (signal.aborted) throw new CommandError('TIMEOUT', `command waited ${limitMs} ms for its turn`);
-      const deps = this.deps;
-      if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
-        throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
-      }
-      const ctx: CommandContext = {
-        get conn() {
-          return deps.connection();
-        },
-        agent: deps.agent,
-        signal,
-        jobs: deps.jobs,
-      };
-      began.handler = true;
-      return handler(data as never, ctx);
-    });
+    const work = this.queue.run(
+      orderingKey(name, data, cmd.id),
+      async () => {
+        if (cmd.deadline !== undefined && Date.parse(cmd.deadline) <= Date.now()) {
+          throw new CommandError('EXPIRED', `deadline ${cmd.deadline} passed while the command waited its turn`);
+        }
+        if (signal.aborted) throw new CommandError('TIMEOUT', `command waited ${limitMs} ms for its turn`);
+        const deps = this.deps;
+        if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
+          throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
+        }
+        const ctx: CommandContext = {
+          get conn() {
+            return deps.connection();
+          },
+          agent: deps.agent,
+          signal,
+          jobs: deps.jobs,
+        };
+        began.handler = true;
+        return handler(data as never, ctx);
+      },
+      COMMANDS[name].mutating ? 'write' : 'read',
+    );
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
