@@ -38,26 +38,20 @@ export const domainHandlers: HandlerTable = {
     return { domains };
   },
   'domain.get': async (data, { conn }) => {
-    const d = await conn.domain(data.domain);
-    const [info, s, persistent, autostart] = await Promise.all([
-      d.info(),
-      d.state(),
-      d.isPersistent(),
-      d.autostart().catch(() => false),
-    ]);
-    const fresh = await conn.domain(d.uuid); // the id of a handle is cached at lookup
+    // one hop to the worker pool (lookup, info, state, persistence, autostart)
+    const s = await conn.domainSummary(data.domain);
     return {
-      uuid: d.uuid,
-      name: d.name,
-      id: fresh.id,
+      uuid: s.uuid,
+      name: s.name,
+      id: s.id,
       state: s.state,
       reason: s.reason,
-      memoryKiB: info.memoryKiB,
-      maxMemoryKiB: info.maxMemoryKiB,
-      vcpus: info.vcpus,
-      cpuTimeNs: info.cpuTimeNs,
-      persistent,
-      autostart,
+      memoryKiB: s.memoryKiB,
+      maxMemoryKiB: s.maxMemoryKiB,
+      vcpus: s.vcpus,
+      cpuTimeNs: s.cpuTimeNs,
+      persistent: s.persistent,
+      autostart: s.autostart ?? false,
     };
   },
   'domain.xml': async (data, { conn }) => ({

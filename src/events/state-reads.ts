@@ -40,7 +40,7 @@ export class StateReads {
     const conn = this.connection();
     if (!conn) return undefined;
     try {
-      return (await (await conn.domain(uuid)).state()).state;
+      return (await conn.domainStateByUuid(uuid)).state;
     } catch (e) {
       // Gone by now (undefined, shut off and transient): the event still says what happened.
       if (!isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) this.onUnreadable(e, uuid);

@@ -38,6 +38,22 @@ type SV = StorageVolumeHandle;
 type N = NetworkHandle;
 type S = SnapshotHandle;
 
+export interface NativeDomainSummary {
+  domain: DomainHandle;
+  name: string;
+  uuid: string;
+  id: number;
+  state: number;
+  reason: number;
+  maxMemoryKiB: number;
+  memoryKiB: number;
+  vcpus: number;
+  cpuTimeNs: number;
+  persistent: boolean;
+  /** null: the driver cannot say */
+  autostart: boolean | null;
+}
+
 export interface NativeBinding {
   setErrorClass(ctor: typeof LibvirtError): void;
   setThreadPoolSize(n: number): void;
@@ -86,6 +102,10 @@ export interface NativeBinding {
   domainLookupByName(c: C, name: string): P<D>;
   domainLookupByUUIDString(c: C, uuid: string): P<D>;
   domainLookupByID(c: C, id: number): P<D>;
+  /** lookup + identity + info + state + persistence + autostart, one hop */
+  domainLookupSummary(c: C, ref: string, uuidFirst: boolean): P<NativeDomainSummary>;
+  /** lookup by UUID + state, one hop */
+  domainLookupState(c: C, uuid: string): P<{ state: number; reason: number }>;
   domainDefineXML(c: C, xml: string, flags: number): P<D>;
   domainCreateXML(c: C, xml: string, flags: number): P<D>;
   domainUndefine(d: D, flags: number): P<null>;

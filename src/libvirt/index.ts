@@ -1,5 +1,5 @@
 export { Connection, setLibvirtThreadPoolSize, libvirtThreadPoolSize, splitVersion } from './connection';
-export type { ConnectionEvents, OpenOptions, NodeInfo, EventSubscription } from './connection';
+export type { ConnectionEvents, OpenOptions, NodeInfo, EventSubscription, DomainSummary } from './connection';
 export { Domain, DomainSnapshot } from './domain';
 export type { DomainInfo, JobStats } from './domain';
 export { StoragePool, StorageVolume } from './storage';

@@ -83,13 +83,13 @@ class FakeLibvirt {
   }
 
   readonly connection = {
-    domain: async (uuid: string) => {
+    domainStateByUuid: async (uuid: string) => {
       this.stateReads.push(uuid);
       if (this.stateError) throw this.stateError;
       const d = this.domains.get(uuid);
       if (!d)
         throw new LibvirtError(`Domain not found: no domain with matching uuid '${uuid}'`, NO_DOMAIN, VIR_FROM_TEST, 2);
-      return { state: async () => ({ state: d.state, reason: d.reason }) };
+      return { state: d.state, reason: d.reason };
     },
     listDomains: async () =>
       [...this.domains.values()].map((d) => ({

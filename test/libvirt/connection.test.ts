@@ -117,6 +117,64 @@ describe('Connection on test:///default', () => {
     expect((err as LibvirtError).toJSON()).toMatchObject({ code: 42, name: 'VIR_ERR_NO_DOMAIN' });
   });
 
+  test('domainSummary reads in one call what the single calls read, by name or UUID; domainStateByUuid likewise', async () => {
+    const name = uniq('summary');
+    const defined = await conn.defineDomain(domainXml(name));
+    try {
+      await defined.start();
+      await defined.setAutostart(true);
+      const one = await conn.domainSummary(name);
+      const [info, state, persistent, autostart] = await Promise.all([
+        defined.info(),
+        defined.state(),
+        defined.isPersistent(),
+        defined.autostart(),
+      ]);
+      const fresh = await conn.domain(name);
+      expect(one).toMatchObject({
+        uuid: defined.uuid,
+        name,
+        id: fresh.id,
+        state: state.state,
+        reason: state.reason,
+        maxMemoryKiB: info.maxMemoryKiB,
+        memoryKiB: info.memoryKiB,
+        vcpus: info.vcpus,
+        persistent,
+        autostart,
+      });
+      expect(one.id).toBeGreaterThan(0);
+      expect(one.domain.uuid).toBe(defined.uuid); // a usable handle
+      await one.domain.suspend();
+      expect((await conn.domainSummary(defined.uuid)).state).toBe('paused');
+      expect(await conn.domainStateByUuid(defined.uuid)).toEqual({ state: 'paused', reason: 'user' });
+      await one.domain.destroy();
+      expect((await conn.domainSummary(defined.uuid)).id).toBe(-1);
+    } finally {
+      await defined.destroy().catch(() => undefined);
+      await defined.undefine().catch(() => undefined);
+    }
+    for (const missing of [name, '3c7c4c6a-0000-4000-8000-00000000dead']) {
+      await expect(conn.domainSummary(missing)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
+    }
+    await expect(conn.domainStateByUuid('3c7c4c6a-0000-4000-8000-00000000dead')).rejects.toMatchObject({
+      codeName: 'VIR_ERR_NO_DOMAIN',
+    });
+  });
+
+  test('domainSummary of a name that looks like a UUID finds it by name', async () => {
+    const name = '0fd1e5a2-6c4b-4f0e-9d1a-7c2b3a4e5f60';
+    const d = await conn.defineDomain(domainXml(name));
+    try {
+      const s = await conn.domainSummary(name);
+      expect(s.name).toBe(name);
+      expect(s.uuid).toBe(d.uuid);
+      expect(s.state).toBe('shutoff');
+    } finally {
+      await d.undefine().catch(() => undefined);
+    }
+  });
+
   test('a call the driver does not implement is VIR_ERR_NO_SUPPORT (virDomainMigrateGetMaxDowntime on the test driver)', async () => {
     const err = await (await conn.domain('test')).migrationMaxDowntimeMs().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LibvirtError);
