@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { NODE_ID_PATTERN, isNodeId } from '../contract/addresses';
 import { EMBEDDED_LIBVIRT_URI, EMBEDDED_PORT } from './embedded-defaults';
 import { toEndpoint, type Endpoint, type TlsSettings } from '../endpoint';
@@ -160,7 +159,9 @@ export function loadConfig(
   if (file) {
     let parsed: unknown;
     try {
-      parsed = parseYaml(readFileSync(file, 'utf8')); // YAML is a superset of JSON
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only with a config file
+      const { parse } = require('yaml') as typeof import('yaml');
+      parsed = parse(readFileSync(file, 'utf8')); // YAML is a superset of JSON
     } catch (e) {
       throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
     }

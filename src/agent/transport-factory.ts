@@ -1,11 +1,10 @@
 // Chooses the transport from the bus setting: embedded (in-process MQTT
-// broker, started here), amqp:// or mqtt://.
+// broker, started here), amqp:// or mqtt://. Only the chosen transport's
+// client library is loaded (amqplib or mqtt.js: memory, start time).
 import { endpointsOf, type AgentConfig } from './config';
 import { describeEndpoint, schemeFamily, toEndpoint, type Endpoint } from '../endpoint';
 import { EMBEDDED_HOST } from './embedded-defaults';
-import { AmqpTransport } from '../bus/amqp/transport';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../bus/embedded-broker';
-import { MqttTransport } from '../bus/mqtt/transport';
 import type { Transport } from '../bus/transport';
 import type { StatusPayload } from '../bus/mqtt/presence';
 
@@ -37,7 +36,7 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
     return {
       embedded,
       endpoint: toEndpoint(embedded.url),
-      transport: new MqttTransport({
+      transport: new (await import('../bus/mqtt/transport')).MqttTransport({
         endpoint: embedded.url,
         nodeId: cfg.nodeId,
         protocolVersion: 4,
@@ -51,7 +50,7 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
     case 'amqp':
       return {
         endpoint,
-        transport: new AmqpTransport({
+        transport: new (await import('../bus/amqp/transport')).AmqpTransport({
           endpoint,
           nodeId: cfg.nodeId,
           prefetch: cfg.prefetch,
@@ -61,7 +60,7 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
     case 'mqtt':
       return {
         endpoint,
-        transport: new MqttTransport({
+        transport: new (await import('../bus/mqtt/transport')).MqttTransport({
           endpoint,
           nodeId: cfg.nodeId,
           protocolVersion: cfg.mqttVersion as 4 | 5,

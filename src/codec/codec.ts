@@ -2,7 +2,6 @@
 // new encoding is a file beside json.ts and protobuf.ts plus one line here.
 import { CE_JSON, CE_PROTOBUF } from '../contract/envelope';
 import { jsonCodec } from './json';
-import { protobufCodec } from './protobuf';
 import type { MessageCodec } from './types';
 
 export { jsonCodec };
@@ -12,6 +11,22 @@ export type { EncodedMessage, MessageCodec, OutgoingEvent } from './types';
 export function mediaType(contentType: string): string {
   return contentType.split(';')[0].trim().toLowerCase();
 }
+
+/**
+ * protobufjs and the descriptor are loaded at the first protobuf message, not
+ * at start: most agents never see one (memory, start time).
+ */
+let protobuf: MessageCodec | undefined;
+function loadProtobuf(): MessageCodec {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at first use
+  protobuf ??= (require('./protobuf') as typeof import('./protobuf')).protobufCodec;
+  return protobuf;
+}
+const protobufCodec: MessageCodec = {
+  contentType: CE_PROTOBUF,
+  decode: (body) => loadProtobuf().decode(body),
+  encodeEvent: (e) => loadProtobuf().encodeEvent(e),
+};
 
 /** The codec for a content type (JSON when absent); undefined when unsupported. Media types compare whole, case-insensitively. */
 export function codecFor(contentType: string | undefined): MessageCodec | undefined {

@@ -1,5 +1,6 @@
 import { CommandError } from '../errors';
-import { jobInfo, type JobBackend, type JobState } from '../jobs';
+import { jobInfo } from '../jobs/outcome';
+import type { JobBackend, JobState } from '../jobs/types';
 import type { HandlerTable } from './context';
 
 function need(jobs: JobBackend | undefined): JobBackend {
