@@ -6,7 +6,12 @@ test('media types compare whole and case-insensitively; parameters are ignored',
   expect(codecFor(undefined)).toBe(jsonCodec);
   expect(codecFor('application/json')).toBe(jsonCodec);
   expect(codecFor('APPLICATION/CLOUDEVENTS+JSON;charset=utf-8')).toBe(jsonCodec);
-  expect(codecFor('application/cloudevents+protobuf')).toBe(protobufCodec);
+  // the protobuf codec is loaded at first use; what it encodes is protobufCodec's
+  const pb = codecFor('application/cloudevents+protobuf')!;
+  expect(pb.contentType).toBe(protobufCodec.contentType);
+  const e = pb.encodeEvent({ type: 'virtbus.event.agent.heartbeat', source: 'virtbus://n1', data: { node: 'n1' } });
+  expect(protobufCodec.decode(e.body)).toEqual(pb.decode(e.body));
+  expect(pb.decode(e.body)).toMatchObject({ id: e.id, type: 'virtbus.event.agent.heartbeat', source: 'virtbus://n1' });
   for (const t of [
     'application/cloudevents+jsonx',
     'application/jsonp',
