@@ -14,7 +14,7 @@ import { isJobOnlyCommand, jobKindFor, type JobKind, type PeerResolver } from '.
 import type { Connection } from '../libvirt';
 import type { AgentFacts, CommandContext } from './context';
 import { MemoryIdempotency, type IdempotencyOptions, type IdempotencyStore } from '../idempotency';
-import { KeyedSerialQueue } from './ordering';
+import { KeyedSerialQueue, type Access, type Turn } from './ordering';
 import { handlerFor } from './registry';
 
 export interface ParsedCommand {
@@ -75,11 +75,21 @@ function checkData(name: CommandName, data: unknown): string | undefined {
 }
 
 /** Commands on the same domain/pool/network run in order; others concurrently. */
-function orderingKey(name: string, data: Record<string, unknown>, id: string): string {
+function orderingKey(_name: string, data: unknown, id: string): string {
+  if (typeof data !== 'object' || data === null) return `command:${id}`;
+  return objectKey(data as Record<string, unknown>, id);
+}
+
+function objectKey(data: Record<string, unknown>, id: string): string {
   if (typeof data.domain === 'string') return `domain:${data.domain}`;
   if (typeof data.pool === 'string') return `pool:${data.pool}`;
   if (typeof data.network === 'string') return `network:${data.network}`;
   return `command:${id}`;
+}
+
+/** Reads run together on an object; anything that changes state (or is not known to be a read) runs alone. */
+function accessOf(name: string): Access {
+  return isCommandName(name) && !COMMANDS[name].mutating ? 'read' : 'write';
 }
 
 const fail = (e: unknown): ReplyData => ({ ok: false, error: toWireError(e) });
@@ -110,26 +120,36 @@ export class CommandDispatcher {
     const first = this.running.get(cmd.id);
     if (first) return first;
     const kind = this.deps.jobs ? jobKindFor(cmd.name, cmd.data) : undefined;
-    if (kind) {
-      const job = await this.deps.jobs!.get(cmd.id);
-      if (job) return this.duplicateJob(job);
+    // Its place among the commands on its object is taken on arrival: the
+    // checks below wait for stores, and a read that arrived after a write
+    // must not overtake it meanwhile (jobs are ordered by the job system).
+    const turn = kind ? undefined : this.queue.reserve(orderingKey(cmd.name, cmd.data, cmd.id), accessOf(cmd.name));
+    let handedOver = false;
+    try {
+      if (kind) {
+        const job = await this.deps.jobs!.get(cmd.id);
+        if (job) return this.duplicateJob(job);
+      }
+      const store = this.storeFor(cmd.name);
+      const known = await store.get(cmd.id);
+      if (known) return this.known(cmd.id, known);
+      // 2. Refusals: never recorded, so sending the command again (fixed) is fine.
+      const refused = this.refusal(cmd);
+      if (refused) return fail(refused);
+      // 3. Run: as a job, or once here.
+      if (kind) return this.submitJob(cmd, kind, meta);
+      const p = this.runOnce(cmd, store, turn!);
+      handedOver = true;
+      if (!this.running.has(cmd.id)) {
+        this.running.set(cmd.id, p);
+        void p.finally(() => {
+          if (this.running.get(cmd.id) === p) this.running.delete(cmd.id);
+        });
+      }
+      return p;
+    } finally {
+      if (!handedOver) turn?.release();
     }
-    const store = this.storeFor(cmd.name);
-    const known = await store.get(cmd.id);
-    if (known) return this.known(cmd.id, known);
-    // 2. Refusals: never recorded, so sending the command again (fixed) is fine.
-    const refused = this.refusal(cmd);
-    if (refused) return fail(refused);
-    // 3. Run: as a job, or once here.
-    if (kind) return this.submitJob(cmd, kind, meta);
-    const p = this.runOnce(cmd, store);
-    if (!this.running.has(cmd.id)) {
-      this.running.set(cmd.id, p);
-      void p.finally(() => {
-        if (this.running.get(cmd.id) === p) this.running.delete(cmd.id);
-      });
-    }
-    return p;
   }
 
   /** Mutating commands are recorded durably where there is a store for it; reads in memory. */
@@ -175,21 +195,30 @@ export class CommandDispatcher {
     return r.reply ?? { deferred: true, job: r, duplicate: true };
   }
 
-  private async runOnce(cmd: ParsedCommand, store: IdempotencyStore): Promise<ReplyData> {
-    const begun = await store.begin(cmd.id, cmd.name);
-    if (begun !== 'new') return this.known(cmd.id, begun);
+  private async runOnce(cmd: ParsedCommand, store: IdempotencyStore, turn: Turn): Promise<ReplyData> {
+    let begun: Awaited<ReturnType<IdempotencyStore['begin']>>;
+    try {
+      begun = await store.begin(cmd.id, cmd.name);
+    } catch (e) {
+      turn.release();
+      throw e;
+    }
+    if (begun !== 'new') {
+      turn.release();
+      return this.known(cmd.id, begun);
+    }
     const began = { handler: false };
-    const reply = await this.runCounted(cmd, began);
+    const reply = await this.runCounted(cmd, began, turn);
     // Never reached libvirt (it stayed away, its turn expired): nothing happened, so nothing is recorded and a re-send runs.
     if (!began.handler) await store.forget(cmd.id);
     else await store.finish(cmd.id, cmd.name, reply);
     return reply;
   }
 
-  private async runCounted(cmd: ParsedCommand, began: { handler: boolean }): Promise<ReplyData> {
+  private async runCounted(cmd: ParsedCommand, began: { handler: boolean }, turn: Turn): Promise<ReplyData> {
     this.counters.inFlight++;
     try {
-      const reply: ReplyData = { ok: true, result: await this.run(cmd.name as CommandName, cmd, began) };
+      const reply: ReplyData = { ok: true, result: await this.run(cmd.name as CommandName, cmd, began, turn) };
       this.counters.completed++;
       return reply;
     } catch (e) {
@@ -228,36 +257,32 @@ export class CommandDispatcher {
     return undefined;
   }
 
-  private async run(name: CommandName, cmd: ParsedCommand, began: { handler: boolean }): Promise<unknown> {
+  private async run(name: CommandName, cmd: ParsedCommand, began: { handler: boolean }, turn: Turn): Promise<unknown> {
     const handler = handlerFor(name)!;
     const data = cmd.data as Record<string, unknown>;
     const limitMs = this.o.timeouts?.[name] ?? this.o.timeoutMs ?? 60_000;
     const timeout = new AbortController();
     const signal = AbortSignal.any([timeout.signal, this.stopping.signal]);
-    const work = this.queue.run(
-      orderingKey(name, data, cmd.id),
-      async () => {
-        if (cmd.deadline !== undefined && Date.parse(cmd.deadline) <= Date.now()) {
-          throw new CommandError('EXPIRED', `deadline ${cmd.deadline} passed while the command waited its turn`);
-        }
-        if (signal.aborted) throw new CommandError('TIMEOUT', `command waited ${limitMs} ms for its turn`);
-        const deps = this.deps;
-        if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
-          throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
-        }
-        const ctx: CommandContext = {
-          get conn() {
-            return deps.connection();
-          },
-          agent: deps.agent,
-          signal,
-          jobs: deps.jobs,
-        };
-        began.handler = true;
-        return handler(data as never, ctx);
-      },
-      COMMANDS[name].mutating ? 'write' : 'read',
-    );
+    const work = turn.run(async () => {
+      if (cmd.deadline !== undefined && Date.parse(cmd.deadline) <= Date.now()) {
+        throw new CommandError('EXPIRED', `deadline ${cmd.deadline} passed while the command waited its turn`);
+      }
+      if (signal.aborted) throw new CommandError('TIMEOUT', `command waited ${limitMs} ms for its turn`);
+      const deps = this.deps;
+      if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
+        throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
+      }
+      const ctx: CommandContext = {
+        get conn() {
+          return deps.connection();
+        },
+        agent: deps.agent,
+        signal,
+        jobs: deps.jobs,
+      };
+      began.handler = true;
+      return handler(data as never, ctx);
+    });
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

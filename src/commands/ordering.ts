@@ -8,6 +8,13 @@
 
 export type Access = 'read' | 'write';
 
+/** A place taken on a key: run it once, or release it. */
+export interface Turn {
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** gives the place up without running (a no-op once run) */
+  release(): void;
+}
+
 interface KeyState {
   /** settles when everything queued on the key so far has settled */
   all: Promise<void>;
@@ -35,10 +42,21 @@ export class KeyedSerialQueue {
    * occupies its domain).
    */
   run<T>(key: string, fn: () => Promise<T>, access: Access = 'write'): Promise<T> {
+    return this.reserve(key, access).run(fn);
+  }
+
+  /**
+   * Takes a place on the key now, to run later: what arrived after it waits
+   * for it (a write) even while its owner still checks things first. Every
+   * turn is either run once or released.
+   */
+  reserve(key: string, access: Access = 'write'): Turn {
     const k = this.keys.get(key) ?? { all: Promise.resolve(), lastWrite: Promise.resolve() };
     const after = access === 'write' ? k.all : k.lastWrite;
-    const result = after.then(() => this.withSlot(fn));
-    const done = settled(result);
+    let finish!: () => void;
+    const done = new Promise<void>((r) => {
+      finish = r;
+    });
     const next: KeyState =
       access === 'write'
         ? { all: done, lastWrite: done }
@@ -47,7 +65,21 @@ export class KeyedSerialQueue {
     void next.all.then(() => {
       if (this.keys.get(key) === next) this.keys.delete(key);
     });
-    return result;
+    let used = false;
+    return {
+      run: <T>(fn: () => Promise<T>): Promise<T> => {
+        if (used) return Promise.reject(new Error(`the turn on ${key} was used already`));
+        used = true;
+        const result = after.then(() => this.withSlot(fn));
+        void settled(result).then(finish);
+        return result;
+      },
+      release: () => {
+        if (used) return;
+        used = true;
+        finish();
+      },
+    };
   }
 
   get active(): number {

@@ -129,3 +129,30 @@ describe('reads and writes on one key', () => {
     await expect(q.run('k', async () => 'read', 'read')).resolves.toBe('read');
   });
 });
+
+test('a reserved turn holds its place before it runs; a released one frees it', async () => {
+  const q = new KeyedSerialQueue(4);
+  const log: string[] = [];
+  const write = q.reserve('dom', 'write'); // arrived first, still checking things
+  const read = q.run(
+    'dom',
+    async () => {
+      log.push('read');
+    },
+    'read',
+  );
+  await tick(5);
+  expect(log).toEqual([]); // waits for the write that arrived before it
+  await write.run(async () => {
+    log.push('write');
+  });
+  await read;
+  expect(log).toEqual(['write', 'read']);
+
+  const refused = q.reserve('dom', 'write'); // e.g. refused by a check: never runs
+  const after = q.run('dom', async () => 'after', 'read');
+  refused.release();
+  refused.release(); // idempotent
+  await expect(after).resolves.toBe('after');
+  await expect(refused.run(async () => 'late')).rejects.toThrow('used already');
+});
