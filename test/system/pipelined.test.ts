@@ -87,7 +87,9 @@ describe('pipelined load on one agent (RabbitMQ, test driver)', () => {
       client,
       sent.map((s) => s.id),
     );
-    const wrong = sent.filter((s) => s.expect && got.get(s.id).result?.state !== s.expect).map((s) => ({ ...s, got: got.get(s.id), i: sent.indexOf(s) }));
+    const wrong = sent
+      .filter((s) => s.expect && got.get(s.id).result?.state !== s.expect)
+      .map((s) => ({ ...s, got: got.get(s.id), i: sent.indexOf(s) }));
     expect(wrong).toEqual([]);
     expect(sent.filter((s) => !got.get(s.id).ok)).toEqual([]);
   });
