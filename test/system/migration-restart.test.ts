@@ -87,7 +87,7 @@ test('a migration survives the source agent being SIGKILLed and is answered by t
   expect((await (await n1.domain(name)).jobStats()).type).not.toBe('none');
 
   procs.push(await spawnAgent(args));
-  virsh(NODE1_URI, 'migrate-setspeed', name, '10000');
+  await speedUp(name);
 
   const reply = await client.replyTo(id, 'final reply from the restarted agent', 90000);
   expect(reply.body.data).toMatchObject({ ok: true, result: { name, recovered: true } });
@@ -100,3 +100,25 @@ test('a migration survives the source agent being SIGKILLed and is answered by t
   procs[1].child.kill('SIGTERM');
   expect(await procs[1].exited).toBe(0);
 }, 240000);
+
+/**
+ * Lifts the migration's bandwidth limit, until libvirt reports it lifted: a
+ * limit set while libvirt is still starting the migration is overwritten by
+ * the migration's own bandwidth parameter when the transfer begins (seen once
+ * the restarted agent came up quickly enough to get there first).
+ */
+async function speedUp(name: string): Promise<void> {
+  const end = Date.now() + 20000;
+  for (;;) {
+    virsh(NODE1_URI, 'migrate-setspeed', name, '10000');
+    await new Promise((r) => setTimeout(r, 500));
+    let speed: string;
+    try {
+      speed = virsh(NODE1_URI, 'migrate-getspeed', name).trim();
+    } catch {
+      return; // the migration ended meanwhile
+    }
+    if (speed === '10000') return;
+    if (Date.now() > end) throw new Error(`the migration's speed stays at ${speed} MiB/s after migrate-setspeed 10000`);
+  }
+}
