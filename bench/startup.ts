@@ -1,0 +1,96 @@
+// Row 5: time from spawn to the agent's 'ready' log line, and its resident
+// memory after ready + 2 s idle — on test:///default and on a 1,000-domain
+// test-driver node — next to a bare node process measured the same way.
+import { spawnAgent } from './lib/agent-process';
+import { withCleanup } from './lib/cleanup';
+import { rssMiB, sleep, startChild } from './lib/proc';
+import { measured, type Row } from './lib/report';
+import { median } from './lib/stats';
+import { domainNames, writeTestNode } from './lib/test-node-xml';
+import { tempDir } from './lib/tmp';
+import type { BenchOptions } from './options';
+
+const IDLE_MS = 2000;
+
+interface Sample {
+  readyMs: number;
+  rssMiB: number;
+}
+
+async function bareNode(o: BenchOptions): Promise<Sample> {
+  return withCleanup(o.problems, async (cleanup) => {
+    const child = startChild(
+      'bare node',
+      process.execPath,
+      ['-e', "console.log('ready');setInterval(()=>{},1000)"],
+      cleanup,
+    );
+    const { ms } = await child.waitForLine((l) => l === 'ready', 10_000);
+    await sleep(IDLE_MS);
+    return { readyMs: ms, rssMiB: rssMiB(child.pid) };
+  });
+}
+
+async function agent(o: BenchOptions, label: string, libvirtUri: string): Promise<Sample> {
+  return withCleanup(o.problems, async (cleanup) => {
+    // info: the 'ready' line is logged at info (idle, so no per-command lines)
+    const a = spawnAgent({ label, bus: o.amqpUrl, libvirtUri, logLevel: 'info', problems: o.problems }, cleanup);
+    const readyMs = await a.readyLine();
+    await sleep(IDLE_MS);
+    return { readyMs, rssMiB: rssMiB(a.child.pid) };
+  });
+}
+
+export async function runStartup(o: BenchOptions): Promise<Row[]> {
+  const reps = o.quick ? 1 : 3;
+  return withCleanup(o.problems, async (cleanup) => {
+    const uri1000 = writeTestNode(tempDir('node1000', cleanup), domainNames(1000, 's'));
+    const samples: Record<'bare' | 'idle' | 'full', Sample[]> = { bare: [], idle: [], full: [] };
+    for (let r = 0; r < reps; r++) {
+      o.log(`startup: round ${r + 1}/${reps} (bare node, agent idle, agent with 1,000 domains)`);
+      samples.bare.push(await bareNode(o));
+      samples.idle.push(await agent(o, 'start-idle', 'test:///default'));
+      samples.full.push(await agent(o, 'start-1000', uri1000));
+    }
+    o.details.startup = { reps, idleMs: IDLE_MS, samples };
+    const med = (k: keyof typeof samples, f: keyof Sample) => median(samples[k].map((s) => s[f]));
+    const bareLabel = 'bare node';
+    return [
+      measured(
+        'startup.ready.idle',
+        'start → ready, test:///default (AMQP)',
+        'ms',
+        med('idle', 'readyMs'),
+        med('bare', 'readyMs'),
+        `${bareLabel} start → first line`,
+      ),
+      measured(
+        'startup.ready.1000',
+        'start → ready, 1,000 domains (AMQP)',
+        'ms',
+        med('full', 'readyMs'),
+        med('bare', 'readyMs'),
+        `${bareLabel} start → first line`,
+        { of: 'agent', op: '<=', value: 1000 },
+      ),
+      measured(
+        'startup.rss.idle',
+        'RSS after ready + 2 s, idle',
+        'MiB',
+        med('idle', 'rssMiB'),
+        med('bare', 'rssMiB'),
+        bareLabel,
+        { of: 'agent', op: '<=', value: 60 },
+      ),
+      measured(
+        'startup.rss.1000',
+        'RSS after ready + 2 s, 1,000 domains',
+        'MiB',
+        med('full', 'rssMiB'),
+        med('bare', 'rssMiB'),
+        bareLabel,
+        { of: 'agent', op: '<=', value: 80 },
+      ),
+    ];
+  });
+}
