@@ -62,6 +62,8 @@ export function spawnAgent(o: AgentSpawnOptions, cleanup: Cleanup): AgentProcess
   if (o.problems) cleanup.add('collect agent complaints', () => o.problems!.push(...(self.agent?.complaints() ?? [])));
   const stateDir = tempDir(`agent-${o.label}`, cleanup);
   const args = [
+    // e.g. VIRTBUS_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the agent's time goes
+    ...(process.env.VIRTBUS_BENCH_AGENT_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     AGENT_MAIN,
     '--node-id',
     nodeId,

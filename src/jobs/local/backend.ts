@@ -168,7 +168,7 @@ export class LocalJobBackend extends TypedEmitter<JobBackendEvents> implements J
     this.closed = true;
     this.executor.detach();
     if (this.sweeper) clearInterval(this.sweeper);
-    await this.store.flush();
+    await this.store.close();
   }
 
   /** Drops finished jobs past retention and outcomes past the idempotency window. */
