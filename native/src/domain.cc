@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <cstdlib>
+#include <stdexcept>
 
 namespace vb {
 
@@ -306,6 +307,47 @@ static Napi::Value LookupSummary(const Napi::CallbackInfo& info) {
   });
 }
 
+// (conn, ref, uuidFirst, op, flags) -> { name, uuid, state (null: the domain
+// is gone after the operation, e.g. a transient one destroyed) }. The
+// lifecycle operations as one hop: lookup, the operation, the state after.
+enum class LifecycleOp { Create = 0, Shutdown, Reboot, Destroy, Suspend, Resume };
+static int Operate(D d, LifecycleOp op, unsigned f) {
+  switch (op) {
+    case LifecycleOp::Create: return virDomainCreateWithFlags(d, f);
+    case LifecycleOp::Shutdown: return virDomainShutdownFlags(d, f);
+    case LifecycleOp::Reboot: return virDomainReboot(d, f);
+    case LifecycleOp::Destroy: return virDomainDestroyFlags(d, f);
+    case LifecycleOp::Suspend: return virDomainSuspend(d);
+    case LifecycleOp::Resume: return virDomainResume(d);
+  }
+  throw std::runtime_error("unknown lifecycle operation");
+}
+static Napi::Value LookupOperate(const Napi::CallbackInfo& info) {
+  auto c = ArgConnection(info, 0);
+  std::string ref = ArgString(info, 1);
+  bool uuidFirst = info[2].ToBoolean().Value();
+  auto op = static_cast<LifecycleOp>(static_cast<int>(ArgNumber(info, 3)));
+  unsigned int flags = ArgFlags(info, 4);
+  return Run(info.Env(), [c, ref, uuidFirst, op, flags]() -> Value {
+    Held<D> d(LookupRef(c.get(), ref, uuidFirst), [](D p) { virDomainFree(p); });
+    Check(Operate(d.get(), op, flags));
+    Value o = Value::Object();
+    char uuid[VIR_UUID_STRING_BUFLEN] = {0};
+    virDomainGetUUIDString(d.get(), uuid);
+    o.Set("name", Value::StringOrNull(virDomainGetName(d.get())));
+    o.Set("uuid", Value::String(uuid));
+    int state = 0, reason = 0;
+    if (virDomainGetState(d.get(), &state, &reason, 0) == 0) {
+      o.Set("state", Value::Number(state));
+    } else {
+      virErrorPtr e = virGetLastError();
+      if (!e || e->code != VIR_ERR_NO_DOMAIN) Fail();
+      o.Set("state", Value::Null());
+    }
+    return o;
+  });
+}
+
 // (conn, uuid) -> { state, reason }: the state an event is published with.
 static Napi::Value LookupState(const Napi::CallbackInfo& info) {
   auto c = ArgConnection(info, 0);
@@ -329,6 +371,7 @@ void InitDomain(Napi::Env env, Napi::Object exports) {
   VB_EXPORT(exports, "domainLookupByID", LookupByID);
   VB_EXPORT(exports, "domainLookupSummary", LookupSummary);
   VB_EXPORT(exports, "domainLookupState", LookupState);
+  VB_EXPORT(exports, "domainLookupOperate", LookupOperate);
   VB_EXPORT(exports, "domainDefineXML", DefineXML);
   VB_EXPORT(exports, "domainCreateXML", CreateXML);
   VB_EXPORT(exports, "domainUndefine", Undefine);

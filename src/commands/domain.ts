@@ -1,6 +1,15 @@
 import type { CommandResult } from '../contract/commands';
 import { CommandError } from '../errors';
-import { isLibvirtError, type Connection, type Domain } from '../libvirt';
+import {
+  domainStateByUuid,
+  domainSummary,
+  isLibvirtError,
+  operateDomain,
+  type Connection,
+  type Domain,
+  type LifecycleRequest,
+} from '../libvirt';
+import type { ShutdownMode } from '../libvirt/flags';
 import type { HandlerTable } from './context';
 import { diskXml, findDisk, findInterface, interfaceXml, randomMac } from '../libvirt/xml';
 
@@ -10,8 +19,7 @@ type StateResult = CommandResult<'domain.start'>;
 async function stateAfter(dom: Domain, conn: Connection): Promise<StateResult> {
   const { uuid, name } = dom;
   try {
-    const d = await conn.domain(uuid);
-    return { uuid, name, state: (await d.state()).state };
+    return { uuid, name, state: (await domainStateByUuid(conn, uuid)).state };
   } catch (e) {
     if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return { uuid, name, state: 'shutoff' };
     throw e;
@@ -23,6 +31,15 @@ function simple(op: (dom: Domain, data: never) => Promise<void>) {
     const dom = await conn.domain(data.domain);
     await op(dom, data as never);
     return stateAfter(dom, conn);
+  };
+}
+
+/** A lifecycle operation in one hop to libvirt's worker: lookup, operation, state after. */
+function lifecycle<D>(request: (data: D) => LifecycleRequest) {
+  return async (data: { domain: string } & D, { conn }: { conn: Connection }): Promise<StateResult> => {
+    const r = await operateDomain(conn, data.domain, request(data));
+    // gone after it (a transient domain stopped): shut off
+    return { uuid: r.uuid, name: r.name, state: r.state ?? 'shutoff' };
   };
 }
 
@@ -39,7 +56,7 @@ export const domainHandlers: HandlerTable = {
   },
   'domain.get': async (data, { conn }) => {
     // one hop to the worker pool (lookup, info, state, persistence, autostart)
-    const s = await conn.domainSummary(data.domain);
+    const s = await domainSummary(conn, data.domain);
     return {
       uuid: s.uuid,
       name: s.name,
@@ -68,12 +85,15 @@ export const domainHandlers: HandlerTable = {
   'domain.undefine': simple((d, o: { managedSave?: boolean; snapshotsMetadata?: boolean; nvram?: boolean }) =>
     d.undefine(o),
   ),
-  'domain.start': simple((d, o: { paused?: boolean }) => d.start({ paused: o.paused })),
-  'domain.shutdown': simple((d, o: { mode?: 'default' | 'acpi' | 'agent' }) => d.shutdown(o.mode)),
-  'domain.reboot': simple((d, o: { mode?: 'default' | 'acpi' | 'agent' }) => d.reboot(o.mode)),
-  'domain.destroy': simple((d, o: { graceful?: boolean }) => d.destroy({ graceful: o.graceful })),
-  'domain.suspend': simple((d) => d.suspend()),
-  'domain.resume': simple((d) => d.resume()),
+  'domain.start': lifecycle((o: { paused?: boolean }) => ({ op: 'start', paused: o.paused })),
+  'domain.shutdown': lifecycle((o: { mode?: string }) => ({
+    op: 'shutdown',
+    mode: o.mode as ShutdownMode | undefined,
+  })),
+  'domain.reboot': lifecycle((o: { mode?: string }) => ({ op: 'reboot', mode: o.mode as ShutdownMode | undefined })),
+  'domain.destroy': lifecycle((o: { graceful?: boolean }) => ({ op: 'destroy', graceful: o.graceful })),
+  'domain.suspend': lifecycle(() => ({ op: 'suspend' })),
+  'domain.resume': lifecycle(() => ({ op: 'resume' })),
 
   'domain.attachDisk': async (data, { conn }) => {
     const dom = await conn.domain(data.domain);

@@ -23,6 +23,8 @@ export interface EventPublisherDeps {
   /** current libvirt connection or undefined while reconnecting */
   connection: () => Connection | undefined;
   onError: (err: unknown, e: ContractEvent | { object: string; event: string }) => void;
+  /** how a domain's state is read (default: libvirt, lookup and state in one hop) */
+  readDomainState?: (conn: Connection, uuid: string) => Promise<{ state: string }>;
   /** a domain's state could not be read for an event (it goes out without); default: ignored */
   onStateUnreadable?: (err: unknown, uuid: string) => void;
   /** events handed to the transport and not yet confirmed, at most (default 1024) */
@@ -47,7 +49,7 @@ export class EventPublisher {
 
   constructor(private readonly d: EventPublisherDeps) {
     this.maxUnconfirmed = d.maxUnconfirmed ?? 1024;
-    this.states = new StateReads(d.connection, d.onStateUnreadable);
+    this.states = new StateReads(d.connection, d.readDomainState, d.onStateUnreadable);
   }
 
   /** Called for every libvirt event; never blocks, never throws. */

@@ -3,13 +3,15 @@
 // one read, issued after the last of them arrived — so it is never older
 // than any event it is attached to, and a burst of events on one domain
 // costs one libvirt round trip, not one per event.
-import { isLibvirtError, type Connection } from '../libvirt';
+import { domainStateByUuid, isLibvirtError, type Connection } from '../libvirt';
 
 export class StateReads {
   private scheduled = new Map<string, Array<(state: string | undefined) => void>>();
 
   constructor(
     private readonly connection: () => Connection | undefined,
+    /** how one domain's state is read (default: lookup and state in one hop) */
+    private readonly readState: (conn: Connection, uuid: string) => Promise<{ state: string }> = domainStateByUuid,
     /** a read failed for another reason than the domain being gone */
     private readonly onUnreadable: (err: unknown, uuid: string) => void = () => undefined,
   ) {}
@@ -40,7 +42,7 @@ export class StateReads {
     const conn = this.connection();
     if (!conn) return undefined;
     try {
-      return (await conn.domainStateByUuid(uuid)).state;
+      return (await this.readState(conn, uuid)).state;
     } catch (e) {
       // Gone by now (undefined, shut off and transient): the event still says what happened.
       if (!isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) this.onUnreadable(e, uuid);

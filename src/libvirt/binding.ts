@@ -106,6 +106,14 @@ export interface NativeBinding {
   domainLookupSummary(c: C, ref: string, uuidFirst: boolean): P<NativeDomainSummary>;
   /** lookup by UUID + state, one hop */
   domainLookupState(c: C, uuid: string): P<{ state: number; reason: number }>;
+  /** lookup + a lifecycle operation (0 create … 5 resume) + the state after (null: gone), one hop */
+  domainLookupOperate(
+    c: C,
+    ref: string,
+    uuidFirst: boolean,
+    op: number,
+    flags: number,
+  ): P<{ name: string; uuid: string; state: number | null }>;
   domainDefineXML(c: C, xml: string, flags: number): P<D>;
   domainCreateXML(c: C, xml: string, flags: number): P<D>;
   domainUndefine(d: D, flags: number): P<null>;

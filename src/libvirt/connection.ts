@@ -10,7 +10,7 @@ import {
   type SaveOptions,
   type StartOptions,
 } from './flags';
-import { closeReason, domainState, domainStateReason, enums, type DomainStateName } from './names';
+import { closeReason, enums } from './names';
 import { Network } from './network';
 import { StoragePool, StorageVolume } from './storage';
 import { TypedEmitter } from '../typed-emitter';
@@ -47,21 +47,9 @@ export interface EventSubscription {
   unsupported: Array<{ event: string; message: string; code: number }>;
 }
 
-export interface DomainSummary {
-  domain: Domain;
-  uuid: string;
-  name: string;
-  /** -1 when inactive */
-  id: number;
-  state: DomainStateName;
-  reason: string;
-  maxMemoryKiB: number;
-  memoryKiB: number;
-  vcpus: number;
-  cpuTimeNs: number;
-  persistent: boolean;
-  /** null: the driver cannot say */
-  autostart: boolean | null;
+/** domain() tries a reference that looks like a UUID as one first (then as a name). */
+export function looksLikeUuid(ref: string): boolean {
+  return UUID_RE.test(ref);
 }
 
 const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -222,32 +210,6 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       }
     }
     return new Domain(await native.domainLookupByName(this.handle, ref));
-  }
-  /**
-   * A domain (name or UUID, as domain()) with everything domain.get tells
-   * about it, read in one call to the worker pool instead of six.
-   */
-  async domainSummary(ref: string): Promise<DomainSummary> {
-    const s = await native.domainLookupSummary(this.handle, ref, UUID_RE.test(ref));
-    return {
-      domain: new Domain(s.domain),
-      uuid: s.uuid,
-      name: s.name,
-      id: s.id,
-      state: domainState(s.state),
-      reason: domainStateReason(s.state, s.reason),
-      maxMemoryKiB: s.maxMemoryKiB,
-      memoryKiB: s.memoryKiB,
-      vcpus: s.vcpus,
-      cpuTimeNs: s.cpuTimeNs,
-      persistent: s.persistent,
-      autostart: s.autostart,
-    };
-  }
-  /** The state of the domain with this UUID, looked up and read in one call. */
-  async domainStateByUuid(uuid: string): Promise<{ state: DomainStateName; reason: string }> {
-    const s = await native.domainLookupState(this.handle, uuid);
-    return { state: domainState(s.state), reason: domainStateReason(s.state, s.reason) };
   }
   async domainById(id: number): Promise<Domain> {
     return new Domain(await native.domainLookupByID(this.handle, id));

@@ -1,5 +1,5 @@
 export { Connection, setLibvirtThreadPoolSize, libvirtThreadPoolSize, splitVersion } from './connection';
-export type { ConnectionEvents, OpenOptions, NodeInfo, EventSubscription, DomainSummary } from './connection';
+export type { ConnectionEvents, OpenOptions, NodeInfo, EventSubscription } from './connection';
 export { Domain, DomainSnapshot } from './domain';
 export type { DomainInfo, JobStats } from './domain';
 export { StoragePool, StorageVolume } from './storage';
@@ -11,3 +11,5 @@ export type { ReconnectingConnectionEvents, ReconnectingOptions } from './reconn
 export type * from './events';
 export type { MigrateOptions } from './migration';
 export * as names from './names';
+export { domainStateByUuid, domainSummary, operateDomain } from './one-hop';
+export type { DomainSummary, LifecycleRequest } from './one-hop';

@@ -82,15 +82,17 @@ class FakeLibvirt {
     return d;
   }
 
+  /** what readDomainState answers: the fake domain's state, or the failure set up */
+  readonly readState = async (uuid: string): Promise<{ state: string; reason: string }> => {
+    this.stateReads.push(uuid);
+    if (this.stateError) throw this.stateError;
+    const d = this.domains.get(uuid);
+    if (!d)
+      throw new LibvirtError(`Domain not found: no domain with matching uuid '${uuid}'`, NO_DOMAIN, VIR_FROM_TEST, 2);
+    return { state: d.state, reason: d.reason };
+  };
+
   readonly connection = {
-    domainStateByUuid: async (uuid: string) => {
-      this.stateReads.push(uuid);
-      if (this.stateError) throw this.stateError;
-      const d = this.domains.get(uuid);
-      if (!d)
-        throw new LibvirtError(`Domain not found: no domain with matching uuid '${uuid}'`, NO_DOMAIN, VIR_FROM_TEST, 2);
-      return { state: d.state, reason: d.reason };
-    },
     listDomains: async () =>
       [...this.domains.values()].map((d) => ({
         uuid: d.uuid,
@@ -135,6 +137,7 @@ function setup(o: { connected?: boolean; codec?: MessageCodec } = {}) {
     transport,
     codec: o.codec ?? jsonCodec,
     connection: () => (o.connected === false ? undefined : libvirt.connection),
+    readDomainState: (_conn, uuid) => libvirt.readState(uuid),
     onError: (err, e) => errors.push([err, e]),
   });
   open.push({ transport, publisher });
@@ -312,6 +315,7 @@ describe('domain events', () => {
       transport,
       codec: jsonCodec,
       connection: () => libvirt.connection,
+      readDomainState: (_conn, uuid) => libvirt.readState(uuid),
       onError: (err) => errors.push(err),
       onStateUnreadable: (err, uuid) => unreadable.push([err, uuid]),
     });

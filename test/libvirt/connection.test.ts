@@ -1,5 +1,13 @@
 // The binding against libvirt's in-process test driver (no daemon needed).
-import { Connection, LibvirtError, type LibvirtEvent, type LifecycleEvent } from '../../src/libvirt';
+import {
+  Connection,
+  LibvirtError,
+  domainStateByUuid,
+  operateDomain,
+  domainSummary,
+  type LibvirtEvent,
+  type LifecycleEvent,
+} from '../../src/libvirt';
 import { EventLog } from '../helpers/events';
 
 const URI = 'test:///default';
@@ -123,7 +131,7 @@ describe('Connection on test:///default', () => {
     try {
       await defined.start();
       await defined.setAutostart(true);
-      const one = await conn.domainSummary(name);
+      const one = await domainSummary(conn, name);
       const [info, state, persistent, autostart] = await Promise.all([
         defined.info(),
         defined.state(),
@@ -146,18 +154,45 @@ describe('Connection on test:///default', () => {
       expect(one.id).toBeGreaterThan(0);
       expect(one.domain.uuid).toBe(defined.uuid); // a usable handle
       await one.domain.suspend();
-      expect((await conn.domainSummary(defined.uuid)).state).toBe('paused');
-      expect(await conn.domainStateByUuid(defined.uuid)).toEqual({ state: 'paused', reason: 'user' });
+      expect((await domainSummary(conn, defined.uuid)).state).toBe('paused');
+      expect(await domainStateByUuid(conn, defined.uuid)).toEqual({ state: 'paused', reason: 'user' });
       await one.domain.destroy();
-      expect((await conn.domainSummary(defined.uuid)).id).toBe(-1);
+      expect((await domainSummary(conn, defined.uuid)).id).toBe(-1);
     } finally {
       await defined.destroy().catch(() => undefined);
       await defined.undefine().catch(() => undefined);
     }
     for (const missing of [name, '3c7c4c6a-0000-4000-8000-00000000dead']) {
-      await expect(conn.domainSummary(missing)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
+      await expect(domainSummary(conn, missing)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
     }
-    await expect(conn.domainStateByUuid('3c7c4c6a-0000-4000-8000-00000000dead')).rejects.toMatchObject({
+    await expect(domainStateByUuid(conn, '3c7c4c6a-0000-4000-8000-00000000dead')).rejects.toMatchObject({
+      codeName: 'VIR_ERR_NO_DOMAIN',
+    });
+  });
+
+  test('operateDomain: lookup, lifecycle operation and the state after in one call; a transient domain gone after it has no state', async () => {
+    const name = uniq('operate');
+    const d = await conn.defineDomain(domainXml(name));
+    try {
+      expect(await operateDomain(conn, name, { op: 'start' })).toEqual({ uuid: d.uuid, name, state: 'running' });
+      expect(await operateDomain(conn, d.uuid, { op: 'suspend' })).toMatchObject({ state: 'paused' });
+      expect(await operateDomain(conn, name, { op: 'resume' })).toMatchObject({ state: 'running' });
+      expect(await operateDomain(conn, name, { op: 'destroy' })).toMatchObject({ state: 'shutoff' });
+      expect(await operateDomain(conn, name, { op: 'start' })).toMatchObject({ state: 'running' });
+      // a refused operation is libvirt's error, as from the single call
+      const single = await d.start().then(
+        () => undefined,
+        (e: LibvirtError) => e.codeName,
+      );
+      await expect(operateDomain(conn, name, { op: 'start' })).rejects.toMatchObject({ codeName: single });
+      await operateDomain(conn, name, { op: 'destroy' });
+    } finally {
+      await d.undefine().catch(() => undefined);
+    }
+    const transient = await conn.createDomain(domainXml(uniq('transient-op')));
+    const gone = await operateDomain(conn, transient.uuid, { op: 'destroy' });
+    expect(gone).toEqual({ uuid: transient.uuid, name: transient.name });
+    await expect(operateDomain(conn, uniq('nope'), { op: 'suspend' })).rejects.toMatchObject({
       codeName: 'VIR_ERR_NO_DOMAIN',
     });
   });
@@ -166,7 +201,7 @@ describe('Connection on test:///default', () => {
     const name = '0fd1e5a2-6c4b-4f0e-9d1a-7c2b3a4e5f60';
     const d = await conn.defineDomain(domainXml(name));
     try {
-      const s = await conn.domainSummary(name);
+      const s = await domainSummary(conn, name);
       expect(s.name).toBe(name);
       expect(s.uuid).toBe(d.uuid);
       expect(s.state).toBe('shutoff');
