@@ -19,6 +19,7 @@ import { jobRunners, kindConcurrency } from '../jobs/kinds';
 import { JobWaiters } from './job-waiters';
 import { JobReplies } from './job-replies';
 import { AGENT_VERSION } from './version';
+import { withTimeout } from '../timeout';
 
 export interface AgentOptions {
   nodeId: string;
@@ -35,6 +36,8 @@ export interface AgentOptions {
   maxOutgoingBytes?: number;
   /** how long close() waits for in-flight commands (ms, default 30000) */
   drainMs?: number;
+  /** how long close() waits for event confirms and the offline event (ms, default 10000) */
+  closeTimeoutMs?: number;
   dispatcher?: DispatcherOptions;
   /** the job system for long-running commands (default: none, they are UNSUPPORTED) */
   jobs?: AgentJobOptions;
@@ -271,8 +274,15 @@ export class Agent extends TypedEmitter<AgentEvents> {
     });
     // running jobs are left to libvirt; the next agent run reconciles them
     if (this.jobs) await step('close the job system', () => this.jobs!.close());
-    await step('flush events', () => this.publisher.flush());
-    if (this.online) await step('publish offline', () => this.publisher.enqueue(this.presence('offline')));
+    // Bounded: with the broker away, confirms never come; the transport's
+    // close below rejects what is still waiting (the broker lost it anyway).
+    const bound = this.o.closeTimeoutMs ?? 10_000;
+    await step('flush events', () => withTimeout(this.publisher.flush(), bound, 'flushing events'));
+    if (this.online) {
+      await step('publish offline', () =>
+        withTimeout(this.publisher.enqueue(this.presence('offline')), bound, 'publishing offline'),
+      );
+    }
     if (this.o.peers) await step('stop watching peers', () => this.o.peers!.close());
     await step('close libvirt', () => this.libvirt.close());
     await step('close transport', () => this.o.transport.close());
