@@ -48,11 +48,17 @@ export const domainHandlers: HandlerTable = {
     const doms = await conn.listDomains(data.state ?? 'all');
     const domains = await Promise.all(
       doms.map(async (d) => {
-        const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
-        return { uuid: d.uuid, name: d.name, id: d.id, state: s.state, persistent };
+        try {
+          const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
+          return { uuid: d.uuid, name: d.name, id: d.id, state: s.state, persistent };
+        } catch (e) {
+          // gone between the listing and the read (a transient guest stopped): not listed
+          if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return undefined;
+          throw e;
+        }
       }),
     );
-    return { domains };
+    return { domains: domains.filter((d) => d !== undefined) };
   },
   'domain.get': async (data, { conn }) => {
     // one hop to the worker pool (lookup, info, state, persistence, autostart)

@@ -8,7 +8,7 @@
 // not fall behind. At most maxUnconfirmed events are handed over and not yet
 // confirmed; beyond that the queue waits for confirms (no publish is refused
 // for lack of room in the transport's queue).
-import type { Connection, LibvirtEvent } from '../libvirt';
+import { isLibvirtError, type Connection, type LibvirtEvent } from '../libvirt';
 import type { Transport } from '../bus/transport';
 import type { MessageCodec } from '../codec/codec';
 import { eventType, mapLibvirtEvent, type ContractEvent } from './mapping';
@@ -133,20 +133,30 @@ export class EventPublisher {
       bootId: this.d.bootId,
       reason,
       at: new Date().toISOString(),
-      domains: await Promise.all(
-        doms.map(async (d) => {
-          const [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
-          return {
-            uuid: d.uuid,
-            name: d.name,
-            id: d.id,
-            state: s.state,
-            reason: s.reason,
-            persistent,
-            seq: seqs.get(d.uuid) ?? 0,
-          };
-        }),
-      ),
+      domains: (
+        await Promise.all(
+          doms.map(async (d) => {
+            let s: { state: string; reason: string };
+            let persistent: boolean;
+            try {
+              [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
+            } catch (e) {
+              // gone between the listing and the read (a transient guest stopped): not part of the node any more
+              if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return undefined;
+              throw e;
+            }
+            return {
+              uuid: d.uuid,
+              name: d.name,
+              id: d.id,
+              state: s.state,
+              reason: s.reason,
+              persistent,
+              seq: seqs.get(d.uuid) ?? 0,
+            };
+          }),
+        )
+      ).filter((d) => d !== undefined),
       pools: await Promise.all(pools.map(async (p) => ({ uuid: p.uuid, name: p.name, state: (await p.info()).state }))),
       networks: await Promise.all(nets.map(async (n) => ({ uuid: n.uuid, name: n.name, active: await n.isActive() }))),
     };

@@ -62,6 +62,8 @@ interface FakeDomain {
   state: string;
   reason: string;
   persistent: boolean;
+  /** listed, but gone when its state is read (a transient guest that just stopped) */
+  vanished?: boolean;
 }
 
 const NO_DOMAIN = enums.virErrorNumber.VIR_ERR_NO_DOMAIN;
@@ -98,7 +100,10 @@ class FakeLibvirt {
         uuid: d.uuid,
         name: d.name,
         id: d.id,
-        state: async () => ({ state: d.state, reason: d.reason }),
+        state: async () => {
+          if (d.vanished) throw new LibvirtError(`Domain not found: '${d.name}'`, NO_DOMAIN, VIR_FROM_TEST, 2);
+          return { state: d.state, reason: d.reason };
+        },
         isPersistent: async () => d.persistent,
       })),
     listStoragePools: async () =>
@@ -646,6 +651,15 @@ describe('snapshot', () => {
       [C.name, 0],
     ]);
     expect(dataOf(transport.calls[4]).seq).toBe(3);
+  });
+
+  test('a domain gone between the listing and its state read is left out of the snapshot, not a failed snapshot', async () => {
+    const { transport, libvirt, publisher } = setup();
+    libvirt.add({ ...A, state: 'running', reason: 'booted', persistent: true });
+    libvirt.add({ ...B, state: 'running', reason: 'booted', persistent: false, vanished: true });
+    await publisher.snapshot('start');
+    const snapshot = dataOf(transport.calls[0]) as unknown as SnapshotData;
+    expect(snapshot.domains.map((d) => d.name)).toEqual([A.name]);
   });
 
   test('without libvirt the snapshot rejects, nothing is published, and the queue goes on', async () => {
