@@ -1,21 +1,14 @@
 // A JSON document on disk that is never half-written: write a temp file,
 // fsync it, rename it over the old one, fsync the directory. rename(2) is
 // atomic within a file system, so after a crash the file is either the old or
-// the new version. Saves are coalesced: while one write runs, later saves
-// share one follow-up write that picks up the newest state.
+// the new version.
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export class AtomicJsonFile<T> {
-  private queued?: Promise<void>;
-  private current?: Promise<void>;
   private seq = 0;
 
-  /** `snapshot` is read when a write starts, not when save() is called. */
-  constructor(
-    readonly path: string,
-    private readonly snapshot: () => T,
-  ) {}
+  constructor(readonly path: string) {}
 
   /** The stored document, or undefined if there is none yet. */
   async load(): Promise<T | undefined> {
@@ -37,36 +30,11 @@ export class AtomicJsonFile<T> {
     }
   }
 
-  /** Resolves once a write that includes every change made before this call is on disk. */
-  save(): Promise<void> {
-    if (this.queued) return this.queued;
-    const before = this.current ?? Promise.resolve();
-    const next: Promise<void> = before
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined;
-        return this.write();
-      });
-    this.queued = next;
-    this.current = next;
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.current === next) this.current = undefined;
-      });
-    return next;
-  }
-
-  /** Resolves when no write is pending. */
-  async flush(): Promise<void> {
-    await this.current?.catch(() => undefined);
-  }
-
-  private async write(): Promise<void> {
+  /** Replaces the document with text (JSON of a T). One at a time: the caller serializes. */
+  async replace(text: string): Promise<void> {
     const dir = dirname(this.path);
     await mkdir(dir, { recursive: true });
     const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${++this.seq}.tmp`);
-    const text = JSON.stringify(this.snapshot());
     const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(text, 'utf8');

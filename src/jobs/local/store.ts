@@ -66,11 +66,9 @@ export class LocalStore {
   private jobsWritten = '[]';
   private queued?: Promise<void>;
   private current?: Promise<void>;
-  private compacted?: StateDocument;
 
   constructor(readonly stateDir: string) {
-    // the document compaction prepared, taken at the same instant as its last journal line
-    this.snapshot = new AtomicJsonFile(join(stateDir, STATE_FILE), () => this.compacted!);
+    this.snapshot = new AtomicJsonFile(join(stateDir, STATE_FILE));
     this.journal = new Journal(join(stateDir, JOURNAL_FILE));
   }
 
@@ -107,7 +105,6 @@ export class LocalStore {
   /** Resolves when no write is pending. */
   async flush(): Promise<void> {
     await this.current?.catch(() => undefined);
-    await this.journal.idle();
   }
 
   async close(): Promise<void> {
@@ -155,18 +152,10 @@ export class LocalStore {
     // plus the whole journal, so a crash before the journal is emptied
     // replays the journal over it to the same state.
     const compact = this.journal.lineCount + 1 > Math.max(1000, this.commands.size + this.jobs.size);
-    if (compact) {
-      this.compacted = JSON.parse(
-        JSON.stringify({ version: 1, jobs, commands: [...this.commands.entries()] }),
-      ) as StateDocument;
-    }
+    const snapshot = compact ? JSON.stringify({ version: 1, jobs, commands: [...this.commands.entries()] }) : '';
     await this.journal.append(record);
     if (!compact) return;
-    try {
-      await this.snapshot.save();
-      await this.journal.truncate();
-    } finally {
-      this.compacted = undefined;
-    }
+    await this.snapshot.replace(snapshot);
+    await this.journal.truncate();
   }
 }
