@@ -28,9 +28,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(cfg.logLevel, { node: cfg.nodeId });
+  // the connection settings, read once for every client
+  const endpoints = endpointsOf(cfg);
   let bus;
   try {
-    bus = await createTransport(cfg);
+    bus = await createTransport(cfg, endpoints.bus);
   } catch (e) {
     log.fatal({ err: e }, 'cannot set up the bus');
     process.stderr.write(`virtbus-agent: ${(e as Error).message}\n`);
@@ -51,7 +53,7 @@ async function main(): Promise<number> {
     advertiseMigrateUri: cfg.advertiseMigrateUri || undefined,
     jobs: {
       backend: cfg.redis
-        ? { type: 'redis', node: cfg.nodeId, redis: endpointsOf(cfg).redis }
+        ? { type: 'redis', node: cfg.nodeId, redis: endpoints.redis }
         : { type: 'local', stateDir: join(cfg.stateDir, cfg.nodeId) },
       saveDir,
       progressIntervalMs: cfg.jobProgressMs,

@@ -1,7 +1,7 @@
 // Chooses the transport from the bus setting: embedded (in-process MQTT
 // broker, started here), amqp:// or mqtt://. Only the chosen transport's
 // client library is loaded (amqplib or mqtt.js: memory, start time).
-import { endpointsOf, type AgentConfig } from './config';
+import type { AgentConfig } from './config';
 import { describeEndpoint, schemeFamily, toEndpoint, type Endpoint } from '../endpoint';
 import { EMBEDDED_HOST } from './embedded-defaults';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../bus/embedded-broker';
@@ -29,8 +29,9 @@ function statusPayload(cfg: AgentConfig): StatusPayload {
   };
 }
 
-export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
-  if (cfg.bus === 'embedded') {
+/** bus: the configuration's bus endpoint (endpointsOf), undefined for the embedded broker. */
+export async function createTransport(cfg: AgentConfig, bus: Endpoint | undefined): Promise<BusSetup> {
+  if (!bus) {
     const embedded = await startEmbeddedBroker(EMBEDDED_HOST, cfg.embeddedPort);
     // aedes speaks MQTT 3.1.1 only
     return {
@@ -45,7 +46,7 @@ export async function createTransport(cfg: AgentConfig): Promise<BusSetup> {
       }),
     };
   }
-  const endpoint = endpointsOf(cfg).bus!;
+  const endpoint = bus;
   switch (schemeFamily(endpoint)) {
     case 'amqp':
       return {

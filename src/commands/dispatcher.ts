@@ -75,15 +75,11 @@ function checkData(name: CommandName, data: unknown): string | undefined {
 }
 
 /** Commands on the same domain/pool/network run in order; others concurrently. */
-function orderingKey(_name: string, data: unknown, id: string): string {
-  if (typeof data !== 'object' || data === null) return `command:${id}`;
-  return objectKey(data as Record<string, unknown>, id);
-}
-
-function objectKey(data: Record<string, unknown>, id: string): string {
-  if (typeof data.domain === 'string') return `domain:${data.domain}`;
-  if (typeof data.pool === 'string') return `pool:${data.pool}`;
-  if (typeof data.network === 'string') return `network:${data.network}`;
+function orderingKey(data: unknown, id: string): string {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  if (typeof d.domain === 'string') return `domain:${d.domain}`;
+  if (typeof d.pool === 'string') return `pool:${d.pool}`;
+  if (typeof d.network === 'string') return `network:${d.network}`;
   return `command:${id}`;
 }
 
@@ -123,7 +119,7 @@ export class CommandDispatcher {
     // Its place among the commands on its object is taken on arrival: the
     // checks below wait for stores, and a read that arrived after a write
     // must not overtake it meanwhile (jobs are ordered by the job system).
-    const turn = kind ? undefined : this.queue.reserve(orderingKey(cmd.name, cmd.data, cmd.id), accessOf(cmd.name));
+    const turn = kind ? undefined : this.queue.reserve(orderingKey(cmd.data, cmd.id), accessOf(cmd.name));
     let handedOver = false;
     try {
       if (kind) {
