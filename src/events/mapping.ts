@@ -1,5 +1,5 @@
 // libvirt events -> contract events (type, address, data). Pure functions.
-import type { LibvirtEvent } from '../libvirt';
+import type { DomainStateName, LibvirtEvent, LifecycleEventName } from '../libvirt';
 
 export type EventObject = 'domain' | 'pool' | 'network' | 'agent' | 'command' | 'job';
 
@@ -24,8 +24,23 @@ function domainFields(e: Extract<LibvirtEvent, { domain: unknown }>): Record<str
 }
 
 /**
- * Maps a libvirt event; `seq` and `state` are filled in by the publisher,
- * which numbers and re-reads at publish time.
+ * The state a lifecycle event leaves its domain in, where the event alone
+ * says it: whatever its detail, a domain that started or resumed runs, one
+ * suspended is paused, one stopped is shut off. The others (defined,
+ * undefined, shutdown — the guest may still be running —, crashed — it may
+ * be kept or restarted) say nothing certain: the publisher reads the state.
+ */
+const STATE_AFTER: Partial<Record<LifecycleEventName, DomainStateName>> = {
+  started: 'running',
+  resumed: 'running',
+  suspended: 'paused',
+  stopped: 'shutoff',
+  pmsuspended: 'pmsuspended',
+};
+
+/**
+ * Maps a libvirt event; `seq` is filled in by the publisher, and `state`
+ * too where the event does not say it (it reads it at publish time).
  */
 export function mapLibvirtEvent(node: string, e: LibvirtEvent, at = new Date()): ContractEvent {
   const time = at.toISOString();
@@ -57,7 +72,14 @@ export function mapLibvirtEvent(node: string, e: LibvirtEvent, at = new Date()):
       object: 'domain',
       id: domain.uuid,
       event: 'lifecycle',
-      data: { node, domain, event: e.event, detail: e.detail, at: time },
+      data: {
+        node,
+        domain,
+        event: e.event,
+        detail: e.detail,
+        ...(STATE_AFTER[e.event] && { state: STATE_AFTER[e.event] }),
+        at: time,
+      },
     };
   }
   return {

@@ -1,7 +1,8 @@
 // Publishes contract events in order, many at a time. libvirt callbacks only
-// enqueue here. Each domain event is numbered (seq) when it arrives and gets
-// its domain's state re-read (an event is a hint, the domain is the truth;
-// reads are batched, state-reads.ts). Events are handed to the transport in
+// enqueue here. Each domain event is numbered (seq) when it arrives and
+// carries its domain's state: the one the event says (started, resumed,
+// suspended, stopped, pmsuspended: mapping.ts), else the state re-read after
+// it arrived (reads are batched, state-reads.ts). Events are handed to the transport in
 // arrival order without waiting for each broker confirm — the transport keeps
 // that order on the wire and its confirm window bounds what is in flight — so
 // per-domain order and seq hold while a node starting hundreds of guests does
@@ -66,6 +67,11 @@ export class EventPublisher {
       return;
     }
     ce.data.seq = this.nextSeq(ce.id);
+    if (ce.data.state !== undefined) {
+      // the event says the state it left the domain in (mapping.ts): no read
+      this.push({ ready: Promise.resolve({ ce }) });
+      return;
+    }
     const ready = this.states.read(ce.id).then((state) => {
       if (state) ce.data.state = state;
       return { ce };

@@ -9,6 +9,7 @@ export { LibvirtError, isLibvirtError } from './error';
 export { ReconnectingConnection, NotConnectedError } from './reconnecting';
 export type { ReconnectingConnectionEvents, ReconnectingOptions } from './reconnecting';
 export type * from './events';
+export type { DomainStateName, LifecycleEventName } from './names';
 export type { MigrateOptions } from './migration';
 export * as names from './names';
 export { domainStateByUuid, domainSummary, operateDomain } from './one-hop';

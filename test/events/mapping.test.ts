@@ -1,6 +1,7 @@
 // libvirt events -> contract events, without libvirt: the address (object,
 // id, event), the type, and the exact data each kind of libvirt event maps
-// to. `seq` and `state` are the publisher's (test/events/publisher.test.ts).
+// to, and the state a lifecycle event says. `seq`, and `state` where the
+// event does not say it, are the publisher's (test/events/publisher.test.ts).
 import { eventType, mapLibvirtEvent } from '../../src/events/mapping';
 import { DomainEventData, ObjectEventData } from '../../src/contract/events';
 import { validator } from '../../src/contract/validate';
@@ -31,9 +32,21 @@ describe('domain events', () => {
       object: 'domain',
       id: DOM.uuid,
       event: 'lifecycle',
-      data: { node: NODE, domain: DOM_REF, event: 'started', detail: 'booted', at: TIME },
+      data: { node: NODE, domain: DOM_REF, event: 'started', detail: 'booted', state: 'running', at: TIME },
     });
     expect(eventType(ce)).toBe('virtbus.event.domain.lifecycle');
+  });
+
+  test('a lifecycle event carries the state it leaves the domain in where it says it, whatever its detail; else none', () => {
+    const stateOf = (event: string, detail: string) =>
+      mapLibvirtEvent(NODE, { type: 'lifecycle', domain: DOM, event, detail } as LibvirtEvent, AT).data.state;
+    expect(stateOf('started', 'from-snapshot')).toBe('running');
+    expect(stateOf('resumed', 'migrated')).toBe('running');
+    expect(stateOf('suspended', 'ioerror')).toBe('paused');
+    expect(stateOf('stopped', 'saved')).toBe('shutoff');
+    expect(stateOf('pmsuspended', 'disk')).toBe('pmsuspended');
+    // the guest may still run, be kept crashed or restarted, or the event is about the definition only
+    for (const event of ['shutdown', 'crashed', 'defined', 'undefined']) expect(stateOf(event, 'x')).toBeUndefined();
   });
 
   test('the domain reference keeps uuid and name only: the run-time id is not part of the contract', () => {

@@ -1,7 +1,8 @@
 // The event publisher over an in-memory transport and a fake libvirt (no
 // broker, no libvirtd): events handed on in enqueue order without waiting
-// for each confirm, bounded by maxUnconfirmed; seq per domain; the domain's
-// state read after the event arrived, once per domain and turn; the snapshot queued behind earlier events; and
+// for each confirm, bounded by maxUnconfirmed; seq per domain; the state a
+// lifecycle event says, else the domain's state read after the event arrived,
+// once per domain and turn; the snapshot queued behind earlier events; and
 // every failure reported to onError or the caller without stopping the queue.
 import { EventPublisher } from '../../src/events/publisher';
 import type { ContractEvent } from '../../src/events/mapping';
@@ -123,6 +124,14 @@ const NET = { name: 'default', uuid: '55555555-5555-4555-8555-555555555555' };
 
 const started = (d: typeof A): LibvirtEvent => ({ type: 'lifecycle', domain: d, event: 'started', detail: 'booted' });
 const stopped = (d: typeof A): LibvirtEvent => ({ type: 'lifecycle', domain: d, event: 'stopped', detail: 'shutdown' });
+/** the guest is shutting down: it may still run, so the event does not say the state */
+const shuttingDown = (d: typeof A): LibvirtEvent => ({
+  type: 'lifecycle',
+  domain: d,
+  event: 'shutdown',
+  detail: 'finished',
+});
+const reboot = (d: typeof A): LibvirtEvent => ({ type: 'reboot', domain: d }) as LibvirtEvent;
 const presence = (status: string): ContractEvent => ({
   object: 'agent',
   id: NODE,
@@ -239,21 +248,49 @@ describe('domain events', () => {
     expect(publisher.published).toBe(5);
   });
 
-  test('the state is read after the event arrived, once per domain for all its events of one turn; at is when it was reported', async () => {
+  test('a lifecycle event that says the state it leaves the domain in carries that state, without a read', async () => {
+    const { transport, libvirt, publisher } = setup();
+    // libvirt already says something else: each event still carries the state it put the domain in
+    libvirt.add({ ...A, state: 'crashed', reason: 'panicked', persistent: true });
+    const says: Array<[string, string, string]> = [
+      ['started', 'booted', 'running'],
+      ['suspended', 'paused', 'paused'],
+      ['resumed', 'unpaused', 'running'],
+      ['suspended', 'migrated', 'paused'],
+      ['resumed', 'postcopy', 'running'],
+      ['stopped', 'migrated', 'shutoff'],
+      ['started', 'restored', 'running'],
+      ['pmsuspended', 'memory', 'pmsuspended'],
+      ['stopped', 'destroyed', 'shutoff'],
+    ];
+    for (const [event, detail] of says) {
+      publisher.enqueueLibvirt({ type: 'lifecycle', domain: A, event, detail } as LibvirtEvent);
+    }
+    await publisher.flush();
+
+    expect(transport.calls.map((c) => [dataOf(c).event, dataOf(c).detail, dataOf(c).state])).toEqual(says);
+    expect(transport.calls.map((c) => dataOf(c).seq)).toEqual(says.map((_, i) => i + 1));
+    for (const c of transport.calls) expect(validator(DomainEventData)(dataOf(c))).toBeUndefined();
+    expect(libvirt.stateReads).toEqual([]);
+  });
+
+  test('other events carry the state read after they arrived, once per domain for all its events of one turn; at is when it was reported', async () => {
     const { transport, libvirt, publisher } = setup();
     const a = libvirt.add({ ...A, state: 'running', reason: 'booted', persistent: true });
     const reportedFrom = Date.now();
-    publisher.enqueueLibvirt(started(A));
-    publisher.enqueueLibvirt(stopped(A));
+    publisher.enqueueLibvirt(reboot(A));
+    publisher.enqueueLibvirt(shuttingDown(A));
+    publisher.enqueueLibvirt({ type: 'lifecycle', domain: A, event: 'defined', detail: 'updated' });
     const reportedTo = Date.now();
-    // what libvirt says by the time the read goes out is what both events carry
+    // what libvirt says by the time the read goes out is what these events carry
     a.state = 'shutoff';
     a.reason = 'shutdown';
     await publisher.flush();
 
     expect(transport.calls.map((c) => [dataOf(c).event, dataOf(c).seq, dataOf(c).state])).toEqual([
-      ['started', 1, 'shutoff'],
-      ['stopped', 2, 'shutoff'],
+      ['reboot', 1, 'shutoff'],
+      ['shutdown', 2, 'shutoff'],
+      ['defined', 3, 'shutoff'],
     ]);
     const at = Date.parse(dataOf(transport.calls[0]).at as string);
     expect(at).toBeGreaterThanOrEqual(reportedFrom);
@@ -262,15 +299,33 @@ describe('domain events', () => {
 
     // a later turn reads again
     a.state = 'running';
-    publisher.enqueueLibvirt(started(A));
+    publisher.enqueueLibvirt(reboot(A));
     await publisher.flush();
-    expect(dataOf(transport.calls[2])).toMatchObject({ event: 'started', seq: 3, state: 'running' });
+    expect(dataOf(transport.calls[3])).toMatchObject({ event: 'reboot', seq: 4, state: 'running' });
     expect(libvirt.stateReads).toEqual([A.uuid, A.uuid]);
   });
 
-  test('while libvirt is disconnected, domain events still go out, numbered, without state', async () => {
+  test('an event that says its state waits behind an earlier event of the node still being read: order and seq hold', async () => {
+    const { transport, libvirt, publisher } = setup();
+    libvirt.add({ ...A, state: 'running', reason: 'booted', persistent: true });
+    libvirt.add({ ...B, state: 'running', reason: 'booted', persistent: true });
+    publisher.enqueueLibvirt(reboot(A));
+    publisher.enqueueLibvirt(stopped(B));
+    publisher.enqueueLibvirt(stopped(A));
+    await publisher.flush();
+
+    expect(transport.calls.map((c) => [c.id, dataOf(c).event, dataOf(c).seq, dataOf(c).state])).toEqual([
+      [A.uuid, 'reboot', 1, 'running'],
+      [B.uuid, 'stopped', 1, 'shutoff'],
+      [A.uuid, 'stopped', 2, 'shutoff'],
+    ]);
+    expect(libvirt.stateReads).toEqual([A.uuid]);
+  });
+
+  test('while libvirt is disconnected, domain events still go out, numbered; without state unless the event says it', async () => {
     const { transport, publisher, errors } = setup({ connected: false });
     publisher.enqueueLibvirt(started(A));
+    publisher.enqueueLibvirt(shuttingDown(A));
     publisher.enqueueLibvirt(stopped(A));
     await publisher.flush();
 
@@ -281,6 +336,15 @@ describe('domain events', () => {
         event: 'started',
         detail: 'booted',
         seq: 1,
+        state: 'running',
+        at: expect.any(String),
+      },
+      {
+        node: NODE,
+        domain: { uuid: A.uuid, name: A.name },
+        event: 'shutdown',
+        detail: 'finished',
+        seq: 2,
         at: expect.any(String),
       },
       {
@@ -288,7 +352,8 @@ describe('domain events', () => {
         domain: { uuid: A.uuid, name: A.name },
         event: 'stopped',
         detail: 'shutdown',
-        seq: 2,
+        seq: 3,
+        state: 'shutoff',
         at: expect.any(String),
       },
     ]);
@@ -328,10 +393,10 @@ describe('domain events', () => {
     libvirt.add({ ...A, state: 'running', reason: 'booted', persistent: true });
     const lost = new LibvirtError('internal error: connection lost', 1, VIR_FROM_TEST, 2);
     libvirt.stateError = lost;
-    publisher.enqueueLibvirt(started(A));
+    publisher.enqueueLibvirt(reboot(A));
     await publisher.flush();
     libvirt.stateError = undefined;
-    publisher.enqueueLibvirt(stopped(A));
+    publisher.enqueueLibvirt(reboot(A));
     await publisher.flush();
 
     expect(transport.calls).toHaveLength(2);
