@@ -3,6 +3,7 @@
 import * as amqp from 'amqplib';
 import { connectionName } from '../../contract/addresses';
 import { tlsOptions, withCredentials, type Endpoint } from '../../endpoint';
+import { coalesceWrites, socketOf } from './coalesce';
 
 export interface ConnectOptions {
   /** the broker URL of this attempt (one of the endpoint's) */
@@ -16,13 +17,13 @@ export interface ConnectOptions {
   connectTimeoutMs: number;
 }
 
-/** Opens one connection; no retries. */
-export function openConnection(o: ConnectOptions): Promise<amqp.ChannelModel> {
+/** Opens one connection; no retries. Its frames of one event-loop turn leave in one write (coalesce.ts). */
+export async function openConnection(o: ConnectOptions): Promise<amqp.ChannelModel> {
   // amqplib reads the heartbeat only from the URL query (or a URL object,
   // which would lose the caller's other query options).
   const url = new URL(withCredentials(o.url, o.endpoint));
   url.searchParams.set('heartbeat', String(o.heartbeatS));
-  return amqp.connect(url.toString(), {
+  const model = await amqp.connect(url.toString(), {
     // amqps://: handed to tls.connect (CA, client certificate, server name)
     ...tlsOptions(o.endpoint),
     // Without TCP_NODELAY, Nagle's algorithm holds small frames until the
@@ -34,4 +35,7 @@ export function openConnection(o: ConnectOptions): Promise<amqp.ChannelModel> {
     // operator can tell which agent a connection belongs to.
     clientProperties: { connection_name: connectionName(o.nodeId) },
   });
+  const socket = socketOf(model);
+  if (socket) coalesceWrites(socket);
+  return model;
 }
