@@ -94,7 +94,14 @@ export class CommandDispatcher {
   /** the in-memory record (reads; every command when there is no durable store) */
   readonly memory: MemoryIdempotency;
   private readonly queue: KeyedSerialQueue;
-  private readonly stopping = new AbortController();
+  /**
+   * One abort controller per running command, aborted by its time limit or
+   * by stop(). (Not AbortSignal.any over a shared stop signal: on Node 20
+   * every such signal leaves weak references on the shared one, which the
+   * garbage collector then walks on every scavenge.)
+   */
+  private readonly aborts = new Set<AbortController>();
+  private stopped = false;
   /** short commands running in this process, by id: a duplicate waits for the first's reply */
   private readonly running = new Map<string, Promise<ReplyData>>();
   readonly counters = { inFlight: 0, completed: 0, failed: 0 };
@@ -257,8 +264,10 @@ export class CommandDispatcher {
     const handler = handlerFor(name)!;
     const data = cmd.data as Record<string, unknown>;
     const limitMs = this.o.timeouts?.[name] ?? this.o.timeoutMs ?? 60_000;
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([timeout.signal, this.stopping.signal]);
+    const abort = new AbortController();
+    if (this.stopped) abort.abort();
+    else this.aborts.add(abort);
+    const signal = abort.signal;
     const work = turn.run(async () => {
       if (cmd.deadline !== undefined && Date.parse(cmd.deadline) <= Date.now()) {
         throw new CommandError('EXPIRED', `deadline ${cmd.deadline} passed while the command waited its turn`);
@@ -282,7 +291,7 @@ export class CommandDispatcher {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        timeout.abort();
+        abort.abort();
         reject(
           new CommandError('TIMEOUT', `${name} did not finish within ${limitMs} ms; libvirt may still complete it`),
         );
@@ -292,11 +301,14 @@ export class CommandDispatcher {
       return await Promise.race([work, expired]);
     } finally {
       clearTimeout(timer);
+      this.aborts.delete(abort);
     }
   }
 
   /** Aborts the signals of running commands (agent shutdown). */
   stop(): void {
-    this.stopping.abort();
+    this.stopped = true;
+    for (const abort of this.aborts) abort.abort();
+    this.aborts.clear();
   }
 }
