@@ -5,12 +5,27 @@ import { enums, strings } from './gen/constants.gen';
 
 type EnumTable = Readonly<Record<string, number>>;
 
+/** value -> word, per table and prefix, built on first use (events and states name numbers on every call) */
+const wordsOf = new WeakMap<EnumTable, Map<string, Map<number, string>>>();
+
+function words(table: EnumTable, prefix: string): Map<number, string> {
+  let byPrefix = wordsOf.get(table);
+  if (!byPrefix) wordsOf.set(table, (byPrefix = new Map()));
+  let m = byPrefix.get(prefix);
+  if (!m) {
+    m = new Map();
+    for (const [k, v] of Object.entries(table)) {
+      // the first member with a value wins, as a scan in declaration order would find it
+      if (k.startsWith(prefix) && !m.has(v)) m.set(v, k.slice(prefix.length).toLowerCase().replace(/_/g, '-'));
+    }
+    byPrefix.set(prefix, m);
+  }
+  return m;
+}
+
 /** The member of `table` with `value`, minus `prefix`, in kebab-case; `unknown-N` if absent. */
 export function enumWord(table: EnumTable, prefix: string, value: number): string {
-  for (const [k, v] of Object.entries(table)) {
-    if (v === value && k.startsWith(prefix)) return k.slice(prefix.length).toLowerCase().replace(/_/g, '-');
-  }
-  return `unknown-${value}`;
+  return words(table, prefix).get(value) ?? `unknown-${value}`;
 }
 
 /** The value of the member named `prefix + WORD` (inverse of enumWord). */
