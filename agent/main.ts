@@ -9,6 +9,7 @@ import { PortTakenError } from '../src/bus/embedded-broker';
 import { createLogger } from '../src/log';
 import { codecByName } from '../src/codec/codec';
 import { PeerDirectory } from '../src/agent/peers';
+import { authenticityOf, type AuthenticitySetup } from '../src/agent/authenticity-of';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,7 +28,18 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  let auth: AuthenticitySetup;
+  try {
+    auth = authenticityOf(cfg);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`virtbus-agent: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
   const log = createLogger(cfg.logLevel, { node: cfg.nodeId });
+  for (const note of auth.notes) log.info(note);
   // the connection settings, read once for every client
   const endpoints = endpointsOf(cfg);
   let bus;
@@ -69,10 +81,11 @@ async function main(): Promise<number> {
     maxMessageBytes: cfg.maxMessageBytes,
     maxOutgoingBytes: cfg.maxOutgoingBytes,
     drainMs: cfg.drainS * 1000,
+    ...(auth.authenticity && { authenticity: auth.authenticity }),
     dispatcher: {
       timeoutMs: cfg.commandTimeoutS * 1000,
       maxConcurrent: cfg.maxConcurrent,
-      idempotency: { windowMs: cfg.idempotencyWindowS * 1000 },
+      idempotency: { windowMs: auth.idempotencyWindowS * 1000 },
     },
   });
 

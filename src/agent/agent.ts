@@ -20,6 +20,7 @@ import { JobWaiters } from './job-waiters';
 import { JobReplies } from './job-replies';
 import { AGENT_VERSION } from './version';
 import { withTimeout } from '../timeout';
+import type { Authenticity } from '../auth/authenticity';
 
 export interface AgentOptions {
   nodeId: string;
@@ -45,6 +46,8 @@ export interface AgentOptions {
   peers?: PeerDirectory;
   /** hypervisor data channel peers migrate to, announced in presence */
   advertiseMigrateUri?: string;
+  /** who may send commands (trusted senders, signed commands); without: anyone who can publish */
+  authenticity?: Authenticity;
 }
 
 export interface AgentJobOptions {
@@ -138,6 +141,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
       maxMessageBytes: o.maxMessageBytes ?? 1024 * 1024,
       maxOutgoingBytes: o.maxOutgoingBytes,
       ...(this.waiters && { waiters: this.waiters }),
+      ...(o.authenticity && { authenticity: o.authenticity }),
     });
     if (this.jobs) {
       this.jobReplies = new JobReplies({
@@ -246,6 +250,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
       commands: { ...this.dispatcher.counters },
       intake: { ...this.intake.counters },
       events: { published: this.publisher.published },
+      ...(this.o.authenticity && { refused: this.o.authenticity.counts() }),
     };
   }
 

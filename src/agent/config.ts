@@ -54,6 +54,14 @@ export interface AgentConfig {
   tlsServername: string;
   /** do not verify the server's certificate (never in production; logged as a warning) */
   tlsInsecure: boolean;
+  /** AMQP: run only commands whose validated user_id is one of these (comma-separated); '' = anyone */
+  trustedSenders: string;
+  /** the trusted keys file (contract: Command authenticity); implies requireSigned */
+  trustedKeys: string;
+  /** refuse unsigned commands (needs trustedKeys) */
+  requireSigned: boolean;
+  /** how far a signed command's time may be from this clock (s) */
+  signatureSkewS: number;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -88,6 +96,10 @@ export const DEFAULTS: AgentConfig = {
   tlsKey: '',
   tlsServername: '',
   tlsInsecure: false,
+  trustedSenders: '',
+  trustedKeys: '',
+  requireSigned: false,
+  signatureSkewS: 60,
 };
 
 /** flag name, env var, config key */
@@ -119,6 +131,10 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['tls-key', 'VIRTBUS_TLS_KEY', 'tlsKey'],
   ['tls-servername', 'VIRTBUS_TLS_SERVERNAME', 'tlsServername'],
   ['tls-insecure', 'VIRTBUS_TLS_INSECURE', 'tlsInsecure'],
+  ['trusted-senders', 'VIRTBUS_TRUSTED_SENDERS', 'trustedSenders'],
+  ['trusted-keys', 'VIRTBUS_TRUSTED_KEYS', 'trustedKeys'],
+  ['require-signed', 'VIRTBUS_REQUIRE_SIGNED', 'requireSigned'],
+  ['signature-skew', 'VIRTBUS_SIGNATURE_SKEW_S', 'signatureSkewS'],
 ];
 
 export class ConfigError extends Error {}
@@ -191,6 +207,14 @@ export function loadConfig(
     }
   }
   if ((cfg.tlsCert === '') !== (cfg.tlsKey === '')) throw new ConfigError('tls-cert and tls-key go together');
+  if (cfg.requireSigned && !cfg.trustedKeys) {
+    throw new ConfigError('require-signed needs trusted-keys FILE: the keys whose signatures are accepted');
+  }
+  if (cfg.trustedKeys) cfg.requireSigned = true;
+  if (!((cfg.signatureSkewS as number) > 0)) throw new ConfigError('signature-skew must be more than 0 seconds');
+  if (cfg.trustedSenders && !/^amqps?:/.test(String(cfg.bus))) {
+    throw new ConfigError('trusted-senders needs an AMQP bus: only RabbitMQ validates the sender (user_id)');
+  }
   if (!isNodeId(String(cfg.nodeId))) {
     throw new ConfigError(`node id '${String(cfg.nodeId)}' must match ${NODE_ID_PATTERN}`);
   }
@@ -256,4 +280,8 @@ export const USAGE = `virtbus-agent [options]
   --tls-key FILE           its private key (PEM)
   --tls-servername NAME    name the server's certificate must carry, if not the URL's host
   --tls-insecure           do not verify the server's certificate (testing only)
+  --trusted-senders U,U    AMQP: run only commands whose validated user_id is one of these
+  --trusted-keys FILE      run only commands signed by these Ed25519 keys (implies --require-signed)
+  --require-signed         refuse unsigned commands (needs --trusted-keys)
+  --signature-skew S       how far a signed command's time may be from this clock (default 60)
 Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, … (flags win over environment, environment over file).`;

@@ -23,6 +23,8 @@ import type { Transport } from '../bus/transport';
 import type { JobWaiters } from './job-waiters';
 import type { ReplyAddress } from './reply-address';
 import { Answerer, type Addressing } from './answer';
+import type { Authenticity } from '../auth/authenticity';
+import { BROADCAST_TARGET } from '../auth/signing';
 
 export type { ReplyAddress };
 
@@ -38,6 +40,8 @@ export interface IntakeDeps {
   maxOutgoingBytes?: number;
   /** callers of a job's command id while it runs, answered when it ends (without: IN_PROGRESS) */
   waiters?: JobWaiters;
+  /** who may send commands (trusted senders, signatures); without: anyone who can publish */
+  authenticity?: Authenticity;
 }
 
 /** contract: a command id is at most 128 characters */
@@ -248,6 +252,21 @@ export class CommandIntake {
         `type ${quote(env.type)} is not a command (expected ${COMMAND_PREFIX}<command>)`,
       );
     }
+    // Who sent it, before the idempotency record is consulted: a refused command is never recorded.
+    const refusal = this.d.authenticity?.check({
+      id: env.id,
+      type: env.type,
+      source: env.source,
+      time: env.time,
+      datacontenttype: env.datacontenttype,
+      data: env.data,
+      // extension attributes, any type: an agent without trusted keys ignores them
+      sigkeyid: (env as Record<string, unknown>).sigkeyid,
+      signature: (env as Record<string, unknown>).signature,
+      target: m.origin === 'broadcast' ? BROADCAST_TARGET : this.d.node,
+      userId: m.userId,
+    });
+    if (refusal) throw refusal;
     const address: ReplyAddress = (addr.address = {
       id: addr.id,
       command: addr.command,

@@ -21,6 +21,8 @@ export interface InboundMessage {
   redelivered: boolean;
   /** which subscription it came from */
   origin: 'node' | 'broadcast';
+  /** AMQP user_id: RabbitMQ refuses a message whose user_id is not the publishing connection's user */
+  userId?: string;
 }
 
 /** One delivery; exactly one of ack/reject must be called. */

@@ -38,6 +38,17 @@ export const HOST_COMMANDS = {
       // appended: protobuf field numbers follow declaration order
       /** deliveries settled without their reply or completion event (it could not be published) */
       intake: T.Optional(T.Object({ unanswered: T.Integer(), deadLettered: T.Integer(), dropped: T.Integer() })),
+      /** commands refused by command authenticity, by reason (present when trusted senders or keys are configured) */
+      refused: T.Optional(
+        T.Object({
+          senderNotTrusted: T.Integer(),
+          signatureRequired: T.Integer(),
+          unknownKey: T.Integer(),
+          badSignature: T.Integer(),
+          staleTime: T.Integer(),
+          commandNotAllowed: T.Integer(),
+        }),
+      ),
     }),
     false,
   ),

@@ -3,6 +3,7 @@
 // the envelope and the reply, the error catalogue, and the AsyncAPI 3
 // document. `npm run gen` writes them; a test fails when the checked-in
 // copies differ.
+import { signingVector } from './signing-vector';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -313,6 +314,7 @@ export function renderContracts(): Map<string, string> {
     files.set(`schemas/events/${k}.json`, schemaFile(`events/${k}.json`, k, e.schema));
   files.set('errors.json', `${JSON.stringify({ $comment: NOTICE, codes: ERROR_CODES }, null, 2)}\n`);
   files.set('asyncapi.yaml', asyncapi());
+  files.set('signing-test-vector.json', signingVector());
   return files;
 }
 

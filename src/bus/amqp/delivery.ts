@@ -20,6 +20,7 @@ export function toInboundMessage(msg: ConsumeMessage, origin: InboundMessage['or
     headers: { ...(p.headers ?? {}) },
     redelivered: msg.fields.redelivered,
     origin,
+    ...(p.userId !== undefined && { userId: str(p.userId) }),
   };
 }
 
