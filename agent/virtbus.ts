@@ -10,14 +10,22 @@ import { parseArgs } from 'node:util';
 import { connectClient } from '../src/client/client';
 import { formatReply, parseData } from '../src/cli/format';
 import { EMBEDDED_BUS_URL } from '../src/agent/embedded-defaults';
+import { readFileSync } from 'node:fs';
+import { signerFrom, type Signer } from '../src/auth/signing';
+import { keygen } from '../src/cli/keygen';
 
 const USAGE = `virtbus [options] <command> [key=value ... | JSON]
 virtbus [options] watch
+virtbus keygen --key-id ID --out FILE [--allow 'domain.*,*.list'] [--force]
   --bus URL            amqp://… or mqtt://… (default: $VIRTBUS_BUS or ${EMBEDDED_BUS_URL}, the embedded broker of npm start)
   --node ID            target node (default: $VIRTBUS_NODE_ID or the host name)
   --mqtt-version 4|5   MQTT protocol (default 5; the embedded broker speaks 3.1.1: 4 is picked for it)
   --timeout S          seconds to wait for the reply (default 30)
   --json               print the reply data as JSON
+  --signing-key FILE   sign every command with this Ed25519 key (PEM; $VIRTBUS_SIGNING_KEY)
+  --key-id ID          the id the agents' trusted keys file knows it by ($VIRTBUS_KEY_ID)
+  --user-id NAME       AMQP user_id on commands (default: the URL's user), for agents with trusted senders
+keygen writes FILE (private, mode 600) and FILE.pub and prints the entry for the agents' --trusted-keys file.
 Exit code: 0 ok, 1 the command failed (error reply), 2 usage or connection problem.`;
 
 async function main(): Promise<number> {
@@ -32,6 +40,12 @@ async function main(): Promise<number> {
         timeout: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
+        'signing-key': { type: 'string' },
+        'key-id': { type: 'string' },
+        'user-id': { type: 'string' },
+        out: { type: 'string' },
+        allow: { type: 'string' },
+        force: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -42,6 +56,43 @@ async function main(): Promise<number> {
   if (values.help || positionals.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
+  }
+  if (positionals[0] === 'keygen') {
+    const keyId = values['key-id'];
+    if (!keyId || !values.out) {
+      process.stderr.write(`virtbus keygen: --key-id ID and --out FILE are needed\n${USAGE}\n`);
+      return 2;
+    }
+    try {
+      const r = keygen({
+        keyId,
+        out: values.out,
+        allow: values.allow?.split(',').map((s) => s.trim()),
+        force: values.force,
+      });
+      if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      else
+        process.stdout.write(
+          `private key: ${r.privateKeyFile} (keep it secret)\npublic key:  ${r.publicKeyFile}\n` +
+            `add to the agents' trusted keys file ("keys": [ … ]):\n${JSON.stringify(r.entry, null, 2)}\n`,
+        );
+      return 0;
+    } catch (e) {
+      process.stderr.write(`virtbus keygen: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
+  let signer: Signer | undefined;
+  const keyFile = values['signing-key'] ?? process.env.VIRTBUS_SIGNING_KEY;
+  if (keyFile) {
+    const keyId = values['key-id'] ?? process.env.VIRTBUS_KEY_ID;
+    try {
+      if (!keyId) throw new Error('--signing-key needs --key-id ID');
+      signer = signerFrom(readFileSync(keyFile), keyId);
+    } catch (e) {
+      process.stderr.write(`virtbus: signing key ${keyFile}: ${(e as Error).message}\n`);
+      return 2;
+    }
   }
   const url = values.bus ?? process.env.VIRTBUS_BUS ?? EMBEDDED_BUS_URL;
   const node =
@@ -57,7 +108,13 @@ async function main(): Promise<number> {
       : 5;
   let client;
   try {
-    client = await connectClient({ endpoint: url, node, protocolVersion });
+    client = await connectClient({
+      endpoint: url,
+      node,
+      protocolVersion,
+      ...(signer && { signer }),
+      ...(values['user-id'] && { userId: values['user-id'] }),
+    });
   } catch (e) {
     process.stderr.write(`virtbus: cannot reach ${url}: ${(e as Error).message}\n`);
     return 2;

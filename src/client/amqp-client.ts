@@ -9,8 +9,16 @@ import {
   presenceBindingKey,
 } from '../contract/addresses';
 import { withTimeout } from '../timeout';
-import { commandEnvelope, firstReachable, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
-import { tlsOptions, withCredentials, type Endpoint } from '../endpoint';
+import {
+  BROADCAST_TARGET,
+  commandEnvelope,
+  firstReachable,
+  signingFor,
+  type CallOptions,
+  type ClientOptions,
+  type VirtbusClient,
+} from './types';
+import { credentialsOf, tlsOptions, withCredentials, type Endpoint } from '../endpoint';
 
 export class AmqpClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
@@ -22,6 +30,8 @@ export class AmqpClient implements VirtbusClient {
     private readonly conn: ChannelModel,
     private readonly ch: Channel,
     private readonly replyQueue: string,
+    /** user_id on every command (agents with trusted senders check it) */
+    private readonly userId: string | undefined,
   ) {
     this.lost = new Promise((resolve) => {
       conn.once('close', () => resolve());
@@ -30,13 +40,16 @@ export class AmqpClient implements VirtbusClient {
   }
 
   static async connect(o: ClientOptions, e: Endpoint): Promise<AmqpClient> {
-    const conn = await firstReachable(e, (url) =>
-      amqp.connect(withCredentials(url, e), { noDelay: true, ...tlsOptions(e) }),
-    );
+    let userId = o.userId;
+    const conn = await firstReachable(e, async (url) => {
+      const c = await amqp.connect(withCredentials(url, e), { noDelay: true, ...tlsOptions(e) });
+      userId ??= credentialsOf(url, e).username;
+      return c;
+    });
     conn.on('error', () => undefined); // reported through `lost`
     const ch = await conn.createChannel();
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-    const c = new AmqpClient(o, conn, ch, queue);
+    const c = new AmqpClient(o, conn, ch, queue, userId);
     await ch.consume(
       queue,
       (m) => {
@@ -54,25 +67,30 @@ export class AmqpClient implements VirtbusClient {
   }
 
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
-    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', o);
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', {
+      ...o,
+      ...signingFor(this.o, this.o.node),
+    });
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(env.id, resolve));
     this.ch.publish(COMMANDS_EXCHANGE, this.o.node, Buffer.from(JSON.stringify(env)), {
       contentType: 'application/cloudevents+json',
       messageId: env.id,
       correlationId: env.id,
       replyTo: this.replyQueue,
+      ...(this.userId !== undefined && { userId: this.userId }),
     });
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
   }
 
   async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
-    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli');
+    const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', signingFor(this.o, BROADCAST_TARGET));
     this.broadcasts.set(env.id, onReply);
     this.ch.publish(BROADCAST_EXCHANGE, '', Buffer.from(JSON.stringify(env)), {
       contentType: 'application/cloudevents+json',
       messageId: env.id,
       correlationId: env.id,
       replyTo: this.replyQueue,
+      ...(this.userId !== undefined && { userId: this.userId }),
     });
   }
 

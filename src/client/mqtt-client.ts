@@ -2,10 +2,30 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient as Mqtt } from 'mqtt';
 import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
-import { BROADCAST_TOPIC, PRESENCE_TOPIC_FILTERS, commandTopic, eventTopicFilter } from '../contract/addresses';
+import {
+  BROADCAST_TOPIC,
+  PRESENCE_TOPIC_FILTERS,
+  REPLY_TOPIC_ROOT,
+  commandTopic,
+  eventTopicFilter,
+} from '../contract/addresses';
 import { withTimeout } from '../timeout';
-import { commandEnvelope, firstReachable, type CallOptions, type ClientOptions, type VirtbusClient } from './types';
+import {
+  BROADCAST_TARGET,
+  commandEnvelope,
+  firstReachable,
+  signingFor,
+  type CallOptions,
+  type ClientOptions,
+  type VirtbusClient,
+} from './types';
 import { credentialsOf, redactUrl, tlsOptions, type Endpoint } from '../endpoint';
+
+/** A caller name usable as one topic level: no wildcards, separators or control characters. */
+function safeCaller(name: string): string {
+  const clean = name.replace(/[+#/\u0000-\u001f\u007f]/g, '_').slice(0, 64);
+  return clean && !clean.startsWith('$') ? clean : 'anonymous';
+}
 
 /** the MQTT 5 properties a client reads */
 interface ReplyProps {
@@ -17,7 +37,8 @@ interface ReplyProps {
 export class MqttClient implements VirtbusClient {
   private readonly pending = new Map<string, (r: ReplyData) => void>();
   private readonly broadcasts = new Map<string, (e: CloudEvent) => void>();
-  private readonly replyTopic = `virtbus/v1/clients/${randomUUID()}/reply`;
+  /** under virtbus/reply/<caller>/ (contract), so a broker ACL can give each caller its own replies */
+  private readonly replyTopic: string;
   private watchers: Array<(e: CloudEvent) => void> = [];
   private presenceWatchers: Array<(e: CloudEvent) => void> = [];
   readonly lost: Promise<void>;
@@ -25,14 +46,18 @@ export class MqttClient implements VirtbusClient {
   private constructor(
     private readonly o: ClientOptions,
     private readonly client: Mqtt,
+    caller: string,
   ) {
+    this.replyTopic = `${REPLY_TOPIC_ROOT}/${caller}/${randomUUID()}`;
     this.lost = new Promise((resolve) => {
       client.once('close', () => resolve());
     });
   }
 
   static async connect(o: ClientOptions, e: Endpoint): Promise<MqttClient> {
+    let caller = o.caller;
     const client = await firstReachable(e, async (url) => {
+      caller ??= credentialsOf(url, e).username;
       const c = mqtt.connect(url, {
         protocolVersion: o.protocolVersion ?? 5,
         clean: true,
@@ -55,7 +80,7 @@ export class MqttClient implements VirtbusClient {
     });
     // without TCP_NODELAY each small request waits out Nagle + delayed ACK (~40 ms a hop)
     (client.stream as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
-    const c = new MqttClient(o, client);
+    const c = new MqttClient(o, client, safeCaller(caller ?? 'anonymous'));
     client.on('message', (topic, payload, packet) =>
       c.onMessage(topic, payload, (packet.properties ?? {}) as ReplyProps),
     );
@@ -121,6 +146,7 @@ export class MqttClient implements VirtbusClient {
       ...o,
       id,
       extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id },
+      ...signingFor(this.o, this.o.node),
     });
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(id, resolve));
     await this.client.publishAsync(commandTopic(this.o.node), JSON.stringify(env), {
@@ -142,6 +168,7 @@ export class MqttClient implements VirtbusClient {
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', {
       id,
       extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id },
+      ...signingFor(this.o, BROADCAST_TARGET),
     });
     this.broadcasts.set(id, onReply);
     await this.client.publishAsync(BROADCAST_TOPIC, JSON.stringify(env), {

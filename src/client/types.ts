@@ -5,6 +5,7 @@ import type { CloudEvent } from '../contract/envelope';
 import type { CommandName } from '../contract/commands';
 import type { ReplyData } from '../contract/events';
 import type { Endpoint, EndpointInput } from '../endpoint';
+import { BROADCAST_TARGET, signFields, signedTime, type Signer } from '../auth/signing';
 
 export interface CallOptions {
   id?: string;
@@ -32,6 +33,16 @@ export interface ClientOptions {
   node: string;
   source?: string;
   protocolVersion?: 4 | 5;
+  /** signs every command (contract: Command authenticity) for agents that require signatures */
+  signer?: Signer;
+  /**
+   * AMQP: the user_id put on every command, for agents with trusted senders
+   * (RabbitMQ refuses one that is not the connection's user). Default: the
+   * user name the connection logs in with, when the URL or endpoint has one.
+   */
+  userId?: string;
+  /** MQTT: replies come to virtbus/reply/<caller>/… (default: the MQTT user name, else 'anonymous') */
+  caller?: string;
 }
 
 /** Tries each URL of the endpoint in turn; the first that connects wins, else the last error is thrown. */
@@ -51,16 +62,39 @@ export function commandEnvelope(
   command: string,
   data: unknown,
   source: string,
-  o: CallOptions & { extra?: Record<string, unknown> } = {},
+  o: CallOptions & {
+    extra?: Record<string, unknown>;
+    /** sign for this target: the node id, or 'all' for a broadcast */
+    sign?: { signer: Signer; target: string };
+  } = {},
 ): CloudEvent {
-  return {
+  const env: CloudEvent = {
     specversion: '1.0',
     id: o.id ?? randomUUID(),
     source,
     type: `${COMMAND_TYPE_PREFIX}${command}`,
-    time: new Date().toISOString(),
+    time: signedTime(),
     data: data ?? {},
     ...(o.deadline && { deadline: o.deadline }),
     ...o.extra,
   };
+  if (!o.sign) return env;
+  const { signer, target } = o.sign;
+  const signature = signFields(signer.privateKey, {
+    id: env.id,
+    type: env.type,
+    source: env.source,
+    time: env.time!,
+    target,
+    sigkeyid: signer.keyId,
+    datacontenttype: env.datacontenttype,
+    data: env.data,
+  });
+  return { ...env, sigkeyid: signer.keyId, signature } as CloudEvent;
 }
+
+/** The signing part of commandEnvelope's options for a client's command to target. */
+export const signingFor = (o: ClientOptions, target: string) =>
+  o.signer ? { sign: { signer: o.signer, target } } : {};
+
+export { BROADCAST_TARGET };
