@@ -11,6 +11,8 @@ import { codecByName } from '../src/codec/codec';
 import { PeerDirectory } from '../src/agent/peers';
 import { authenticityOf, type AuthenticitySetup } from '../src/agent/authenticity-of';
 import { mkdirSync } from 'node:fs';
+import { certificateNote } from '../src/agent/certificate';
+import { describeEndpoint } from '../src/endpoint';
 import { join } from 'node:path';
 
 async function main(): Promise<number> {
@@ -52,6 +54,23 @@ async function main(): Promise<number> {
   }
   const { transport, embedded, endpoint } = bus;
   if (cfg.tlsInsecure) log.warn('--tls-insecure: server certificates are not verified; never use this in production');
+  const checkCertificate = () => {
+    if (!cfg.tlsCert) return;
+    try {
+      const n = certificateNote(cfg.tlsCert);
+      log[n.level]({ certificate: { subject: n.subject, validTo: n.validTo, daysLeft: n.daysLeft } }, n.msg);
+    } catch (err) {
+      log.error({ err }, `TLS client certificate ${cfg.tlsCert} cannot be read`);
+    }
+  };
+  checkCertificate();
+  setInterval(checkCertificate, 12 * 3600 * 1000).unref();
+  // Rotation without restart: the TLS files are read at every connect; SIGHUP reconnects now.
+  process.on('SIGHUP', () => {
+    const renewed = transport.renew();
+    log.info({ renewed }, 'SIGHUP: reconnecting to the bus with the TLS files as they are now');
+    checkCertificate();
+  });
   const peers = new PeerDirectory({
     endpoint,
     protocolVersion: embedded ? 4 : (cfg.mqttVersion as 4 | 5),
@@ -75,6 +94,7 @@ async function main(): Promise<number> {
     readOnly: cfg.readOnly,
     advertiseUri: cfg.advertiseUri,
     transport,
+    busDescription: describeEndpoint(endpoint),
     log,
     codec: codecByName(cfg.encoding),
     heartbeatS: cfg.heartbeatS,

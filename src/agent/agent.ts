@@ -48,6 +48,8 @@ export interface AgentOptions {
   advertiseMigrateUri?: string;
   /** who may send commands (trusted senders, signed commands); without: anyone who can publish */
   authenticity?: Authenticity;
+  /** where the bus is, for the log (credentials removed: describeEndpoint) */
+  busDescription?: string;
 }
 
 export interface AgentJobOptions {
@@ -190,7 +192,13 @@ export class Agent extends TypedEmitter<AgentEvents> {
     const log = this.o.log;
     // the logger carries the node id already (a second `node` key would repeat it in every line)
     log.info(
-      { libvirt: this.o.libvirtUri, readOnly: !!this.o.readOnly, bootId: this.bootId, version: AGENT_VERSION },
+      {
+        libvirt: this.o.libvirtUri,
+        ...(this.o.busDescription && { bus: this.o.busDescription }),
+        readOnly: !!this.o.readOnly,
+        bootId: this.bootId,
+        version: AGENT_VERSION,
+      },
       'starting',
     );
     await this.libvirt.start();

@@ -62,6 +62,10 @@ export interface AgentConfig {
   requireSigned: boolean;
   /** how far a signed command's time may be from this clock (s) */
   signatureSkewS: number;
+  /** AMQP: declare the contract topology, or only check it (least privilege: an operator declared it) */
+  topology: string;
+  /** AMQP login: plain (user and password) or external (the TLS client certificate) */
+  amqpAuth: string;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -100,6 +104,8 @@ export const DEFAULTS: AgentConfig = {
   trustedKeys: '',
   requireSigned: false,
   signatureSkewS: 60,
+  topology: 'declare',
+  amqpAuth: 'plain',
 };
 
 /** flag name, env var, config key */
@@ -135,9 +141,20 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['trusted-keys', 'VIRTBUS_TRUSTED_KEYS', 'trustedKeys'],
   ['require-signed', 'VIRTBUS_REQUIRE_SIGNED', 'requireSigned'],
   ['signature-skew', 'VIRTBUS_SIGNATURE_SKEW_S', 'signatureSkewS'],
+  ['topology', 'VIRTBUS_TOPOLOGY', 'topology'],
+  ['amqp-auth', 'VIRTBUS_AMQP_AUTH', 'amqpAuth'],
 ];
 
 export class ConfigError extends Error {}
+
+/** A *_FILE variable's value: the file's content without its final line break. */
+function readSecretFile(file: string, from: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new ConfigError(`${from}: ${(e as Error).message}`);
+  }
+}
 
 function coerce(key: keyof AgentConfig, v: unknown, from: string): unknown {
   const kind = typeof DEFAULTS[key];
@@ -188,8 +205,11 @@ export function loadConfig(
       }
     }
   }
-  for (const [, name, key] of KEYS)
+  for (const [, name, key] of KEYS) {
     if (env[name] !== undefined && env[name] !== '') cfg[key] = coerce(key, env[name], name);
+    // NAME_FILE: the value is the file's content (secrets from a container or systemd credential)
+    else if (env[`${name}_FILE`]) cfg[key] = coerce(key, readSecretFile(env[`${name}_FILE`]!, `${name}_FILE`), name);
+  }
   for (const [flag, , key] of KEYS) if (values[flag] !== undefined) cfg[key] = coerce(key, values[flag], `--${flag}`);
   if (cfg.mqttVersion !== 4 && cfg.mqttVersion !== 5)
     throw new ConfigError(`mqtt version ${String(cfg.mqttVersion)} must be 4 (3.1.1) or 5`);
@@ -212,6 +232,12 @@ export function loadConfig(
   }
   if (cfg.trustedKeys) cfg.requireSigned = true;
   if (!((cfg.signatureSkewS as number) > 0)) throw new ConfigError('signature-skew must be more than 0 seconds');
+  if (cfg.topology !== 'declare' && cfg.topology !== 'passive')
+    throw new ConfigError(`topology '${String(cfg.topology)}' must be declare or passive`);
+  if (cfg.amqpAuth !== 'plain' && cfg.amqpAuth !== 'external')
+    throw new ConfigError(`amqp-auth '${String(cfg.amqpAuth)}' must be plain or external`);
+  if (cfg.amqpAuth === 'external' && !cfg.tlsCert)
+    throw new ConfigError('amqp-auth external logs in with the TLS client certificate: give --tls-cert and --tls-key');
   if (cfg.trustedSenders && !/^amqps?:/.test(String(cfg.bus))) {
     throw new ConfigError('trusted-senders needs an AMQP bus: only RabbitMQ validates the sender (user_id)');
   }
@@ -284,4 +310,6 @@ export const USAGE = `virtbus-agent [options]
   --trusted-keys FILE      run only commands signed by these Ed25519 keys (implies --require-signed)
   --require-signed         refuse unsigned commands (needs --trusted-keys)
   --signature-skew S       how far a signed command's time may be from this clock (default 60)
-Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, … (flags win over environment, environment over file).`;
+  --topology declare|passive  AMQP: declare the topology (default) or only check that an operator did
+  --amqp-auth plain|external  AMQP login: user and password (default) or the TLS client certificate
+Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, …;\nany of them with _FILE appended (VIRTBUS_BUS_FILE) reads the value from that file, for secrets\n(flags win over environment, environment over file).`;

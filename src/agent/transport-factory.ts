@@ -56,6 +56,8 @@ export async function createTransport(cfg: AgentConfig, bus: Endpoint | undefine
           nodeId: cfg.nodeId,
           prefetch: cfg.prefetch,
           maxMessageBytes: cfg.maxOutgoingBytes,
+          topology: cfg.topology as 'declare' | 'passive',
+          auth: cfg.amqpAuth as 'plain' | 'external',
         }),
       };
     case 'mqtt':

@@ -96,6 +96,8 @@ export interface Transport extends TypedEmitter<TransportEvents> {
   publishReply(r: OutboundReply): Promise<void>;
   /** Closes everything; pending confirms are awaited first. Idempotent. */
   close(): Promise<void>;
+  /** Reconnects now (TLS files are read again at every connect): certificate rotation. false: not connected. */
+  renew(): boolean;
 }
 
 /** Everything waiting on a transport after close() rejects with this. */

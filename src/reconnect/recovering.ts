@@ -131,6 +131,20 @@ export class Recovering<S extends Session> extends TypedEmitter<RecoveryEvents<S
     return this.closing;
   }
 
+  /**
+   * Ends the current session in an orderly way (MQTT: a DISCONNECT, so the
+   * will is not published) and lets recovery open a new one after one
+   * jittered delay — e.g. to present a rotated TLS certificate. Unconfirmed
+   * publishes go out again on the new session, unacked deliveries come back
+   * from the broker. false when there is no session or while closing.
+   */
+  renew(): boolean {
+    const s = this.current;
+    if (!s || this.closed) return false;
+    void s.close().catch(() => undefined);
+    return true;
+  }
+
   /** Awaits p unless the session is lost or close() comes first (see SetupContext.step). */
   unlessLost<T>(s: S, p: Promise<T>, what: string): Promise<T> {
     const signal = this.abort.signal;

@@ -87,3 +87,40 @@ test('refused connection settings: mixed bus kinds, a certificate without its ke
   expect(() => loadConfig(['--bus', 'amqp://a,mqtt://b'], {})).toThrow('bus: URLs of one endpoint must be of one kind');
   expect(() => loadConfig(['--tls-cert', '/x.pem'], {})).toThrow('tls-cert and tls-key go together');
 });
+
+test('NAME_FILE reads a value from a file (secrets), without its final line break; NAME itself wins', () => {
+  const secret = join(dir, 'bus-url');
+  writeFileSync(secret, 'amqp://agent:s3cret@broker:5672\n');
+  expect(loadConfig([], { VIRTBUS_BUS_FILE: secret }).bus).toBe('amqp://agent:s3cret@broker:5672');
+  expect(loadConfig([], { VIRTBUS_BUS_FILE: secret, VIRTBUS_BUS: 'mqtt://other:1883' }).bus).toBe('mqtt://other:1883');
+  expect(() => loadConfig([], { VIRTBUS_BUS_FILE: join(dir, 'missing') })).toThrow(/VIRTBUS_BUS_FILE: ENOENT/);
+});
+
+test('command authenticity, topology and AMQP login options', () => {
+  const keys = join(dir, 'keys.json');
+  const c = loadConfig(
+    ['--bus', 'amqp://h', '--trusted-keys', keys, '--trusted-senders', 'orch,ops', '--topology', 'passive'],
+    { VIRTBUS_SIGNATURE_SKEW_S: '30' },
+  );
+  expect(c).toMatchObject({
+    trustedKeys: keys,
+    requireSigned: true, // implied
+    trustedSenders: 'orch,ops',
+    signatureSkewS: 30,
+    topology: 'passive',
+    amqpAuth: 'plain',
+  });
+});
+
+test.each([
+  [['--require-signed'], /require-signed needs trusted-keys/],
+  [['--bus', 'mqtt://h', '--trusted-senders', 'a'], /trusted-senders needs an AMQP bus/],
+  [['--trusted-senders', 'a'], /trusted-senders needs an AMQP bus/], // the embedded broker is MQTT
+  [['--signature-skew', '0', '--trusted-keys', 'k'], /signature-skew must be more than 0/],
+  [['--topology', 'lazy'], /must be declare or passive/],
+  [['--amqp-auth', 'kerberos'], /must be plain or external/],
+  [['--bus', 'amqps://h', '--amqp-auth', 'external'], /give --tls-cert and --tls-key/],
+])('%j is refused', (argv, reason) => {
+  expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+  expect(() => loadConfig(argv, {})).toThrow(reason);
+});

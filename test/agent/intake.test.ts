@@ -46,6 +46,9 @@ class MemoryTransport extends TypedEmitter<TransportEvents> implements Transport
     this.replies.push(r);
   }
   async close(): Promise<void> {}
+  renew(): boolean {
+    return false;
+  }
 }
 
 interface Settled {

@@ -37,6 +37,9 @@ class FakeTransport extends TypedEmitter<TransportEvents> implements Transport {
     throw new Error('the publisher sends no replies');
   }
   async close(): Promise<void> {}
+  renew(): boolean {
+    return false;
+  }
   async publishEvent(e: OutboundEvent): Promise<void> {
     this.calls.push(e);
     const err = this.failWith?.(e);

@@ -90,7 +90,17 @@ export class AgentRun {
     });
   }
 
-  static async start(args: string[], readyTimeoutMs = 30_000): Promise<AgentRun> {
+  static async start(args: string[], readyTimeoutMs = 30_000, env?: NodeJS.ProcessEnv): Promise<AgentRun> {
+    const run = AgentRun.launch(args, env);
+    await run.ready(readyTimeoutMs).catch(async (e) => {
+      await run.kill();
+      throw e;
+    });
+    return run;
+  }
+
+  /** Starts the process without waiting for 'ready' (an agent that cannot get ready, on purpose). */
+  static launch(args: string[], env?: NodeJS.ProcessEnv): AgentRun {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
     const child = spawn(
       'bash',
@@ -102,14 +112,9 @@ export class AgentRun {
         MAIN,
         ...args,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], ...(env && { env: { ...process.env, ...env } }) },
     );
-    const run = new AgentRun(child, args);
-    await run.ready(readyTimeoutMs).catch(async (e) => {
-      await run.kill();
-      throw e;
-    });
-    return run;
+    return new AgentRun(child, args);
   }
 
   get pid(): number {
@@ -207,7 +212,12 @@ export function agentArgs(o: {
 /** What spawnAgent returns: the running agent process. */
 export type AgentProcess = AgentRun;
 
+/** Starts an agent without waiting for 'ready'; kill() or stop() it. State as spawnAgent. */
+export function launchAgent(args: string[]): AgentProcess {
+  return AgentRun.launch(withStateDir(args));
+}
+
 /** Starts an agent and waits for 'ready'; its state goes to agentStateDir(node) unless --state-dir is given. */
-export function spawnAgent(args: string[], readyTimeoutMs = 30000): Promise<AgentProcess> {
-  return AgentRun.start(withStateDir(args), readyTimeoutMs);
+export function spawnAgent(args: string[], readyTimeoutMs = 30000, env?: NodeJS.ProcessEnv): Promise<AgentProcess> {
+  return AgentRun.start(withStateDir(args), readyTimeoutMs, env);
 }

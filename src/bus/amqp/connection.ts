@@ -15,13 +15,16 @@ export interface ConnectOptions {
   heartbeatS: number;
   /** TCP connect + AMQP handshake, ms */
   connectTimeoutMs: number;
+  /** plain: user name and password; external: the TLS client certificate (SASL EXTERNAL, rabbitmq_auth_mechanism_ssl) */
+  auth?: 'plain' | 'external';
 }
 
 /** Opens one connection; no retries. Its frames of one event-loop turn leave in one write (coalesce.ts). */
 export async function openConnection(o: ConnectOptions): Promise<amqp.ChannelModel> {
   // amqplib reads the heartbeat only from the URL query (or a URL object,
   // which would lose the caller's other query options).
-  const url = new URL(withCredentials(o.url, o.endpoint));
+  // EXTERNAL: the broker takes the user name from the certificate; no password goes over the wire
+  const url = new URL(o.auth === 'external' ? o.url : withCredentials(o.url, o.endpoint));
   url.searchParams.set('heartbeat', String(o.heartbeatS));
   const model = await amqp.connect(url.toString(), {
     // amqps://: handed to tls.connect (CA, client certificate, server name)
@@ -34,6 +37,7 @@ export async function openConnection(o: ConnectOptions): Promise<amqp.ChannelMod
     // Shown by rabbitmqctl list_connections / the management UI, so an
     // operator can tell which agent a connection belongs to.
     clientProperties: { connection_name: connectionName(o.nodeId) },
+    ...(o.auth === 'external' && { credentials: amqp.credentials.external() }),
   });
   const socket = socketOf(model);
   if (socket) coalesceWrites(socket);

@@ -1,4 +1,4 @@
 // The AMQP 0-9-1 (RabbitMQ) transport.
 export { AmqpTransport, TransportClosedError, type AmqpTransportOptions } from './transport';
-export { TopologyMismatchError } from './topology';
+export { TopologyMismatchError, TopologyMissingError } from './topology';
 export * as addresses from '../../contract/addresses';

@@ -12,6 +12,7 @@ import { declareTopology, type DeclaredTopology } from './topology';
 export interface SessionOptions extends ConnectOptions {
   prefetch: number;
   deliveryLimit: number;
+  topology: 'declare' | 'passive';
 }
 
 export type SessionConsumer = (msg: ConsumeMessage, origin: InboundMessage['origin']) => void;
@@ -74,7 +75,11 @@ export class AmqpSession {
       s.publishChannel = s.watch(await s.model.createConfirmChannel(), 'publish');
       // Non-global prefetch = per consumer (RabbitMQ): each of the two queues gets its own window.
       await s.consumeChannel.prefetch(o.prefetch);
-      s.topology = await declareTopology(s.consumeChannel, { nodeId: o.nodeId, deliveryLimit: o.deliveryLimit });
+      s.topology = await declareTopology(s.model, s.consumeChannel, {
+        nodeId: o.nodeId,
+        deliveryLimit: o.deliveryLimit,
+        mode: o.topology,
+      });
       if (s.lostReason) throw new Error(s.lostReason);
       return s;
     } catch (err) {

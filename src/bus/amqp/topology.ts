@@ -1,7 +1,7 @@
 // Declares the contract topology. Runs on every (re)connect: the broker may
 // have lost non-durable state, or an operator may have deleted a queue, and
 // declaring what already exists identically is free.
-import type { Channel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import {
   BROADCAST_EXCHANGE,
   COMMANDS_EXCHANGE,
@@ -13,6 +13,13 @@ import {
 
 export interface TopologyOptions {
   nodeId: string;
+  /**
+   * declare: the agent declares the contract topology (needs configure rights).
+   * passive: an operator declared it (deploy/rabbitmq); the agent only checks
+   * that its exchanges and command queue exist, and declares nothing but its
+   * own server-named broadcast queue.
+   */
+  mode?: 'declare' | 'passive';
   /** quorum-queue x-delivery-limit: a command that crashes the agent this often is dead-lettered */
   deliveryLimit: number;
 }
@@ -51,6 +58,46 @@ export class TopologyMismatchError extends Error {
   }
 }
 
+/** Passive topology: what the operator has not declared. Retrying cannot create it. */
+export class TopologyMissingError extends Error {
+  constructor(readonly missing: string[]) {
+    super(
+      `--topology passive: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist on the broker; ` +
+        'the agent only checks them in this mode: declare them (deploy/rabbitmq) or run with --topology declare',
+    );
+    this.name = 'TopologyMissingError';
+  }
+}
+
+const NOT_FOUND = 404;
+
+/**
+ * Checks that each exchange and queue exists, each on a channel of its own
+ * (a missing one closes the channel it was checked on), and names every one
+ * that is missing.
+ */
+async function checkExisting(model: ChannelModel, nodeId: string): Promise<void> {
+  const checks: Array<[string, (ch: Channel) => Promise<unknown>]> = [
+    ...[EVENTS_EXCHANGE, COMMANDS_EXCHANGE, BROADCAST_EXCHANGE].map(
+      (x): [string, (ch: Channel) => Promise<unknown>] => [`exchange '${x}'`, (ch) => ch.checkExchange(x)],
+    ),
+    [`queue '${commandQueue(nodeId)}'`, (ch) => ch.checkQueue(commandQueue(nodeId))],
+  ];
+  const missing: string[] = [];
+  for (const [what, check] of checks) {
+    const ch = await model.createChannel();
+    ch.on('error', () => undefined); // the 404 arrives as the channel's close; reported below
+    try {
+      await check(ch);
+      await ch.close();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== NOT_FOUND) throw err;
+      missing.push(what);
+    }
+  }
+  if (missing.length) throw new TopologyMissingError(missing);
+}
+
 // e.g. "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'virtbus.cmd.n1' in vhost '/': received ..."
 const INEQUIVALENT = /inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'/;
 
@@ -67,8 +114,16 @@ async function declaring<T>(kind: 'queue' | 'exchange', entity: string, step: ()
   }
 }
 
-/** Declares exchanges, the dead-letter queue, the node's command queue and this connection's broadcast queue. */
-export async function declareTopology(ch: Channel, o: TopologyOptions): Promise<DeclaredTopology> {
+/**
+ * Declares exchanges, the dead-letter queue, the node's command queue and
+ * this connection's broadcast queue; in passive mode only checks the first
+ * three and declares the broadcast queue.
+ */
+export async function declareTopology(model: ChannelModel, ch: Channel, o: TopologyOptions): Promise<DeclaredTopology> {
+  if (o.mode === 'passive') {
+    await checkExisting(model, o.nodeId);
+    return { commandQueue: commandQueue(o.nodeId), broadcastQueue: await broadcastQueue(ch) };
+  }
   for (const [name, type] of [
     [EVENTS_EXCHANGE, 'topic'],
     [COMMANDS_EXCHANGE, 'direct'],
@@ -105,10 +160,16 @@ export async function declareTopology(ch: Channel, o: TopologyOptions): Promise<
   );
   await ch.bindQueue(cmdQueue, COMMANDS_EXCHANGE, o.nodeId);
 
-  // Broadcasts are only meaningful to agents that are up right now, so the
-  // queue lives and dies with this connection.
+  return { commandQueue: cmdQueue, broadcastQueue: await broadcastQueue(ch) };
+}
+
+/**
+ * Broadcasts are only meaningful to agents that are up right now, so the
+ * queue lives and dies with this connection (server-named: amq.gen-…, which
+ * the least-privilege permissions let a node configure).
+ */
+async function broadcastQueue(ch: Channel): Promise<string> {
   const bq = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
   await ch.bindQueue(bq.queue, BROADCAST_EXCHANGE, '');
-
-  return { commandQueue: cmdQueue, broadcastQueue: bq.queue };
+  return bq.queue;
 }

@@ -28,7 +28,7 @@ import { toDelivery } from './delivery';
 import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from '../../contract/addresses';
 import { ConfirmPublisher, type PublishRequest } from './publisher';
 import { AmqpSession } from './session';
-import { TopologyMismatchError } from './topology';
+import { TopologyMismatchError, TopologyMissingError } from './topology';
 
 export interface AmqpTransportOptions {
   /** amqp://user:pass@host:port/vhost (amqps:// for TLS); several (cluster nodes) are tried in turn */
@@ -51,6 +51,10 @@ export interface AmqpTransportOptions {
   closeTimeoutMs?: number;
   /** TCP connect + AMQP handshake, default 10000 ms */
   connectTimeoutMs?: number;
+  /** declare the contract topology (default) or only check it (an operator declared it; least privilege) */
+  topology?: 'declare' | 'passive';
+  /** plain (user name and password, default) or external (the TLS client certificate) */
+  auth?: 'plain' | 'external';
 }
 
 const DEFAULTS = {
@@ -64,14 +68,23 @@ const DEFAULTS = {
   connectTimeoutMs: 10000,
 };
 
-type Resolved = typeof DEFAULTS & Pick<AmqpTransportOptions, 'nodeId' | 'backoff'> & { endpoint: Endpoint };
+type Resolved = typeof DEFAULTS &
+  Pick<AmqpTransportOptions, 'nodeId' | 'backoff'> &
+  Required<Pick<AmqpTransportOptions, 'topology' | 'auth'>> & { endpoint: Endpoint };
 
 function resolveOptions(o: AmqpTransportOptions): Resolved {
   assertNodeId(o.nodeId);
   const endpoint = toEndpoint(o.endpoint);
   if (schemeFamily(endpoint) !== 'amqp')
     throw new RangeError(`AMQP url must be amqp:// or amqps://, got ${describeEndpoint(endpoint)}`);
-  const r: Resolved = { ...DEFAULTS, endpoint, nodeId: o.nodeId, backoff: o.backoff };
+  const r: Resolved = {
+    ...DEFAULTS,
+    endpoint,
+    nodeId: o.nodeId,
+    backoff: o.backoff,
+    topology: o.topology ?? 'declare',
+    auth: o.auth ?? 'plain',
+  };
   for (const k of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
     const v = o[k];
     if (v === undefined) continue;
@@ -116,11 +129,13 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
           connectTimeoutMs: this.o.connectTimeoutMs,
           prefetch: this.o.prefetch,
           deliveryLimit: this.o.deliveryLimit,
+          topology: this.o.topology,
+          auth: this.o.auth,
         }),
       setup: (s, ctx) => this.setUp(s, ctx),
       // Not waiting for the channel's 'close': a silently dead socket may take a heartbeat timeout to report it.
       detach: (s) => this.publisher.detach(s.publishChannel),
-      isFatal: (err) => err instanceof TopologyMismatchError,
+      isFatal: (err) => err instanceof TopologyMismatchError || err instanceof TopologyMissingError,
     });
     this.recovery.on('connected', (_s, { reconnect }) => this.emit('connected', { reconnect }));
     this.recovery.on('disconnected', (info) => this.emit('disconnected', info));
@@ -228,6 +243,10 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
   }
 
   /** Idempotent; never rejects: problems along the way are 'warning's. */
+  renew(): boolean {
+    return this.recovery.renew();
+  }
+
   close(): Promise<void> {
     this.closing ??= this.recovery.close(async () => {
       await this.stopConsuming();

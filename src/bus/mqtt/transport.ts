@@ -175,6 +175,10 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   }
 
   /** Idempotent; never rejects: problems along the way are 'warning's. */
+  renew(): boolean {
+    return this.recovery.renew();
+  }
+
   close(): Promise<void> {
     this.closing ??= this.recovery.close((s) => this.drain(s), new TransportClosedError('mqtt'));
     return this.closing;

@@ -11,6 +11,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import {
   AmqpTransport,
   TopologyMismatchError,
+  TopologyMissingError,
   TransportClosedError,
   type AmqpTransportOptions,
 } from '../../../src/bus/amqp';
@@ -269,6 +270,42 @@ describe('AmqpTransport (RabbitMQ)', () => {
         messageId: 'x',
       }),
     ).rejects.toThrow(`virtbus.cmd.${node}`);
+    await t.close();
+  });
+
+  test('--topology passive: refuses to start naming what the operator has not declared, and declares nothing', async () => {
+    const node = newNodeId();
+    const t = newTransport(node, { topology: 'passive' });
+    const events = lifecycle(t);
+    const err = await t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined }).catch((e) => e);
+    expect(err).toBeInstanceOf(TopologyMissingError);
+    expect(err.message).toContain(`queue 'virtbus.cmd.${node}' does not exist`);
+    expect(err.message).toContain('--topology passive');
+    expect(events.all.filter((e) => e.name === 'connect-failed')).toHaveLength(0); // given up at once
+    await t.close();
+    // the check declared nothing
+    const probe = await admin.createChannel();
+    probe.on('error', () => undefined);
+    await expect(probe.checkQueue(`virtbus.cmd.${node}`)).rejects.toMatchObject({ code: 404 });
+  });
+
+  test('--topology passive: with the topology declared by someone else it consumes commands and broadcasts', async () => {
+    const node = newNodeId();
+    // the operator's part: what a declaring agent (or deploy/rabbitmq) sets up
+    const operator = newTransport(node);
+    await operator.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
+    await operator.close();
+    const t = newTransport(node, { topology: 'passive' });
+    const { log, onDelivery } = deliveries();
+    await t.start({ beforeConsume: async () => undefined, onDelivery });
+    sendCommand(node, { messageId: 'p1' });
+    const d = await log.waitFor((x) => x.message.messageId === 'p1', 'the command in passive mode');
+    expect(d.message.origin).toBe('node');
+    d.ack();
+    adminCh.publish('virtbus.broadcast', '', Buffer.from('{}'), { messageId: 'p2' });
+    const b = await log.waitFor((x) => x.message.messageId === 'p2', 'a broadcast in passive mode');
+    expect(b.message.origin).toBe('broadcast');
+    b.ack();
     await t.close();
   });
 
