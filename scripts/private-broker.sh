@@ -12,6 +12,8 @@
 #   private-broker.sh KIND kill NAME     SIGKILL (a crash: nothing is saved)
 #   private-broker.sh KIND down NAME     stop (if running) and delete the data folder
 #   private-broker.sh KIND pid NAME      print the broker's pid if it runs
+#   private-broker.sh rabbitmq ctl NAME ARGS…   rabbitmqctl ARGS… against that node (files it reads
+#                                        must be readable by user rabbitmq)
 #
 # RabbitMQ: plain TCP, user virtbus/virtbus (administrator, all of vhost /),
 # no plugins; it boots in ~7 s. Mosquitto: anonymous, persistence on,
@@ -37,7 +39,7 @@ wait_gone() { # wait_gone PID SECONDS
   return 1
 }
 
-[[ $# -eq 3 || $# -eq 4 || $# -eq 5 ]] || usage
+[[ $# -ge 3 && ( $# -le 5 || $2 == ctl ) ]] || usage
 KIND=$1 OP=$2 NAME=$3
 [[ $NAME =~ ^[A-Za-z0-9_-]{1,40}$ ]] || die "bad name '$NAME'"
 [[ $(id -u) -eq 0 ]] || die "needs root (the brokers run as their own users)"
@@ -172,5 +174,10 @@ case $OP in
   kill) "${P}_kill" ;;
   down) "${P}_stop"; rm -rf "$D" ;;
   pid) "${P}_pid" ;;
+  ctl)
+    [[ $KIND == rabbitmq ]] || usage
+    shift 3
+    q=$(printf ' %q' "$@")
+    rmq_as /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "'$RMQ_NODE'"$q </dev/null ;;
   *) usage ;;
 esac

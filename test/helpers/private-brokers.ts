@@ -98,6 +98,12 @@ export class PrivateBroker {
     return this.kind === 'rabbitmq' ? `amqp://virtbus:virtbus@127.0.0.1:${this.port}` : `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** rabbitmqctl ARGS against this node; resolves with its output. */
+  ctl(...args: string[]): Promise<string> {
+    if (this.kind !== 'rabbitmq') throw new Error('ctl is for RabbitMQ');
+    return script(this.kind, 'ctl', this.name, ...args);
+  }
+
   /** Clean stop (RabbitMQ: rabbitmqctl shutdown; Mosquitto: SIGTERM, persistence saved). */
   async stop(): Promise<void> {
     await script(this.kind, 'stop', this.name);

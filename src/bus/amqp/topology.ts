@@ -70,6 +70,18 @@ export class TopologyMissingError extends Error {
 }
 
 const NOT_FOUND = 404;
+const ACCESS_REFUSED = 403;
+
+/** The broker refused to let this user declare the topology: retrying cannot grant the rights. */
+export class TopologyAccessError extends Error {
+  constructor(readonly brokerMessage: string) {
+    super(
+      `the broker refused to declare the virtbus topology for this user (${brokerMessage}); ` +
+        'with least-privilege permissions an operator declares it (deploy/rabbitmq) and the agent runs with --topology passive',
+    );
+    this.name = 'TopologyAccessError';
+  }
+}
 
 /**
  * Checks that each exchange and queue exists, each on a channel of its own
@@ -124,6 +136,16 @@ export async function declareTopology(model: ChannelModel, ch: Channel, o: Topol
     await checkExisting(model, o.nodeId);
     return { commandQueue: commandQueue(o.nodeId), broadcastQueue: await broadcastQueue(ch) };
   }
+  try {
+    return await declareAll(ch, o);
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    if (e.code === ACCESS_REFUSED) throw new TopologyAccessError(String(e.message));
+    throw err;
+  }
+}
+
+async function declareAll(ch: Channel, o: TopologyOptions): Promise<DeclaredTopology> {
   for (const [name, type] of [
     [EVENTS_EXCHANGE, 'topic'],
     [COMMANDS_EXCHANGE, 'direct'],

@@ -28,7 +28,7 @@ import { toDelivery } from './delivery';
 import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from '../../contract/addresses';
 import { ConfirmPublisher, type PublishRequest } from './publisher';
 import { AmqpSession } from './session';
-import { TopologyMismatchError, TopologyMissingError } from './topology';
+import { TopologyAccessError, TopologyMismatchError, TopologyMissingError } from './topology';
 
 export interface AmqpTransportOptions {
   /** amqp://user:pass@host:port/vhost (amqps:// for TLS); several (cluster nodes) are tried in turn */
@@ -135,7 +135,10 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       setup: (s, ctx) => this.setUp(s, ctx),
       // Not waiting for the channel's 'close': a silently dead socket may take a heartbeat timeout to report it.
       detach: (s) => this.publisher.detach(s.publishChannel),
-      isFatal: (err) => err instanceof TopologyMismatchError || err instanceof TopologyMissingError,
+      isFatal: (err) =>
+        err instanceof TopologyMismatchError ||
+        err instanceof TopologyMissingError ||
+        err instanceof TopologyAccessError,
     });
     this.recovery.on('connected', (_s, { reconnect }) => this.emit('connected', { reconnect }));
     this.recovery.on('disconnected', (info) => this.emit('disconnected', info));
