@@ -8,7 +8,6 @@ import { createTransport } from '../src/agent/transport-factory';
 import { PortTakenError } from '../src/bus/embedded-broker';
 import { createLogger } from '../src/log';
 import { codecByName } from '../src/codec/codec';
-import { PeerDirectory } from '../src/agent/peers';
 import { authenticityOf, type AuthenticitySetup } from '../src/agent/authenticity-of';
 import { mkdirSync } from 'node:fs';
 import { certificateNote } from '../src/agent/certificate';
@@ -71,16 +70,9 @@ async function main(): Promise<number> {
     log.info({ renewed }, 'SIGHUP: reconnecting to the bus with the TLS files as they are now');
     checkCertificate();
   });
-  const peers = new PeerDirectory({
-    endpoint,
-    protocolVersion: embedded ? 4 : (cfg.mqttVersion as 4 | 5),
-    self: cfg.nodeId,
-    log,
-  });
   const saveDir = cfg.saveDir || join(cfg.stateDir, 'save');
   mkdirSync(saveDir, { recursive: true });
   const agent = new Agent({
-    peers,
     advertiseMigrateUri: cfg.advertiseMigrateUri || undefined,
     jobs: {
       backend: cfg.redis

@@ -7,8 +7,9 @@
 //   (ssl_cert_login_from = common_name), without a password: they log in
 //   with SASL EXTERNAL (rabbitmq_auth_mechanism_ssl; agent: --amqp-auth external);
 // - the contract topology (exchanges, each node's quorum command queue and
-//   its binding, the dead-letter queue), so agents run with --topology passive
-//   and need no configure rights on it;
+//   its binding, each node's presence queue — its latest presence event, where
+//   other agents look it up for migrate {to} —, the dead-letter queue), so
+//   agents run with --topology passive and need no configure rights on it;
 // - per agent: consume only its own command queue and the broadcast exchange,
 //   publish only its own events (topic permission v1.<node>.…), replies to
 //   the default exchange, MQTT (rabbitmq_mqtt) topics of its own node;
@@ -78,7 +79,7 @@ const doc = {
       vhost,
       configure: `^(amq\\.gen-.*|${mqttQueue(n)})$`,
       write: `^(virtbus\\.events|amq\\.gen-.*|amq\\.default|amq\\.topic|${mqttQueue(n)})$`,
-      read: `^(virtbus\\.cmd\\.${n}|virtbus\\.broadcast|virtbus\\.events|amq\\.gen-.*|amq\\.topic|${mqttQueue(n)})$`,
+      read: `^(virtbus\\.cmd\\.${n}|virtbus\\.presence\\..*|virtbus\\.broadcast|virtbus\\.events|amq\\.gen-.*|amq\\.topic|${mqttQueue(n)})$`,
     })),
     ...callers.map((c) => ({
       user: c,
@@ -121,6 +122,14 @@ const doc = {
         'x-dead-letter-exchange': 'virtbus.dlx',
         'x-delivery-limit': deliveryLimit,
       },
+    })),
+    // the node's latest presence only; it publishes there through the default exchange
+    ...nodes.map((n) => ({
+      name: `virtbus.presence.${n}`,
+      vhost,
+      durable: true,
+      auto_delete: false,
+      arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
     })),
   ],
   bindings: [

@@ -12,7 +12,7 @@ import type { Logger } from '../log';
 import { TypedEmitter } from '../typed-emitter';
 import { Gate } from './gate';
 import { CommandIntake } from './intake';
-import type { PeerDirectory } from './peers';
+import { PeerDirectory } from './peers';
 import { createJobBackend, type JobBackendConfig } from '../jobs/factory';
 import type { JobBackend } from '../jobs/types';
 import { jobRunners, kindConcurrency } from '../jobs/kinds';
@@ -42,7 +42,7 @@ export interface AgentOptions {
   dispatcher?: DispatcherOptions;
   /** the job system for long-running commands (default: none, they are UNSUPPORTED) */
   jobs?: AgentJobOptions;
-  /** other agents by node id, for domain.migrate {to} */
+  /** other agents by node id, for domain.migrate {to} (default: looked up on this agent's transport) */
   peers?: PeerDirectory;
   /** hypervisor data channel peers migrate to, announced in presence */
   advertiseMigrateUri?: string;
@@ -120,7 +120,8 @@ export class Agent extends TypedEmitter<AgentEvents> {
       {
         jobs: this.jobs,
         idempotency: this.jobs?.idempotency,
-        peers: o.peers,
+        // looked up on this agent's own connection when a migration names a node
+        peers: o.peers ?? new PeerDirectory({ transport: o.transport, self: o.nodeId, log }),
         connection: () => this.libvirt.connection,
         agent: {
           node: o.nodeId,
@@ -222,7 +223,6 @@ export class Agent extends TypedEmitter<AgentEvents> {
       }, every * 1000);
       this.heartbeat.unref();
     }
-    await this.o.peers?.start();
     log.info('ready: consuming commands');
     this.emit('ready');
   }
@@ -296,7 +296,6 @@ export class Agent extends TypedEmitter<AgentEvents> {
         withTimeout(this.publisher.enqueue(this.presence('offline')), bound, 'publishing offline'),
       );
     }
-    if (this.o.peers) await step('stop watching peers', () => this.o.peers!.close());
     await step('close libvirt', () => this.libvirt.close());
     await step('close transport', () => this.o.transport.close());
     log.info('stopped');

@@ -1,129 +1,54 @@
-// Other agents, as their presence events describe them: lets
-// `domain.migrate {to: "<node>"}` find the destination's libvirt URI without
-// the orchestrator knowing libvirt URIs. Presence comes over its own client
-// connection to the same bus, kept by the recovery core.
-import type { CloudEvent } from '../contract/envelope';
-import type { PresenceData } from '../contract/events';
-import { connectClient, type VirtbusClient } from '../client/client';
-import { Recovering, type Session } from '../reconnect/recovering';
+// Other agents, for `domain.migrate {to: "<node>"}`: the destination's
+// libvirt URI (and data channel) as that node last announced them. Asked of
+// the broker for that one node when a migration needs it — the retained MQTT
+// status, the AMQP presence queue (the latest presence event only) — over
+// the agent's own connection. No second connection, no broadcast at start,
+// no subscription to the whole fleet's presence: O(1) per agent at start
+// and at idle, and nothing a least-privilege broker configuration forbids
+// (deploy/). Why not keep a directory fed by presence events: every agent
+// would receive every other agent's heartbeats (N² deliveries) to answer a
+// question asked only by migrations.
+import type { Transport } from '../bus/transport';
+import { CE_JSON, CE_PROTOBUF } from '../contract/envelope';
+import { codecFor } from '../codec/codec';
+import type { PeerResolver } from '../jobs/kinds';
 import type { Logger } from '../log';
-import type { EndpointInput } from '../endpoint';
+import { presenceInfo } from './presence-info';
 
 export interface Peer {
   node: string;
-  libvirtUri: string;
+  libvirtUri?: string;
   migrateUri?: string;
   status: 'online' | 'offline';
-  bootId: string;
-  seenAt: number;
+  bootId?: string;
   at?: string;
 }
 
-export interface PeerResolver {
-  resolve(node: string): Peer | undefined;
-}
+/** how long a lookup waits for the broker's answer */
+const LOOKUP_MS = 3000;
 
-/** One bus client watching presence, as a recovery session. */
-class PresenceSession implements Session {
-  readonly lost: Promise<string>;
-  constructor(readonly client: VirtbusClient) {
-    this.lost = client.lost.then(() => 'bus connection lost');
-  }
-  close(): Promise<void> {
-    return this.client.close().catch(() => undefined);
-  }
-  abandon(): Promise<void> {
-    return this.close();
-  }
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
 
 export class PeerDirectory implements PeerResolver {
-  private readonly peers = new Map<string, Peer>();
-  private readonly recovery: Recovering<PresenceSession>;
+  constructor(private readonly o: { transport: Transport; self: string; log: Logger; lookupMs?: number }) {}
 
-  constructor(private readonly o: { endpoint: EndpointInput; protocolVersion?: 4 | 5; self: string; log: Logger }) {
-    this.recovery = new Recovering<PresenceSession>({
-      name: 'presence',
-      // the shared ceiling (2 s): peers must be known again soon after the broker is back
-      backoff: { initialMs: 500 },
-      open: async () =>
-        new PresenceSession(
-          await connectClient({
-            endpoint: o.endpoint,
-            node: o.self,
-            protocolVersion: o.protocolVersion,
-            source: `virtbus://${o.self}`,
-          }),
-        ),
-      setup: async ({ client }, ctx) => {
-        await ctx.step(
-          client.watchPresence((e) => this.seen(e)),
-          'presence subscription',
-        );
-        // ask everyone now rather than wait for their next heartbeat
-        await ctx.step(
-          client.broadcast('agent.ping', {}, (reply) => this.pinged(reply)),
-          'agent.ping',
-        );
-      },
-    });
-    this.recovery.on('connect-failed', (err) => this.o.log.warn({ err: String(err) }, 'presence watch failed'));
-    this.recovery.on('disconnected', ({ reason }) => this.o.log.warn({ reason }, 'presence watch lost; reconnecting'));
-  }
-
-  /** Starts watching; resolves once the first subscription is in place (or failed once). */
-  async start(): Promise<void> {
-    const first = new Promise<void>((resolve) => {
-      this.recovery.once('connected', () => resolve());
-      this.recovery.once('connect-failed', () => resolve());
-    });
-    this.recovery.start().catch(() => undefined); // rejects only on close()
-    await first;
-  }
-
-  private seen(e: CloudEvent): void {
-    const d = e.data as PresenceData | undefined;
-    if (!d?.node || !d.libvirtUri) return;
-    const known = this.peers.get(d.node);
-    // the retained status can be older than a presence event seen already
-    if (known && d.at && known.at && d.at < known.at) return;
-    this.peers.set(d.node, {
-      node: d.node,
-      libvirtUri: d.libvirtUri,
-      ...(d.migrateUri && { migrateUri: d.migrateUri }),
-      status: d.status,
-      bootId: d.bootId,
-      seenAt: Date.now(),
-      ...(d.at && { at: d.at }),
-    });
-  }
-
-  private pinged(reply: CloudEvent): void {
-    const r = reply.data as
-      | { ok?: boolean; result?: { node?: string; libvirtUri?: string; migrateUri?: string; bootId?: string } }
-      | undefined;
-    const p = r?.ok ? r.result : undefined;
-    if (!p?.node || !p.libvirtUri || p.node === this.o.self) return;
-    this.peers.set(p.node, {
-      node: p.node,
-      libvirtUri: p.libvirtUri,
-      ...(p.migrateUri && { migrateUri: p.migrateUri }),
-      status: 'online',
-      bootId: p.bootId ?? '',
-      seenAt: Date.now(),
-      at: new Date().toISOString(),
-    });
-  }
-
-  resolve(node: string): Peer | undefined {
-    return this.peers.get(node);
-  }
-
-  list(): Peer[] {
-    return [...this.peers.values()];
-  }
-
-  close(): Promise<void> {
-    return this.recovery.close();
+  async resolve(node: string): Promise<Peer | undefined> {
+    if (node === this.o.self) return undefined;
+    const r = await this.o.transport.lookupPresence(node, this.o.lookupMs ?? LOOKUP_MS);
+    if (!r) return undefined;
+    try {
+      const type = mediaType(r.contentType);
+      // AMQP: the presence event as published (a CloudEvent); MQTT: the retained status (plain JSON)
+      const data =
+        type === CE_JSON || type === CE_PROTOBUF
+          ? codecFor(r.contentType)!.decode(r.body).data
+          : (JSON.parse(r.body.toString('utf8')) as unknown);
+      return presenceInfo(data, node);
+    } catch (err) {
+      this.o.log.warn({ err: String(err), node }, 'presence of a peer is not readable');
+      return undefined;
+    }
   }
 }

@@ -98,6 +98,19 @@ export interface Transport extends TypedEmitter<TransportEvents> {
   close(): Promise<void>;
   /** Reconnects now (TLS files are read again at every connect): certificate rotation. false: not connected. */
   renew(): boolean;
+  /**
+   * What `node` last announced about itself, as the broker keeps it (the
+   * retained MQTT status; the AMQP presence queue, latest event only): the
+   * message as published. undefined when there is none within timeoutMs or
+   * the bus is not connected.
+   */
+  lookupPresence(node: string, timeoutMs: number): Promise<PresenceRecord | undefined>;
+}
+
+/** A node's last presence as the broker kept it: a retained status (JSON) or a presence CloudEvent. */
+export interface PresenceRecord {
+  body: Buffer;
+  contentType?: string;
 }
 
 /** Everything waiting on a transport after close() rejects with this. */

@@ -180,7 +180,9 @@ export class CommandDispatcher {
   ): Promise<ReplyData | Deferred> {
     let data: unknown;
     try {
-      data = kind.prepare ? kind.prepare(cmd.data, { node: this.deps.agent.node, peers: this.deps.peers }) : cmd.data;
+      data = kind.prepare
+        ? await kind.prepare(cmd.data, { node: this.deps.agent.node, peers: this.deps.peers })
+        : cmd.data;
     } catch (e) {
       return fail(e);
     }

@@ -46,6 +46,15 @@ export function commandQueue(nodeId: string): string {
 }
 
 /**
+ * A node's last presence event (online, heartbeat, offline) and nothing
+ * else (x-max-length 1): what other agents read to find it as a migration
+ * destination, without a broadcast.
+ */
+export function presenceQueue(nodeId: string): string {
+  return `virtbus.presence.${nodeId}`;
+}
+
+/**
  * One routing-key word from a free-form part (a caller's command id). A '.'
  * would shift every later word and break consumers' topic patterns, and
  * control characters have no place in a key an operator reads, so they are

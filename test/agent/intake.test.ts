@@ -49,6 +49,9 @@ class MemoryTransport extends TypedEmitter<TransportEvents> implements Transport
   renew(): boolean {
     return false;
   }
+  async lookupPresence(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 interface Settled {

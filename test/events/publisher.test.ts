@@ -40,6 +40,9 @@ class FakeTransport extends TypedEmitter<TransportEvents> implements Transport {
   renew(): boolean {
     return false;
   }
+  async lookupPresence(): Promise<undefined> {
+    return undefined;
+  }
   async publishEvent(e: OutboundEvent): Promise<void> {
     this.calls.push(e);
     const err = this.failWith?.(e);

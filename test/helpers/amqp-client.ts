@@ -117,11 +117,12 @@ export class TestClient {
   }
 }
 
-/** Deletes a node's queues (end of a test). */
+/** Deletes a node's queues, command and presence (end of a test). */
 export async function deleteNodeQueues(node: string): Promise<void> {
   const conn = await amqp.connect(AMQP_URL);
   const ch = await conn.createChannel();
   await ch.deleteQueue(`virtbus.cmd.${node}`).catch(() => undefined);
+  await ch.deleteQueue(`virtbus.presence.${node}`).catch(() => undefined);
   await conn.close().catch(() => undefined);
 }
 

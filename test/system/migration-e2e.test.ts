@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent';
 import { PeerDirectory } from '../../src/agent/peers';
+import { AmqpTransport } from '../../src/bus/amqp';
 import { createLogger } from '../../src/log';
 import type { Connection } from '../../src/libvirt';
 import { AMQP_URL, TestClient, deleteNodeQueues, settleAgentJobs, type Received } from '../helpers/amqp-client';
@@ -61,8 +62,9 @@ describe('domain.migrate between two agents', () => {
       jobs: jobs(dst),
       heartbeatS: 1,
     });
-    peers = new PeerDirectory({ endpoint: AMQP_URL, self: src, log: createLogger('silent') });
-    a1 = await startAgent({ node: src, libvirtUri: NODE1_URI, jobs: jobs(src), peers, heartbeatS: 1 });
+    const t1 = new AmqpTransport({ endpoint: AMQP_URL, nodeId: src });
+    peers = new PeerDirectory({ transport: t1, self: src, log: createLogger('silent') });
+    a1 = await startAgent({ node: src, libvirtUri: NODE1_URI, jobs: jobs(src), peers, transport: t1, heartbeatS: 1 });
     await eventually(async () => peers!.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
   });
 
@@ -88,7 +90,6 @@ describe('domain.migrate between two agents', () => {
     cleanupAll([
       ['close the source agent', () => a1?.close()],
       ['close the destination agent', () => a2?.close()],
-      ['stop watching peers', () => peers?.close()],
       ['close the client', () => client?.close()],
       [
         'delete the queues',

@@ -9,7 +9,14 @@ import {
   DEAD_LETTER_QUEUE,
   EVENTS_EXCHANGE,
   commandQueue,
+  presenceQueue,
 } from '../../contract/addresses';
+
+/** The presence queue keeps the latest presence event only: a last-value store for peers' lookups. */
+export const PRESENCE_QUEUE_OPTIONS = {
+  durable: true,
+  arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
+};
 
 export interface TopologyOptions {
   nodeId: string;
@@ -94,6 +101,7 @@ async function checkExisting(model: ChannelModel, nodeId: string): Promise<void>
       (x): [string, (ch: Channel) => Promise<unknown>] => [`exchange '${x}'`, (ch) => ch.checkExchange(x)],
     ),
     [`queue '${commandQueue(nodeId)}'`, (ch) => ch.checkQueue(commandQueue(nodeId))],
+    [`queue '${presenceQueue(nodeId)}'`, (ch) => ch.checkQueue(presenceQueue(nodeId))],
   ];
   const missing: string[] = [];
   for (const [what, check] of checks) {
@@ -181,6 +189,11 @@ async function declareAll(ch: Channel, o: TopologyOptions): Promise<DeclaredTopo
     }),
   );
   await ch.bindQueue(cmdQueue, COMMANDS_EXCHANGE, o.nodeId);
+
+  // Where peers read this node's latest presence (migrate {to}); published to through the default exchange.
+  await declaring('queue', presenceQueue(o.nodeId), () =>
+    ch.assertQueue(presenceQueue(o.nodeId), PRESENCE_QUEUE_OPTIONS),
+  );
 
   return { commandQueue: cmdQueue, broadcastQueue: await broadcastQueue(ch) };
 }

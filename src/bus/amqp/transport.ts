@@ -25,7 +25,11 @@ import {
 } from '../../endpoint';
 import { Recovering, type SetupContext } from '../../reconnect/recovering';
 import { toDelivery } from './delivery';
-import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey } from '../../contract/addresses';
+import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey, isNodeId, presenceQueue } from '../../contract/addresses';
+import type { PresenceRecord } from '../transport';
+
+/** the presence events a node publishes about itself */
+const PRESENCE_EVENTS = new Set(['online', 'heartbeat', 'offline']);
 import { ConfirmPublisher, type PublishRequest } from './publisher';
 import { AmqpSession } from './session';
 import { TopologyAccessError, TopologyMismatchError, TopologyMissingError } from './topology';
@@ -214,19 +218,37 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.publish({
-      exchange: EVENTS_EXCHANGE,
-      routingKey,
-      body: e.body,
-      // persistent: a durable consumer queue keeps events over a broker restart.
-      // timestamp: AMQP's is whole seconds.
-      options: {
-        persistent: true,
-        messageId: e.messageId,
-        contentType: e.contentType,
-        timestamp: Math.floor(Date.now() / 1000),
-      },
-    });
+    // persistent: a durable consumer queue keeps events over a broker restart.
+    // timestamp: AMQP's is whole seconds.
+    const options = {
+      persistent: true,
+      messageId: e.messageId,
+      contentType: e.contentType,
+      timestamp: Math.floor(Date.now() / 1000),
+    };
+    const event = this.publish({ exchange: EVENTS_EXCHANGE, routingKey, body: e.body, options });
+    if (!(e.object === 'agent' && e.id === this.o.nodeId && PRESENCE_EVENTS.has(e.event))) return event;
+    // This node's own presence also goes to its presence queue (latest only): where peers look it up.
+    const kept = this.publish({ exchange: '', routingKey: presenceQueue(this.o.nodeId), body: e.body, options });
+    return Promise.all([event, kept]).then(() => undefined);
+  }
+
+  async lookupPresence(node: string, timeoutMs: number): Promise<PresenceRecord | undefined> {
+    const s = this.recovery.session;
+    if (!s || s.isLost || !isNodeId(node)) return undefined;
+    // A channel of its own: a missing queue (404) closes the channel it is asked on.
+    const ch = await withTimeout(s.model.createChannel(), timeoutMs, 'AMQP channel for a presence lookup');
+    ch.on('error', () => undefined);
+    try {
+      const m = await withTimeout(ch.get(presenceQueue(node), { noAck: false }), timeoutMs, `presence of ${node}`);
+      if (!m) return undefined;
+      ch.nack(m, false, true); // leave it for the next lookup
+      return { body: m.content, contentType: m.properties.contentType as string | undefined };
+    } catch {
+      return undefined; // no such queue (the node never ran here), or the channel went away
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
   }
 
   publishReply(r: OutboundReply): Promise<void> {

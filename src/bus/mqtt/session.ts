@@ -130,6 +130,12 @@ export class MqttSession {
       throw new Error(`MQTT SUBSCRIBE refused or downgraded: ${bad.map((g) => `${g.topic} -> ${g.qos}`).join(', ')}`);
   }
 
+  /** Subscribes at QoS 1 and asks for the retained message (a node's status), unlike subscribe(). */
+  async subscribeRetained(topic: string): Promise<void> {
+    const opts = this.protocolVersion === 5 ? { qos: 1 as const, rh: 0 } : { qos: 1 as const };
+    await this.client.subscribeAsync(topic, opts);
+  }
+
   async unsubscribe(topics: string[]): Promise<void> {
     await this.client.unsubscribeAsync(topics);
   }

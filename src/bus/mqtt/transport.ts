@@ -14,6 +14,7 @@ import {
   type Transport,
   type TransportEvents,
   type TransportStartOptions,
+  type PresenceRecord,
 } from '../transport';
 import { mqttPayload } from './cloudevents';
 import { toDelivery, toInboundMessage } from './delivery';
@@ -22,6 +23,7 @@ import {
   assertPublishTopic,
   commandTopic,
   eventTopic,
+  isNodeId,
   replyTopicProblem,
   statusTopic,
 } from '../../contract/addresses';
@@ -42,6 +44,8 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   /** the connection's lifecycle: open, set up, lose, reopen, close */
   private readonly recovery: Recovering<MqttSession>;
   private handlers?: TransportStartOptions;
+  /** presence lookups waiting for a node's retained status, by topic */
+  private readonly statusWaiters = new Map<string, Array<(r: PresenceRecord) => void>>();
   private wantConsuming = false;
   private started?: Promise<void>;
   private closing?: Promise<void>;
@@ -247,12 +251,47 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     });
   }
 
+  async lookupPresence(node: string, timeoutMs: number): Promise<PresenceRecord | undefined> {
+    const s = this.recovery.session;
+    if (!s || s.isLost || !isNodeId(node) || node === this.o.nodeId) return undefined;
+    const topic = statusTopic(node);
+    let done!: (r: PresenceRecord | undefined) => void;
+    const got = new Promise<PresenceRecord | undefined>((resolve) => {
+      done = resolve;
+    });
+    const waiters = this.statusWaiters.get(topic) ?? [];
+    waiters.push(done);
+    this.statusWaiters.set(topic, waiters);
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    try {
+      // the broker sends the retained status right after the SUBACK; none retained: nothing comes
+      await s.subscribeRetained(topic).catch(() => done(undefined));
+      return await got;
+    } finally {
+      clearTimeout(timer);
+      const left = (this.statusWaiters.get(topic) ?? []).filter((w) => w !== done);
+      if (left.length) this.statusWaiters.set(topic, left);
+      else {
+        this.statusWaiters.delete(topic);
+        await s.unsubscribe([topic]).catch(() => undefined);
+      }
+    }
+  }
+
   private deliver(s: MqttSession, p: InboundPacket): void {
     const what = `${p.topic} #${p.messageId ?? '-'}`;
     const warn = (msg: string, detail?: unknown) => this.emit('warning', msg, detail);
     const puback = () => {
       if (p.qos > 0 && p.messageId !== undefined) s.puback(p.messageId);
     };
+    const waiting = this.statusWaiters.get(p.topic);
+    if (waiting) {
+      // a node's status, asked for by lookupPresence: not a command
+      puback();
+      const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
+      if (payload.length > 0) for (const w of waiting) w({ body: payload, contentType: p.properties?.contentType });
+      return;
+    }
     if (p.retain) {
       // MQTT 3.1.1 sends retained messages on every SUBSCRIBE: a retained
       // command would run again after each reconnect. Live commands never

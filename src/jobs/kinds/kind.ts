@@ -15,7 +15,8 @@ export interface PeerInfo {
 }
 
 export interface PeerResolver {
-  resolve(node: string): PeerInfo | undefined;
+  /** what the node last announced (asked of the broker for that node only); undefined: nothing */
+  resolve(node: string): Promise<PeerInfo | undefined>;
 }
 
 /** What a runner may use. */
@@ -44,7 +45,7 @@ export interface JobKind<C = any, D = C> {
   /** at most this many at once (default DEFAULT_CONCURRENCY) */
   readonly concurrency?: number;
   /** the command's data -> the job's data, before the job is recorded; throws CommandError to refuse */
-  readonly prepare?: (data: C, ctx: PrepareContext) => D;
+  readonly prepare?: (data: C, ctx: PrepareContext) => D | Promise<D>;
   readonly runner: (deps: JobKindDeps) => JobRunner<D>;
 }
 

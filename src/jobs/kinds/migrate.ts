@@ -11,7 +11,7 @@ import { jobKind, type PrepareContext } from './kind';
 /** Outgoing migrations are bandwidth- and CPU-heavy on both ends; libvirt itself allows many more. */
 const CONCURRENCY = 2;
 
-export function migrationData(d: CommandData<'domain.migrate'>, ctx: PrepareContext): MigrateJobData {
+export async function migrationData(d: CommandData<'domain.migrate'>, ctx: PrepareContext): Promise<MigrateJobData> {
   const { to, destination, ...rest } = d;
   if (!to && !destination)
     throw new CommandError('BAD_REQUEST', 'domain.migrate needs `to` (a node id) or `destination.uri`');
@@ -19,7 +19,7 @@ export function migrationData(d: CommandData<'domain.migrate'>, ctx: PrepareCont
   let migrateUri = destination?.migrateUri;
   if (to) {
     if (to === ctx.node) throw new CommandError('BAD_REQUEST', `node '${to}' is this node`);
-    const peer = ctx.peers?.resolve(to);
+    const peer = await ctx.peers?.resolve(to);
     if (!peer)
       throw new CommandError('NOT_FOUND', `no presence seen from node '${to}': is its agent running on this bus?`);
     if (peer.status === 'offline') throw new CommandError('UNAVAILABLE', `node '${to}' said it is offline`);

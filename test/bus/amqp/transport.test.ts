@@ -194,7 +194,10 @@ afterAll(async () => {
   await Promise.all(transports.map((t) => t.close()));
   if (!admin) return;
   const ch = await admin.createChannel();
-  for (const n of nodes) await ch.deleteQueue(`virtbus.cmd.${n}`);
+  for (const n of nodes) {
+    await ch.deleteQueue(`virtbus.cmd.${n}`);
+    await ch.deleteQueue(`virtbus.presence.${n}`);
+  }
   await admin.close();
 });
 
@@ -279,7 +282,8 @@ describe('AmqpTransport (RabbitMQ)', () => {
     const events = lifecycle(t);
     const err = await t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined }).catch((e) => e);
     expect(err).toBeInstanceOf(TopologyMissingError);
-    expect(err.message).toContain(`queue 'virtbus.cmd.${node}' does not exist`);
+    expect(err.message).toContain(`queue 'virtbus.cmd.${node}', queue 'virtbus.presence.${node}' do not exist`);
+    expect(err.missing).toEqual([`queue 'virtbus.cmd.${node}'`, `queue 'virtbus.presence.${node}'`]);
     expect(err.message).toContain('--topology passive');
     expect(events.all.filter((e) => e.name === 'connect-failed')).toHaveLength(0); // given up at once
     await t.close();
