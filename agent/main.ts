@@ -8,7 +8,7 @@ import { createTransport } from '../src/agent/transport-factory';
 import { PortTakenError } from '../src/bus/embedded-broker';
 import { createLogger } from '../src/log';
 import { codecByName } from '../src/codec/codec';
-import { authenticityOf, type AuthenticitySetup } from '../src/agent/authenticity-of';
+import { authenticityOf, reloadTrustedKeys, type AuthenticitySetup } from '../src/agent/authenticity-of';
 import { mkdirSync } from 'node:fs';
 import { certificateNote } from '../src/agent/certificate';
 import { describeEndpoint } from '../src/endpoint';
@@ -69,6 +69,12 @@ async function main(): Promise<number> {
     const renewed = transport.renew();
     log.info({ renewed }, 'SIGHUP: reconnecting to the bus with the TLS files as they are now');
     checkCertificate();
+    try {
+      const n = reloadTrustedKeys(cfg, auth.authenticity);
+      if (n !== undefined) log.info({ keys: n }, `SIGHUP: trusted keys read again from ${cfg.trustedKeys}`);
+    } catch (err) {
+      log.error({ err: String(err) }, 'SIGHUP: the trusted keys file is not usable; the keys in use stay');
+    }
   });
   const saveDir = cfg.saveDir || join(cfg.stateDir, 'save');
   mkdirSync(saveDir, { recursive: true });

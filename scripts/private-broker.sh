@@ -15,6 +15,12 @@
 #   private-broker.sh rabbitmq ctl NAME ARGS…   rabbitmqctl ARGS… against that node (files it reads
 #                                        must be readable by user rabbitmq)
 #
+# With VIRTBUS_BROKER_TLS_DIR=DIR at 'up' (certificates from scripts/test-certs.sh):
+#   RabbitMQ: TLS only on PORT, client certificate required, EXTERNAL login by
+#   the certificate's CN (rabbitmq_auth_mechanism_ssl), PLAIN as a second mechanism;
+#   Mosquitto: TLS only, client certificate required, its CN as user name and
+#   client id, DIR/mosquitto.acl as ACL (deploy/mosquitto/virtbus.conf's settings).
+#
 # RabbitMQ: plain TCP, user virtbus/virtbus (administrator, all of vhost /),
 # no plugins; it boots in ~7 s. Mosquitto: anonymous, persistence on,
 # set_tcp_nodelay, no queued-message limit. Folders:
@@ -53,19 +59,37 @@ rmq_as() { # rmq_as COMMAND...: runs a RabbitMQ script as user rabbitmq with thi
 rmq_pid() { local p; p=$(cat "$D/rabbitmq.pid" 2>/dev/null || true); p=${p//[^0-9]/}; alive "$p" && echo "$p"; }
 rmq_write_config() { # PORT DIST_PORT
   mkdir -p "$D/mnesia" "$D/log"
-  cat >"$D/rabbitmq.conf" <<EOF
-listeners.tcp.default = 127.0.0.1:$1
+  if [[ -n ${VIRTBUS_BROKER_TLS_DIR:-} ]]; then
+    local T=$VIRTBUS_BROKER_TLS_DIR
+    cat >"$D/rabbitmq.conf" <<EOF
+listeners.tcp = none
+listeners.ssl.default = 127.0.0.1:$1
+ssl_options.cacertfile = $T/ca.crt
+ssl_options.certfile = $T/server.crt
+ssl_options.keyfile = $T/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = true
+ssl_options.versions.1 = tlsv1.3
+ssl_options.versions.2 = tlsv1.2
+auth_mechanisms.1 = EXTERNAL
+auth_mechanisms.2 = PLAIN
+ssl_cert_login_from = common_name
+EOF
+    echo '[rabbitmq_auth_mechanism_ssl].' >"$D/enabled_plugins"
+  else
+    echo "listeners.tcp.default = 127.0.0.1:$1" >"$D/rabbitmq.conf"
+    echo '[].' >"$D/enabled_plugins"
+  fi
+  cat >>"$D/rabbitmq.conf" <<EOF
 default_user = virtbus
 default_pass = virtbus
 default_user_tags.administrator = true
 loopback_users = none
 EOF
-  echo '[].' >"$D/enabled_plugins"
   : >"$D/rabbitmq-env.conf"   # ours: the system's (/etc/rabbitmq/rabbitmq-env.conf) names the system node
   cat >"$D/env.sh" <<EOF
 export RABBITMQ_NODENAME='$RMQ_NODE'
-export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-export RABBITMQ_NODE_PORT=$1
+$([[ -n ${VIRTBUS_BROKER_TLS_DIR:-} ]] || printf 'export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1\nexport RABBITMQ_NODE_PORT=%s\n' "$1")
 export RABBITMQ_DIST_PORT=$2
 export RABBITMQ_CONF_ENV_FILE='$D/rabbitmq-env.conf'
 export RABBITMQ_CONFIG_FILE='$D/rabbitmq.conf'
@@ -121,8 +145,23 @@ set_tcp_nodelay true
 # a client away during a restart under load must not lose QoS 1 messages to the default limit of 1000
 max_queued_messages 0
 listener $1 127.0.0.1
-allow_anonymous true
 EOF
+  if [[ -n ${VIRTBUS_BROKER_TLS_DIR:-} ]]; then
+    local T=$VIRTBUS_BROKER_TLS_DIR
+    cat >>"$D/mosquitto.conf" <<EOF
+allow_anonymous false
+cafile $T/ca.crt
+certfile $T/server.crt
+keyfile $T/server.key
+require_certificate true
+use_identity_as_username true
+use_username_as_clientid true
+tls_version tlsv1.2
+EOF
+    if [[ -f $T/mosquitto.acl ]]; then echo "acl_file $T/mosquitto.acl" >>"$D/mosquitto.conf"; fi
+  else
+    echo 'allow_anonymous true' >>"$D/mosquitto.conf"
+  fi
   echo "$1" >"$D/port"
   chown -R mosquitto:mosquitto "$D"
 }

@@ -12,6 +12,14 @@ export interface AuthenticitySetup {
   notes: string[];
 }
 
+/** SIGHUP: the trusted keys file again; undefined when there is none. Throws TrustedKeysError, keys unchanged. */
+export function reloadTrustedKeys(cfg: AgentConfig, a: Authenticity | undefined): number | undefined {
+  if (!cfg.trustedKeys || !a) return undefined;
+  const keys = loadTrustedKeys(cfg.trustedKeys);
+  a.replaceKeys(keys);
+  return keys.size;
+}
+
 export function authenticityOf(cfg: AgentConfig): AuthenticitySetup {
   const notes: string[] = [];
   const senders = cfg.trustedSenders

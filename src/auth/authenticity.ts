@@ -49,9 +49,17 @@ export interface ArrivedCommand {
 export class Authenticity {
   readonly refused = Object.fromEntries(REFUSALS.map((r) => [r, 0])) as Record<Refusal, number>;
   private readonly senders?: ReadonlySet<string>;
+  private keys?: ReadonlyMap<string, TrustedKey>;
 
   constructor(private readonly o: AuthenticityOptions) {
     if (o.trustedSenders) this.senders = new Set(o.trustedSenders);
+    this.keys = o.keys;
+  }
+
+  /** New trusted keys (SIGHUP); only where keys were configured: signing cannot be switched on or off here. */
+  replaceKeys(keys: ReadonlyMap<string, TrustedKey>): void {
+    if (!this.keys) throw new Error('this agent was started without trusted keys');
+    this.keys = keys;
   }
 
   /** the refusals so far, as agent.status reports them */
@@ -69,7 +77,7 @@ export class Authenticity {
 
   /** whether signatures are checked */
   get requiresSignature(): boolean {
-    return this.o.keys !== undefined;
+    return this.keys !== undefined;
   }
 
   /** undefined: it may run; else the refusal to answer with (nothing runs, nothing is recorded). */
@@ -77,7 +85,7 @@ export class Authenticity {
     if (this.senders && (c.userId === undefined || !this.senders.has(c.userId))) {
       return this.refuse('sender not trusted', c.userId === undefined ? 'no user_id' : `user_id ${c.userId}`);
     }
-    const keys = this.o.keys;
+    const keys = this.keys;
     if (!keys) return undefined;
 
     if (typeof c.time !== 'string') return this.refuse('stale time', 'the command has no time');

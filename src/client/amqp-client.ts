@@ -42,7 +42,12 @@ export class AmqpClient implements VirtbusClient {
   static async connect(o: ClientOptions, e: Endpoint): Promise<AmqpClient> {
     let userId = o.userId;
     const conn = await firstReachable(e, async (url) => {
-      const c = await amqp.connect(withCredentials(url, e), { noDelay: true, ...tlsOptions(e) });
+      const external = o.auth === 'external';
+      const c = await amqp.connect(external ? url : withCredentials(url, e), {
+        noDelay: true,
+        ...tlsOptions(e),
+        ...(external && { credentials: amqp.credentials.external() }),
+      });
       userId ??= credentialsOf(url, e).username;
       return c;
     });

@@ -43,6 +43,8 @@ export interface ClientOptions {
   userId?: string;
   /** MQTT: replies come to virtbus/reply/<caller>/… (default: the MQTT user name, else 'anonymous') */
   caller?: string;
+  /** AMQP login: plain (user and password, default) or external (the TLS client certificate) */
+  auth?: 'plain' | 'external';
 }
 
 /** Tries each URL of the endpoint in turn; the first that connects wins, else the last error is thrown. */

@@ -142,3 +142,17 @@ test('data that cannot be canonicalized is a bad signature, not a crash', () => 
   const c = signed();
   expect(refusal(a.check({ ...c, data: { s: '\ud800' } }))).toMatch(/^FORBIDDEN bad signature: data: .*lone surrogate/);
 });
+
+test('trusted keys can be replaced (SIGHUP), but signing cannot be switched on where it was off', () => {
+  const a = make();
+  const other = generateKeyPairSync('ed25519');
+  a.replaceKeys(
+    parseTrustedKeys(
+      { keys: [{ id: 'orch', publicKey: other.publicKey.export({ type: 'spki', format: 'pem' }), allow: ['*'] }] },
+      'new',
+    ),
+  );
+  // the old orch key no longer verifies under the replaced entry
+  expect(refusal(a.check(signed()))).toBe('FORBIDDEN bad signature');
+  expect(() => make({ senders: ['x'], withKeys: false }).replaceKeys(keys)).toThrow(/without trusted keys/);
+});

@@ -47,19 +47,27 @@ export function accepts(port: number): Promise<boolean> {
   });
 }
 
-function script(...args: string[]): Promise<string> {
+/** Runs the script; a trailing object is extra environment. */
+function script(...parts: Array<string | NodeJS.ProcessEnv>): Promise<string> {
+  const env = typeof parts[parts.length - 1] === 'object' ? (parts.pop() as NodeJS.ProcessEnv) : undefined;
+  const args = parts as string[];
   return new Promise((resolve, reject) => {
-    execFile('bash', [SCRIPT, ...args], { timeout: 180_000 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(
-          new Error(
-            `scripts/private-broker.sh ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim().split('\n').slice(-15).join('\n')}`,
-          ),
-        );
-      } else {
-        resolve(stdout.trim());
-      }
-    });
+    execFile(
+      'bash',
+      [SCRIPT, ...args],
+      { timeout: 180_000, ...(env && { env: { ...process.env, ...env } }) },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(
+            new Error(
+              `scripts/private-broker.sh ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim().split('\n').slice(-15).join('\n')}`,
+            ),
+          );
+        } else {
+          resolve(stdout.trim());
+        }
+      },
+    );
   });
 }
 
@@ -76,11 +84,18 @@ export class PrivateBroker {
    * A fresh broker (a leftover of an earlier run of the same name is
    * stopped and wiped first). RabbitMQ: user virtbus/virtbus on vhost /.
    */
-  static async up(kind: BrokerKind, name: string): Promise<PrivateBroker> {
+  static async up(kind: BrokerKind, name: string, o: { tlsDir?: string } = {}): Promise<PrivateBroker> {
     const port = await freePort();
     const extra = kind === 'rabbitmq' ? [String(await freePort())] : [];
     try {
-      await script(kind, 'up', name, String(port), ...extra);
+      await script(
+        kind,
+        'up',
+        name,
+        String(port),
+        ...extra,
+        ...(o.tlsDir ? [{ VIRTBUS_BROKER_TLS_DIR: o.tlsDir }] : []),
+      );
     } catch (e) {
       await script(kind, 'down', name).catch(() => undefined);
       const what = kind === 'rabbitmq' ? 'RabbitMQ (rabbitmq-server)' : 'Mosquitto';

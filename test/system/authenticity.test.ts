@@ -6,7 +6,7 @@
 // command verifies like a JSON one; broadcast commands are signed for 'all'.
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
@@ -286,6 +286,35 @@ describe('signed commands over AMQP (--trusted-keys)', () => {
     ).rejects.toThrow(/keys\[0\]\.publicKey is not a public key/);
     removeAgentState(node);
   });
+});
+
+test('SIGHUP reads the trusted keys file again: a new key is trusted, a broken file keeps the keys in use', async () => {
+  const node = testNode('sighup');
+  const file = trustedKeysFile();
+  const a = await agent(node, AMQP_URL, ['--trusted-keys', file]);
+  const fresh = generateKeyPairSync('ed25519');
+  const newcomer = signerFrom(pemOf(fresh.privateKey, 'pkcs8'), 'new-1');
+  const viaNew = await connectClient({ endpoint: AMQP_URL, node, signer: newcomer });
+  defer('close new-key client', () => viaNew.close());
+  const viaOrch = await connectClient({ endpoint: AMQP_URL, node, signer: orch });
+  defer('close orch client', () => viaOrch.close());
+  expect(refusalOf(await viaNew.call('domain.list', {}))).toBe('FORBIDDEN unknown key');
+
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { keys: unknown[] };
+  doc.keys.push({ id: 'new-1', publicKey: pemOf(fresh.publicKey, 'spki'), allow: ['*.list'] });
+  writeFileSync(file, JSON.stringify(doc));
+  let at = Date.now();
+  a.child.kill('SIGHUP');
+  expect((await a.waitLog(`SIGHUP: trusted keys read again from ${file}`, at, 5000)).keys).toBe(3);
+  expect(await viaNew.call('domain.list', {})).toMatchObject({ ok: true });
+
+  writeFileSync(file, '{ "keys": [ { "id": "broken" ');
+  at = Date.now();
+  a.child.kill('SIGHUP');
+  await a.waitLog('SIGHUP: the trusted keys file is not usable; the keys in use stay', at, 5000);
+  expect(await viaNew.call('domain.list', {})).toMatchObject({ ok: true });
+  expect(await viaOrch.call('domain.get', { domain: 'test' })).toMatchObject({ ok: true });
+  expect(a.child.exitCode).toBeNull();
 });
 
 describe('trusted senders over AMQP (validated user_id)', () => {
