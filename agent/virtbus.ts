@@ -25,6 +25,10 @@ virtbus keygen --key-id ID --out FILE [--allow 'domain.*,*.list'] [--force]
   --signing-key FILE   sign every command with this Ed25519 key (PEM; $VIRTBUS_SIGNING_KEY)
   --key-id ID          the id the agents' trusted keys file knows it by ($VIRTBUS_KEY_ID)
   --user-id NAME       AMQP user_id on commands (default: the URL's user), for agents with trusted senders
+  --tls-ca FILE, --tls-cert FILE, --tls-key FILE, --tls-servername NAME, --tls-insecure
+                       TLS for amqps:// and mqtts:// as the agent's flags ($VIRTBUS_TLS_CA, …)
+  --amqp-auth external log in to RabbitMQ with the client certificate (SASL EXTERNAL)
+  --caller NAME        MQTT: replies come to virtbus/reply/NAME/… (default: the user name)
 keygen writes FILE (private, mode 600) and FILE.pub and prints the entry for the agents' --trusted-keys file.
 Exit code: 0 ok, 1 the command failed (error reply), 2 usage or connection problem.`;
 
@@ -43,6 +47,13 @@ async function main(): Promise<number> {
         'signing-key': { type: 'string' },
         'key-id': { type: 'string' },
         'user-id': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-servername': { type: 'string' },
+        'tls-insecure': { type: 'boolean' },
+        'amqp-auth': { type: 'string' },
+        caller: { type: 'string' },
         out: { type: 'string' },
         allow: { type: 'string' },
         force: { type: 'boolean' },
@@ -106,10 +117,28 @@ async function main(): Promise<number> {
     : url === EMBEDDED_BUS_URL
       ? 4
       : 5;
+  const env = process.env;
+  const tls = {
+    ...((values['tls-ca'] ?? env.VIRTBUS_TLS_CA) && { caFile: values['tls-ca'] ?? env.VIRTBUS_TLS_CA }),
+    ...((values['tls-cert'] ?? env.VIRTBUS_TLS_CERT) && { certFile: values['tls-cert'] ?? env.VIRTBUS_TLS_CERT }),
+    ...((values['tls-key'] ?? env.VIRTBUS_TLS_KEY) && { keyFile: values['tls-key'] ?? env.VIRTBUS_TLS_KEY }),
+    ...((values['tls-servername'] ?? env.VIRTBUS_TLS_SERVERNAME) && {
+      servername: values['tls-servername'] ?? env.VIRTBUS_TLS_SERVERNAME,
+    }),
+    ...(values['tls-insecure'] && { insecure: true }),
+  };
+  if (tls.insecure) process.stderr.write('virtbus: --tls-insecure: the server certificate is not verified\n');
+  const auth = values['amqp-auth'] ?? env.VIRTBUS_AMQP_AUTH;
+  if (auth !== undefined && auth !== 'plain' && auth !== 'external') {
+    process.stderr.write(`virtbus: --amqp-auth must be plain or external\n`);
+    return 2;
+  }
   let client;
   try {
     client = await connectClient({
-      endpoint: url,
+      endpoint: Object.keys(tls).length ? { urls: url.split(','), tls } : url,
+      ...(auth && { auth }),
+      ...(values.caller && { caller: values.caller }),
       node,
       protocolVersion,
       ...(signer && { signer }),

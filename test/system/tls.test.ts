@@ -8,7 +8,7 @@
 //   server name;
 // - rotation: new certificate files and SIGHUP, and the broker sees the new
 //   certificate on the agent's connection.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,6 +143,28 @@ test('mqtts:// with a certificate and no password, under the generated ACL', asy
   } finally {
     await sdk.close();
   }
+});
+
+test('the CLI over amqps:// with EXTERNAL and over mqtts:// with a certificate, signing its commands', async () => {
+  writeFileSync(c('orch-signing.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const cli = (args: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'agent', 'virtbus.js'),
+        '--json',
+        ...['--tls-ca', c('ca.crt'), '--tls-cert', c(`${ORCH}.crt`), '--tls-key', c(`${ORCH}.key`)],
+        ...['--signing-key', c('orch-signing.key'), '--key-id', 'orch'],
+        ...args,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+  const overAmqps = cli(['--bus', amqps(), '--amqp-auth', 'external', '--node', N1, 'domain.get', 'domain=test']);
+  expect([overAmqps.status, overAmqps.stderr]).toEqual([0, '']);
+  expect(JSON.parse(overAmqps.stdout)).toMatchObject({ ok: true, result: { name: 'test' } });
+  const overMqtts = cli(['--bus', mqtts(), '--caller', ORCH, '--node', N2, 'domain.list']);
+  expect([overMqtts.status, overMqtts.stderr]).toEqual([0, '']);
+  expect(JSON.parse(overMqtts.stdout)).toMatchObject({ ok: true });
 });
 
 describe('refused connections (the agent keeps trying and says why)', () => {
