@@ -10,9 +10,10 @@
 //   certificate on the agent's connection.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { signerFrom } from '../../src/auth/signing';
 import { connectClient } from '../../src/client/client';
 import { launchAgent, removeAgentState, spawnAgent, type AgentProcess } from '../helpers/agent-process';
@@ -165,6 +166,58 @@ test('the CLI over amqps:// with EXTERNAL and over mqtts:// with a certificate, 
   const overMqtts = cli(['--bus', mqtts(), '--caller', ORCH, '--node', N2, 'domain.list']);
   expect([overMqtts.status, overMqtts.stderr]).toEqual([0, '']);
   expect(JSON.parse(overMqtts.stdout)).toMatchObject({ ok: true });
+});
+
+test("over MQTT a node cannot read another node's commands, publish its events or command it (generated ACL)", async () => {
+  // node 1's certificate (its agent is on RabbitMQ) against node 2's topics on Mosquitto
+  const attacker = () =>
+    mqtt.connectAsync(mqtts(), {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      ca: readFileSync(c('ca.crt')),
+      cert: readFileSync(c(`${N1}.crt`)),
+      key: readFileSync(c(`${N1}.key`)),
+    });
+  const reader = await attacker();
+  try {
+    const got: string[] = [];
+    reader.on('message', (topic) => got.push(topic));
+    await reader.subscribeAsync(`virtbus/v1/${N2}/cmd`, { qos: 1 }); // granted, but the ACL delivers nothing
+    const sdk = await connectClient({
+      endpoint: {
+        urls: [mqtts()],
+        tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) },
+      },
+      node: N2,
+      signer: orch,
+      caller: ORCH,
+    });
+    try {
+      expect(await sdk.call('domain.list', {})).toMatchObject({ ok: true });
+    } finally {
+      await sdk.close();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([]);
+  } finally {
+    reader.end(true);
+  }
+  // each forged publish on a connection of its own: Mosquitto answers Not authorized, then drops the client
+  for (const topic of [`virtbus/v1/${N2}/domain/x/lifecycle`, `virtbus/v1/${N2}/cmd`, `virtbus/v1/all/cmd`]) {
+    const forger = await attacker();
+    try {
+      const outcome = await Promise.race([
+        forger.publishAsync(topic, '{}', { qos: 1 }).then(
+          () => 'accepted',
+          (e: Error) => e.message,
+        ),
+        new Promise((r) => setTimeout(() => r('no PUBACK'), 5000)),
+      ]);
+      expect([topic, outcome]).toEqual([topic, 'Publish error: Not authorized']);
+    } finally {
+      forger.end(true);
+    }
+  }
 });
 
 describe('refused connections (the agent keeps trying and says why)', () => {
