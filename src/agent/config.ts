@@ -66,6 +66,8 @@ export interface AgentConfig {
   topology: string;
   /** AMQP login: plain (user and password) or external (the TLS client certificate) */
   amqpAuth: string;
+  /** MQTT: reply only to topics under this prefix ('' = any); with the deploy/ ACL: virtbus/reply/ */
+  replyTopicPrefix: string;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -106,6 +108,7 @@ export const DEFAULTS: AgentConfig = {
   signatureSkewS: 60,
   topology: 'declare',
   amqpAuth: 'plain',
+  replyTopicPrefix: '',
 };
 
 /** flag name, env var, config key */
@@ -143,6 +146,7 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['signature-skew', 'VIRTBUS_SIGNATURE_SKEW_S', 'signatureSkewS'],
   ['topology', 'VIRTBUS_TOPOLOGY', 'topology'],
   ['amqp-auth', 'VIRTBUS_AMQP_AUTH', 'amqpAuth'],
+  ['reply-topic-prefix', 'VIRTBUS_REPLY_TOPIC_PREFIX', 'replyTopicPrefix'],
 ];
 
 export class ConfigError extends Error {}
@@ -312,4 +316,5 @@ export const USAGE = `virtbus-agent [options]
   --signature-skew S       how far a signed command's time may be from this clock (default 60)
   --topology declare|passive  AMQP: declare the topology (default) or only check that an operator did
   --amqp-auth plain|external  AMQP login: user and password (default) or the TLS client certificate
+  --reply-topic-prefix P   MQTT: reply only to topics starting with P (with the deploy/ ACL: virtbus/reply/)
 Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, …;\nany of them with _FILE appended (VIRTBUS_BUS_FILE) reads the value from that file, for secrets\n(flags win over environment, environment over file).`;

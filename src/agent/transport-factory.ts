@@ -69,6 +69,7 @@ export async function createTransport(cfg: AgentConfig, bus: Endpoint | undefine
           protocolVersion: cfg.mqttVersion as 4 | 5,
           maxMessageBytes: cfg.maxOutgoingBytes,
           statusPayload: statusPayload(cfg),
+          replyTopicPrefix: cfg.replyTopicPrefix,
         }),
       };
     default:

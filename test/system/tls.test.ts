@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { signerFrom } from '../../src/auth/signing';
 import { connectClient } from '../../src/client/client';
+import { commandEnvelope } from '../../src/client/types';
 import { launchAgent, removeAgentState, spawnAgent, type AgentProcess } from '../helpers/agent-process';
 import { PrivateBroker } from '../helpers/private-brokers';
 
@@ -132,7 +133,17 @@ test('amqps:// with EXTERNAL login and --topology passive: signed commands, repl
 });
 
 test('mqtts:// with a certificate and no password, under the generated ACL', async () => {
-  await agent(['--node-id', N2, '--bus', mqtts(), '--trusted-keys', c('trusted-keys.json'), ...tls(N2)]);
+  await agent([
+    '--node-id',
+    N2,
+    '--bus',
+    mqtts(),
+    '--trusted-keys',
+    c('trusted-keys.json'),
+    '--reply-topic-prefix',
+    'virtbus/reply/',
+    ...tls(N2),
+  ]);
   const sdk = await connectClient({
     endpoint: { urls: [mqtts()], tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) } },
     node: N2,
@@ -217,6 +228,45 @@ test("over MQTT a node cannot read another node's commands, publish its events o
     } finally {
       forger.end(true);
     }
+  }
+});
+
+test('--reply-topic-prefix: a caller asking for a reply where the ACL forbids it cannot cost the agent its connection', async () => {
+  const n2 = agents.find((a) => a.args.includes(N2))!;
+  const caller = await mqtt.connectAsync(mqtts(), {
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    ca: readFileSync(c('ca.crt')),
+    cert: readFileSync(c(`${ORCH}.crt`)),
+    key: readFileSync(c(`${ORCH}.key`)),
+  });
+  try {
+    const seen: Array<{ topic: string; body: string }> = [];
+    caller.on('message', (topic, payload) => seen.push({ topic, body: payload.toString() }));
+    await caller.subscribeAsync(`virtbus/v1/${N2}/command/+/completed`, { qos: 1 });
+    const env = commandEnvelope('domain.list', {}, 'urn:test', { sign: { signer: orch, target: N2 } });
+    const since = Date.now();
+    await caller.publishAsync(`virtbus/v1/${N2}/cmd`, JSON.stringify(env), {
+      qos: 1,
+      properties: {
+        responseTopic: 'elsewhere/replies', // outside virtbus/reply/: the ACL would refuse the agent's publish
+        correlationData: Buffer.from(env.id),
+        contentType: 'application/cloudevents+json',
+      },
+    });
+    const until = Date.now() + 10_000;
+    while (!seen.some((m) => m.topic.includes(env.id)) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    // answered as the completion event (it had nowhere usable to reply), with the reason
+    const done = seen.find((m) => m.topic.includes(env.id));
+    expect(done && JSON.parse(done.body)).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: expect.stringContaining('reply topic outside virtbus/reply/') },
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(n2.logs.filter((l) => l.t >= since && /^bus (connection lost|connected)$/.test(l.msg))).toEqual([]);
+  } finally {
+    caller.end(true);
   }
 });
 

@@ -37,6 +37,13 @@ export interface MqttTransportOptions {
   closeTimeoutMs?: number;
   /** TCP connect + CONNACK, default 10000 ms */
   connectTimeoutMs?: number;
+  /**
+   * Replies only to topics that start with this (e.g. virtbus/reply/, where
+   * the deploy/ ACL lets agents write). Under an ACL a reply the broker
+   * refuses costs the connection (Mosquitto drops the client), so a caller
+   * could otherwise make the agent reconnect at will. Default: any topic.
+   */
+  replyTopicPrefix?: string;
 }
 
 const DEFAULTS = {
@@ -71,6 +78,7 @@ export type ResolvedOptions = typeof DEFAULTS & {
   clientId: string;
   backoff?: BackoffOptions;
   statusPayload: StatusPayload;
+  replyTopicPrefix: string;
 };
 
 export function resolveOptions(o: MqttTransportOptions): ResolvedOptions {
@@ -93,6 +101,7 @@ export function resolveOptions(o: MqttTransportOptions): ResolvedOptions {
     clientId,
     backoff: o.backoff,
     statusPayload: o.statusPayload ?? defaultStatusPayload(o.nodeId),
+    replyTopicPrefix: o.replyTopicPrefix ?? '',
   };
   for (const k of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
     const v = o[k];

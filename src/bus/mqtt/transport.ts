@@ -122,6 +122,9 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
   }
 
   replyAddressProblem(to: string): string | undefined {
+    const prefix = this.o.replyTopicPrefix;
+    if (prefix && !to.startsWith(prefix))
+      return `reply topic outside ${prefix} (this agent replies only there: --reply-topic-prefix)`;
     return replyTopicProblem(to);
   }
   /** the topics this agent takes commands from */
