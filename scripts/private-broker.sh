@@ -17,7 +17,8 @@
 #
 # With VIRTBUS_BROKER_TLS_DIR=DIR at 'up' (certificates from scripts/test-certs.sh):
 #   RabbitMQ: TLS only on PORT, client certificate required, EXTERNAL login by
-#   the certificate's CN (rabbitmq_auth_mechanism_ssl), PLAIN as a second mechanism;
+#   the certificate's CN (rabbitmq_auth_mechanism_ssl), PLAIN as a second mechanism,
+#   and with VIRTBUS_BROKER_MQTTS_PORT=P also MQTT over TLS on P (rabbitmq_mqtt, certificate login);
 #   Mosquitto: TLS only, client certificate required, its CN as user name and
 #   client id, DIR/mosquitto.acl as ACL (deploy/mosquitto/virtbus.conf's settings).
 #
@@ -75,7 +76,18 @@ auth_mechanisms.1 = EXTERNAL
 auth_mechanisms.2 = PLAIN
 ssl_cert_login_from = common_name
 EOF
-    echo '[rabbitmq_auth_mechanism_ssl].' >"$D/enabled_plugins"
+    if [[ -n ${VIRTBUS_BROKER_MQTTS_PORT:-} ]]; then
+      # MQTT 3.1.1 over TLS too (rabbitmq_mqtt), the user name taken from the certificate
+      cat >>"$D/rabbitmq.conf" <<EOF
+mqtt.listeners.tcp = none
+mqtt.listeners.ssl.default = 127.0.0.1:$VIRTBUS_BROKER_MQTTS_PORT
+mqtt.ssl_cert_login = true
+mqtt.allow_anonymous = false
+EOF
+      echo '[rabbitmq_auth_mechanism_ssl,rabbitmq_mqtt].' >"$D/enabled_plugins"
+    else
+      echo '[rabbitmq_auth_mechanism_ssl].' >"$D/enabled_plugins"
+    fi
   else
     echo "listeners.tcp.default = 127.0.0.1:$1" >"$D/rabbitmq.conf"
     echo '[].' >"$D/enabled_plugins"

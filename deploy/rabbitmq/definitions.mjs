@@ -84,9 +84,10 @@ const doc = {
     ...callers.map((c) => ({
       user: c,
       vhost,
-      configure: '^(virtbus\\..*|amq\\.gen-.*)$',
-      write: '^(virtbus\\..*|amq\\.gen-.*|amq\\.default)$',
-      read: '^(virtbus\\..*|amq\\.gen-.*)$',
+      // (mqtt-subscription-…: a caller on RabbitMQ's MQTT plugin)
+      configure: '^(virtbus\\..*|amq\\.gen-.*|mqtt-subscription-.*)$',
+      write: '^(virtbus\\..*|amq\\.gen-.*|amq\\.default|amq\\.topic|mqtt-subscription-.*)$',
+      read: '^(virtbus\\..*|amq\\.gen-.*|amq\\.topic|mqtt-subscription-.*)$',
     })),
   ],
   // topic permissions expand {username}; resource permissions do not
@@ -97,7 +98,8 @@ const doc = {
       vhost,
       exchange: 'amq.topic',
       write: '^virtbus\\.(v1\\.{username}\\..+|reply\\..+)$',
-      read: '^virtbus\\.v1\\.({username}|all)\\.cmd$',
+      // its own and the broadcast command topic; every node's retained status (migrate {to} looks it up)
+      read: '^virtbus\\.v1\\.(({username}|all)\\.cmd|[^.]+\\.status)$',
     },
   ]),
   exchanges: EXCHANGES.map(([name, type]) => ({

@@ -78,24 +78,32 @@ export class PrivateBroker {
     readonly kind: BrokerKind,
     readonly name: string,
     readonly port: number,
+    /** RabbitMQ's MQTT-over-TLS port, when started with mqtts */
+    readonly mqttsPort?: number,
   ) {}
 
   /**
    * A fresh broker (a leftover of an earlier run of the same name is
    * stopped and wiped first). RabbitMQ: user virtbus/virtbus on vhost /.
    */
-  static async up(kind: BrokerKind, name: string, o: { tlsDir?: string } = {}): Promise<PrivateBroker> {
+  /**
+   * tlsDir: TLS only, with the certificates of scripts/test-certs.sh there (see
+   * private-broker.sh); mqtts: RabbitMQ also speaks MQTT over TLS, on mqttsPort.
+   */
+  static async up(
+    kind: BrokerKind,
+    name: string,
+    o: { tlsDir?: string; mqtts?: boolean } = {},
+  ): Promise<PrivateBroker> {
     const port = await freePort();
     const extra = kind === 'rabbitmq' ? [String(await freePort())] : [];
+    const mqttsPort = o.mqtts ? await freePort() : undefined;
+    const env = {
+      ...(o.tlsDir && { VIRTBUS_BROKER_TLS_DIR: o.tlsDir }),
+      ...(mqttsPort && { VIRTBUS_BROKER_MQTTS_PORT: String(mqttsPort) }),
+    };
     try {
-      await script(
-        kind,
-        'up',
-        name,
-        String(port),
-        ...extra,
-        ...(o.tlsDir ? [{ VIRTBUS_BROKER_TLS_DIR: o.tlsDir }] : []),
-      );
+      await script(kind, 'up', name, String(port), ...extra, ...(Object.keys(env).length ? [env] : []));
     } catch (e) {
       await script(kind, 'down', name).catch(() => undefined);
       const what = kind === 'rabbitmq' ? 'RabbitMQ (rabbitmq-server)' : 'Mosquitto';
@@ -104,7 +112,7 @@ export class PrivateBroker {
           `(\`bash scripts/services.sh\` installs it): ${(e as Error).message}`,
       );
     }
-    const b = new PrivateBroker(kind, name, port);
+    const b = new PrivateBroker(kind, name, port, mqttsPort);
     live.add(b);
     return b;
   }

@@ -8,7 +8,7 @@
 //   server name;
 // - rotation: new certificate files and SIGHUP, and the broker sees the new
 //   certificate on the agent's connection.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,8 @@ const run = randomUUID().slice(0, 6);
 const N1 = `tls1-${run}`;
 const N2 = `tls2-${run}`;
 const N3 = `tls3-${run}`;
+const N4 = `tls4-${run}`;
+const N5 = `tls5-${run}`;
 const ORCH = `orch-${run}`;
 
 let certs: string;
@@ -39,7 +41,7 @@ const mqtts = () => `mqtts://localhost:${mosquitto.port}`;
 
 beforeAll(async () => {
   certs = mkdtempSync(join(tmpdir(), 'virtbus-tls-'));
-  execFileSync('bash', [join(ROOT, 'scripts', 'test-certs.sh'), certs, N1, N2, N3, ORCH], { stdio: 'pipe' });
+  execFileSync('bash', [join(ROOT, 'scripts', 'test-certs.sh'), certs, N1, N2, N3, N4, N5, ORCH], { stdio: 'pipe' });
   writeFileSync(
     c('mosquitto.acl'),
     execFileSync(process.execPath, [
@@ -56,7 +58,7 @@ beforeAll(async () => {
     execFileSync(process.execPath, [
       join(ROOT, 'deploy', 'rabbitmq', 'definitions.mjs'),
       '--nodes',
-      `${N1},${N3}`,
+      `${N1},${N3},${N4},${N5}`,
       '--callers',
       ORCH,
     ]),
@@ -70,7 +72,7 @@ beforeAll(async () => {
     { mode: 0o644 },
   );
   [rabbit, mosquitto] = await Promise.all([
-    PrivateBroker.up('rabbitmq', 'tls', { tlsDir: certs }),
+    PrivateBroker.up('rabbitmq', 'tls', { tlsDir: certs, mqtts: true }),
     PrivateBroker.up('mosquitto', 'tls', { tlsDir: certs }),
   ]);
   await rabbit.ctl('import_definitions', c('definitions.json'));
@@ -78,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const a of agents) await a.kill();
-  for (const n of [N1, N2, N3]) removeAgentState(n);
+  for (const n of [N1, N2, N3, N4, N5]) removeAgentState(n);
   await Promise.all([rabbit?.down(), mosquitto?.down()]);
   rmSync(certs, { recursive: true, force: true });
 }, 60_000);
@@ -267,6 +269,83 @@ test('--reply-topic-prefix: a caller asking for a reply where the ACL forbids it
     expect(n2.logs.filter((l) => l.t >= since && /^bus (connection lost|connected)$/.test(l.msg))).toEqual([]);
   } finally {
     caller.end(true);
+  }
+});
+
+test("RabbitMQ's MQTT over TLS (3.1.1, certificate login): an agent and a signing caller under the generated permissions", async () => {
+  const url = `mqtts://localhost:${rabbit.mqttsPort}`;
+  await agent([
+    '--node-id',
+    N4,
+    '--bus',
+    url,
+    '--mqtt-version',
+    '4',
+    '--trusted-keys',
+    c('trusted-keys.json'),
+    '--reply-topic-prefix',
+    'virtbus/reply/',
+    ...tls(N4),
+  ]);
+  const sdk = await connectClient({
+    endpoint: { urls: [url], tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) } },
+    node: N4,
+    protocolVersion: 4,
+    signer: orch,
+    caller: ORCH,
+  });
+  try {
+    expect(await sdk.call('domain.get', { domain: 'test' })).toMatchObject({ ok: true, result: { name: 'test' } });
+  } finally {
+    await sdk.close();
+  }
+});
+
+test('rediss:// for the job store: a Redis with TLS and client certificates, started for this test', async () => {
+  const { freePort, waitAccepting } = await import('../helpers/private-brokers');
+  const port = await freePort();
+  const redis = spawn(
+    'redis-server',
+    [
+      ...['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1'],
+      ...['--tls-cert-file', c('server.crt'), '--tls-key-file', c('server.key'), '--tls-ca-cert-file', c('ca.crt')],
+      ...['--tls-auth-clients', 'yes', '--save', '', '--appendonly', 'no', '--dir', certs],
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    expect(await waitAccepting(port, 10_000)).toBe(true);
+    await agent([
+      '--node-id',
+      N5,
+      '--bus',
+      amqps(),
+      '--amqp-auth',
+      'external',
+      '--topology',
+      'passive',
+      ...tls(N5),
+      '--redis',
+      `rediss://localhost:${port}`,
+    ]).catch((e: Error) => {
+      throw new Error(`agent with rediss:// did not start: ${e.message}`);
+    });
+    // the agent's job store answers through Redis over TLS
+    const sdk = await connectClient({
+      endpoint: {
+        urls: [amqps()],
+        tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) },
+      },
+      auth: 'external',
+      node: N5,
+    });
+    try {
+      expect(await sdk.call('job.list', {})).toMatchObject({ ok: true, result: { jobs: [] } });
+    } finally {
+      await sdk.close();
+    }
+  } finally {
+    redis.kill('SIGKILL');
   }
 });
 
