@@ -129,6 +129,9 @@ test('amqps:// with EXTERNAL login and --topology passive: signed commands, repl
     const until = Date.now() + 10_000;
     while (!events.includes('resumed') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(events).toEqual(expect.arrayContaining(['suspended', 'resumed']));
+    // presence under the same rights: the online event the agent published at start sits in its presence queue
+    const queues = await rabbit.ctl('list_queues', '--no-table-headers', 'name', 'messages');
+    expect(queues).toMatch(new RegExp(`virtbus\\.presence\\.${N1}\\s+1`));
   } finally {
     await sdk.close();
   }
