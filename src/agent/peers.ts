@@ -10,7 +10,7 @@
 // question asked only by migrations.
 import type { Transport } from '../bus/transport';
 import { CE_JSON, CE_PROTOBUF } from '../contract/envelope';
-import { codecFor } from '../codec/codec';
+import { codecFor, mediaType } from '../codec/codec';
 import type { PeerResolver } from '../jobs/kinds';
 import type { Logger } from '../log';
 import { presenceInfo } from './presence-info';
@@ -27,10 +27,6 @@ export interface Peer {
 /** how long a lookup waits for the broker's answer */
 const LOOKUP_MS = 3000;
 
-function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0].trim().toLowerCase();
-}
-
 export class PeerDirectory implements PeerResolver {
   constructor(private readonly o: { transport: Transport; self: string; log: Logger; lookupMs?: number }) {}
 
@@ -39,7 +35,7 @@ export class PeerDirectory implements PeerResolver {
     const r = await this.o.transport.lookupPresence(node, this.o.lookupMs ?? LOOKUP_MS);
     if (!r) return undefined;
     try {
-      const type = mediaType(r.contentType);
+      const type = mediaType(r.contentType ?? '');
       // AMQP: the presence event as published (a CloudEvent); MQTT: the retained status (plain JSON)
       const data =
         type === CE_JSON || type === CE_PROTOBUF
