@@ -20,6 +20,7 @@
 // "Securing a fleet"). Node ids must equal the certificate CNs.
 // No dependencies: runs with any Node.js.
 import { parseArgs } from 'node:util';
+import { checkIds, idList } from '../ids.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -30,26 +31,15 @@ const { values } = parseArgs({
     help: { type: 'boolean' },
   },
 });
-const list = (s) =>
-  (s ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-const nodes = list(values.nodes);
-const callers = list(values.callers);
+const nodes = idList(values.nodes);
+const callers = idList(values.callers);
 if (values.help || nodes.length === 0) {
   process.stderr.write(
     'usage: definitions.mjs --nodes node1,node2[,…] [--callers orchestrator,…] [--vhost /] [--delivery-limit 5]\n',
   );
   process.exit(values.help ? 0 : 2);
 }
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-for (const n of [...nodes, ...callers]) {
-  if (!ID.test(n)) {
-    process.stderr.write(`'${n}' is not a node or caller id ([A-Za-z0-9_-]{1,64})\n`);
-    process.exit(2);
-  }
-}
+checkIds([...nodes, ...callers]);
 const vhost = values.vhost;
 const deliveryLimit = Number(values['delivery-limit']);
 const EXCHANGES = [
