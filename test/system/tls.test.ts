@@ -95,6 +95,15 @@ const tls = (name: string, extra: string[] = []) => [
   ...extra,
 ];
 
+/** the orchestrator's endpoint: its certificate, our CA */
+const orchEndpoint = (url: string) => ({
+  urls: [url],
+  tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) },
+});
+
+/** an agent on the TLS RabbitMQ as the least-privilege setup runs it: certificate login, topology checked only */
+const passiveAmqps = () => ['--bus', amqps(), '--amqp-auth', 'external', '--topology', 'passive'];
+
 async function agent(args: string[]): Promise<AgentProcess> {
   const p = await spawnAgent([...args, '--libvirt-uri', 'test:///default', '--heartbeat', '0']);
   agents.push(p);
@@ -102,21 +111,9 @@ async function agent(args: string[]): Promise<AgentProcess> {
 }
 
 test('amqps:// with EXTERNAL login and --topology passive: signed commands, replies and events', async () => {
-  await agent([
-    '--node-id',
-    N1,
-    '--bus',
-    amqps(),
-    '--amqp-auth',
-    'external',
-    '--topology',
-    'passive',
-    '--trusted-keys',
-    c('trusted-keys.json'),
-    ...tls(N1),
-  ]);
+  await agent(['--node-id', N1, ...passiveAmqps(), '--trusted-keys', c('trusted-keys.json'), ...tls(N1)]);
   const sdk = await connectClient({
-    endpoint: { urls: [amqps()], tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) } },
+    endpoint: orchEndpoint(amqps()),
     auth: 'external',
     node: N1,
     signer: orch,
@@ -150,7 +147,7 @@ test('mqtts:// with a certificate and no password, under the generated ACL', asy
     ...tls(N2),
   ]);
   const sdk = await connectClient({
-    endpoint: { urls: [mqtts()], tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) } },
+    endpoint: orchEndpoint(mqtts()),
     node: N2,
     signer: orch,
     caller: ORCH,
@@ -200,10 +197,7 @@ test("over MQTT a node cannot read another node's commands, publish its events o
     reader.on('message', (topic) => got.push(topic));
     await reader.subscribeAsync(`virtbus/v1/${N2}/cmd`, { qos: 1 }); // granted, but the ACL delivers nothing
     const sdk = await connectClient({
-      endpoint: {
-        urls: [mqtts()],
-        tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) },
-      },
+      endpoint: orchEndpoint(mqtts()),
       node: N2,
       signer: orch,
       caller: ORCH,
@@ -291,7 +285,7 @@ test("RabbitMQ's MQTT over TLS (3.1.1, certificate login): an agent and a signin
     ...tls(N4),
   ]);
   const sdk = await connectClient({
-    endpoint: { urls: [url], tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) } },
+    endpoint: orchEndpoint(url),
     node: N4,
     protocolVersion: 4,
     signer: orch,
@@ -318,27 +312,14 @@ test('rediss:// for the job store: a Redis with TLS and client certificates, sta
   );
   try {
     expect(await waitAccepting(port, 10_000)).toBe(true);
-    await agent([
-      '--node-id',
-      N5,
-      '--bus',
-      amqps(),
-      '--amqp-auth',
-      'external',
-      '--topology',
-      'passive',
-      ...tls(N5),
-      '--redis',
-      `rediss://localhost:${port}`,
-    ]).catch((e: Error) => {
-      throw new Error(`agent with rediss:// did not start: ${e.message}`);
-    });
+    await agent(['--node-id', N5, ...passiveAmqps(), ...tls(N5), '--redis', `rediss://localhost:${port}`]).catch(
+      (e: Error) => {
+        throw new Error(`agent with rediss:// did not start: ${e.message}`);
+      },
+    );
     // the agent's job store answers through Redis over TLS
     const sdk = await connectClient({
-      endpoint: {
-        urls: [amqps()],
-        tls: { caFile: c('ca.crt'), certFile: c(`${ORCH}.crt`), keyFile: c(`${ORCH}.key`) },
-      },
+      endpoint: orchEndpoint(amqps()),
       auth: 'external',
       node: N5,
     });
@@ -409,12 +390,7 @@ test('rotation: new certificate files and SIGHUP, and the broker sees the new ce
   const a = await agent([
     '--node-id',
     N3,
-    '--bus',
-    amqps(),
-    '--amqp-auth',
-    'external',
-    '--topology',
-    'passive',
+    ...passiveAmqps(),
     '--tls-ca',
     c('ca.crt'),
     '--tls-cert',
