@@ -116,6 +116,14 @@ async function main(): Promise<number> {
         process.exit(130);
       }
       log.info({ sig }, 'signal: shutting down');
+      // The agent's close is bounded by --drain; this is the backstop should anything still hang.
+      setTimeout(
+        () => {
+          log.error({ boundS: cfg.drainS }, 'shutdown overran its bound: exiting now');
+          process.exit(3);
+        },
+        cfg.drainS * 1000 + 3000,
+      ).unref();
       agent
         .close()
         .then(() => embedded?.close())

@@ -35,9 +35,9 @@ export interface AgentOptions {
   maxMessageBytes?: number;
   /** a larger reply becomes an error reply (default 16 MiB) */
   maxOutgoingBytes?: number;
-  /** how long close() waits for in-flight commands (ms, default 30000) */
+  /** the bound of the whole close(): in-flight commands, then events, offline, libvirt, broker (ms, default 30000) */
   drainMs?: number;
-  /** how long close() waits for event confirms and the offline event (ms, default 10000) */
+  /** at most this much of drainMs is kept for event confirms, the offline event and closing (ms, default 10000) */
   closeTimeoutMs?: number;
   dispatcher?: DispatcherOptions;
   /** the job system for long-running commands (default: none, they are UNSUPPORTED) */
@@ -206,10 +206,11 @@ export class Agent extends TypedEmitter<AgentEvents> {
     let first = true;
     await this.o.transport.start({
       beforeConsume: async () => {
-        if (!this.online) {
-          await this.publisher.enqueue(this.presence('online'));
-          this.online = true;
-        }
+        // online at every (re)connect, not only the first: after a broker
+        // restart or a fail-over, peers and watchers learn at once that this
+        // run (same bootId) is back, not at the next heartbeat
+        await this.publisher.enqueue(this.presence('online'));
+        this.online = true;
         await this.publisher.snapshot(first ? 'start' : 'broker-reconnect');
         if (first) await this.jobReplies?.start();
         first = false;
@@ -270,34 +271,44 @@ export class Agent extends TypedEmitter<AgentEvents> {
 
   private async doClose(): Promise<void> {
     const log = this.o.log;
-    const step = async (name: string, fn: () => Promise<unknown>) => {
+    // Every wait below is bounded, and all of them together by the drain
+    // budget: a broker in flow control or a memory alarm (confirms that never
+    // come, a basic.cancel never answered) cannot hold the process past it.
+    // The last part of the budget is kept for what follows the commands.
+    const budget = this.o.drainMs ?? 30_000;
+    const deadline = Date.now() + budget;
+    const left = () => Math.max(0, deadline - Date.now());
+    const tail = Math.min(this.o.closeTimeoutMs ?? 10_000, Math.floor(budget / 3));
+    const closing = Math.min(2000, Math.floor(tail / 4)); // kept for closing libvirt and the transport
+    const step = async (name: string, fn: () => Promise<unknown>, ms: number) => {
       try {
-        await fn();
+        await withTimeout(fn(), Math.max(0, ms), name);
       } catch (err) {
         log.error({ err, step: name }, 'shutdown step failed');
       }
     };
-    log.info('stopping: no new commands');
+    log.info({ boundMs: budget }, 'stopping: no new commands');
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await step('stop consuming', () => this.o.transport.stopConsuming());
-    await step('finish in-flight commands', async () => {
-      const left = await this.intake.drain(this.o.drainMs ?? 30_000);
-      if (left) log.warn({ left }, 'commands still running at shutdown; the broker will redeliver them');
-      this.dispatcher.stop();
-    });
+    await step('stop consuming', () => this.o.transport.stopConsuming(), Math.min(5000, left() - tail));
+    await step(
+      'finish in-flight commands',
+      async () => {
+        const running = await this.intake.drain(Math.max(0, left() - tail));
+        if (running) log.warn({ left: running }, 'commands still running at shutdown; the broker will redeliver them');
+      },
+      left() - tail + 1000,
+    );
+    this.dispatcher.stop();
     // running jobs are left to libvirt; the next agent run reconciles them
-    if (this.jobs) await step('close the job system', () => this.jobs!.close());
-    // Bounded: with the broker away, confirms never come; the transport's
+    if (this.jobs) await step('close the job system', () => this.jobs!.close(), (left() - closing) / 3);
+    // With the broker away or blocking, confirms never come; the transport's
     // close below rejects what is still waiting (the broker lost it anyway).
-    const bound = this.o.closeTimeoutMs ?? 10_000;
-    await step('flush events', () => withTimeout(this.publisher.flush(), bound, 'flushing events'));
+    await step('flush events', () => this.publisher.flush(), (left() - closing) / 2);
     if (this.online) {
-      await step('publish offline', () =>
-        withTimeout(this.publisher.enqueue(this.presence('offline')), bound, 'publishing offline'),
-      );
+      await step('publish offline', () => this.publisher.enqueue(this.presence('offline')), left() - closing);
     }
-    await step('close libvirt', () => this.libvirt.close());
-    await step('close transport', () => this.o.transport.close());
+    await step('close libvirt', () => this.libvirt.close(), left() - closing / 2);
+    await step('close transport', () => this.o.transport.close(), Math.max(left(), 100));
     log.info('stopped');
     this.emit('closed');
   }

@@ -298,7 +298,7 @@ export const USAGE = `virtbus-agent [options]
   --max-outgoing-bytes N   larger replies become an error reply; larger events are not sent (default 16777216)
   --prefetch N             unacknowledged deliveries at once (default 8)
   --idempotency-window S   how long command outcomes are remembered (default 600)
-  --drain S                how long shutdown waits for running commands (default 30)
+  --drain S                bound of the whole shutdown, running commands first (default 30)
   --encoding E             events as json or protobuf (default json); replies use the command's encoding
   --redis URL              redis://host:6379: long-running jobs on BullMQ (default: a local file in --state-dir)
   --state-dir DIR          the agent's state (default /var/lib/virtbus as root, else ~/.local/state/virtbus)

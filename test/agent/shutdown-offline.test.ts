@@ -68,8 +68,8 @@ test('close() ends within its bounds while the broker is unreachable, with event
     const t0 = Date.now();
     await agent.close();
     const took = Date.now() - t0;
-    // drain 1 s + flush 1 s + offline 1 s + the transport's own close, with room to spare
-    expect(took).toBeLessThan(15000);
+    // drainMs bounds the whole close (commands, flush, offline, closing), with room for timers to fire
+    expect(took).toBeLessThan(2000);
     // the events that could not reach the broker are rejected, not left waiting
     expect(new Set(await Promise.all(pending))).toEqual(new Set(['TransportClosedError']));
   } finally {

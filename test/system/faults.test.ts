@@ -210,6 +210,12 @@ async function brokerRestart(o: {
   );
   checkLibvirt(load, listed, prefix);
 
+  // the agent announced itself again after the reconnect: online with the same bootId, not only its snapshot
+  const again = client.events.filter(
+    (e) => e.type === 'virtbus.event.agent.online' && e.receivedAt >= upAt && e.data?.bootId === agent.bootId,
+  );
+  expect(again.length).toBeGreaterThanOrEqual(1);
+
   const v = verdict(client, load, { boots });
   const agentMs = back.t - upAt;
   const replyMs = reply - upAt;
