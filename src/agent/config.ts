@@ -180,11 +180,12 @@ export function loadConfig(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): AgentConfig & { configFile?: string } {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     config: { type: 'string' },
     help: { type: 'boolean' },
   };
   for (const [flag, , key] of KEYS) options[flag] = { type: typeof DEFAULTS[key] === 'boolean' ? 'boolean' : 'string' };
+  options.bus.multiple = true; // --bus a --bus b is the list a,b (cluster nodes, fail-over brokers)
   let values: Record<string, unknown>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
@@ -205,7 +206,9 @@ export function loadConfig(
     if (parsed && typeof parsed === 'object') {
       for (const [k, v] of Object.entries(parsed)) {
         if (!(k in DEFAULTS) && k !== 'advertiseUri') throw new ConfigError(`config file ${file}: unknown key '${k}'`);
-        cfg[k] = coerce(k as keyof AgentConfig, v, `config file ${file}, ${k}`);
+        // bus: a list of URLs in YAML is the comma-separated list
+        const value = k === 'bus' && Array.isArray(v) ? v.map(String).join(',') : v;
+        cfg[k] = coerce(k as keyof AgentConfig, value, `config file ${file}, ${k}`);
       }
     }
   }
@@ -214,6 +217,7 @@ export function loadConfig(
     // NAME_FILE: the value is the file's content (secrets from a container or systemd credential)
     else if (env[`${name}_FILE`]) cfg[key] = coerce(key, readSecretFile(env[`${name}_FILE`]!, `${name}_FILE`), name);
   }
+  if (Array.isArray(values.bus)) values.bus = values.bus.join(',');
   for (const [flag, , key] of KEYS) if (values[flag] !== undefined) cfg[key] = coerce(key, values[flag], `--${flag}`);
   if (cfg.mqttVersion !== 4 && cfg.mqttVersion !== 5)
     throw new ConfigError(`mqtt version ${String(cfg.mqttVersion)} must be 4 (3.1.1) or 5`);
@@ -284,7 +288,7 @@ export const USAGE = `virtbus-agent [options]
   --config FILE            YAML or JSON file with the keys below (camelCase)
   --node-id ID             node id [A-Za-z0-9_-]{1,64} (default: host name)
   --libvirt-uri URI        libvirt connection (default test:///default, in-process; production qemu:///system)
-  --bus URL[,URL…]         embedded (default: an in-process MQTT broker), amqp://user:pass@host:5672 or mqtt://host:1883;
+  --bus URL[,URL…]         (repeatable) embedded (default: an in-process MQTT broker), amqp://user:pass@host:5672 or mqtt://host:1883;
                            several URLs of one kind (cluster nodes) are tried in turn at each (re)connect
   --embedded-port N        port of the embedded MQTT broker on 127.0.0.1 (default 1885)
   --mqtt-version 4|5       MQTT protocol for mqtt:// buses (default 5; the embedded broker uses 4 = 3.1.1)

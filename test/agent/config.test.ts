@@ -82,6 +82,14 @@ test('connection settings are read once into endpoints: a bus URL list, Redis, a
   });
 });
 
+test('several brokers: --bus repeated, a comma-separated list, or a YAML list in the file', () => {
+  const urls = ['amqp://a:5672', 'amqp://b:5672', 'amqp://c:5672'];
+  expect(endpointsOf(loadConfig(['--bus', urls[0], '--bus', `${urls[1]},${urls[2]}`], {})).bus?.urls).toEqual(urls);
+  const file = join(dir, 'cluster.yaml');
+  writeFileSync(file, `bus:\n${urls.map((u) => `  - ${u}\n`).join('')}`);
+  expect(endpointsOf(loadConfig(['--config', file], {})).bus?.urls).toEqual(urls);
+});
+
 test('refused connection settings: mixed bus kinds, a certificate without its key', () => {
   expect(() => loadConfig(['--bus', 'amqp://a,mqtt://b'], {})).toThrow(ConfigError);
   expect(() => loadConfig(['--bus', 'amqp://a,mqtt://b'], {})).toThrow('bus: URLs of one endpoint must be of one kind');
