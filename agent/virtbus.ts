@@ -13,14 +13,19 @@ import { EMBEDDED_BUS_URL } from '../src/agent/embedded-defaults';
 import { readFileSync } from 'node:fs';
 import { signerFrom, type Signer } from '../src/auth/signing';
 import { keygen } from '../src/cli/keygen';
+import { fleet } from '../src/client/fleet';
+import { fleetExitCode, formatFleet, formatNodes } from '../src/cli/fleet';
 
 const USAGE = `virtbus [options] <command> [key=value ... | JSON]
 virtbus [options] watch
+virtbus [options] nodes                           the fleet, from the presence the broker keeps
+virtbus [options] --all <command> [data]          to every node: one table with a node column
+virtbus [options] --nodes a,b <command> [data]    to these nodes
 virtbus keygen --key-id ID --out FILE [--allow 'domain.*,*.list'] [--force]
   --bus URL            amqp://… or mqtt://… (default: $VIRTBUS_BUS or ${EMBEDDED_BUS_URL}, the embedded broker of npm start)
   --node ID            target node (default: $VIRTBUS_NODE_ID or the host name)
   --mqtt-version 4|5   MQTT protocol (default 5; the embedded broker speaks 3.1.1: 4 is picked for it)
-  --timeout S          seconds to wait for the reply (default 30)
+  --timeout S          seconds to wait for the reply (default 30; with --all/--nodes 10)
   --json               print the reply data as JSON
   --signing-key FILE   sign every command with this Ed25519 key (PEM; $VIRTBUS_SIGNING_KEY)
   --key-id ID          the id the agents' trusted keys file knows it by ($VIRTBUS_KEY_ID)
@@ -43,6 +48,8 @@ async function main(): Promise<number> {
         'mqtt-version': { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'boolean' },
+        all: { type: 'boolean' },
+        nodes: { type: 'string' },
         help: { type: 'boolean' },
         'signing-key': { type: 'string' },
         'key-id': { type: 'string' },
@@ -174,12 +181,29 @@ async function main(): Promise<number> {
       });
       return 0;
     }
+    if (command === 'nodes') {
+      const list = await fleet(client).nodes();
+      process.stdout.write(`${values.json ? JSON.stringify(list) : formatNodes(list)}\n`);
+      return 0;
+    }
     let data: Record<string, unknown>;
     try {
       data = parseData(rest);
     } catch (e) {
       process.stderr.write(`virtbus: ${(e as Error).message}\n`);
       return 2;
+    }
+    if (values.all || values.nodes) {
+      const nodes = values.nodes
+        ?.split(',')
+        .map((n) => n.trim())
+        .filter((n) => n);
+      const outcomes = await fleet(client).call(command, data, {
+        ...(values.all ? { all: true } : { nodes }),
+        timeoutMs: Number(values.timeout ?? 10) * 1000,
+      });
+      process.stdout.write(`${values.json ? JSON.stringify(outcomes) : formatFleet(outcomes)}\n`);
+      return fleetExitCode(outcomes);
     }
     const reply = await client.call(command, data, { timeoutMs: Number(values.timeout ?? 30) * 1000 });
     process.stdout.write(`${values.json ? JSON.stringify(reply) : formatReply(reply)}\n`);

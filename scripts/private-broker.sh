@@ -14,6 +14,18 @@
 #   private-broker.sh KIND pid NAME      print the broker's pid if it runs
 #   private-broker.sh rabbitmq ctl NAME ARGS…   rabbitmqctl ARGS… against that node (files it reads
 #                                        must be readable by user rabbitmq)
+#   private-broker.sh rabbitmq cluster-up NAME PORT:DIST_PORT…   fresh cluster of one node per pair:
+#                                        virtbus-NAME1@localhost on the first pair's ports, … NAME<N>, each
+#                                        with its own data folder; NAME2…NAME<N> join NAME1 (stop_app, reset,
+#                                        join_cluster, start_app). The nodes are brokers named NAME1…NAME<N>
+#                                        for the ops above: a node stopped or killed and started again
+#                                        rejoins by itself (it remembers its cluster) while another runs
+#   private-broker.sh rabbitmq cluster-down NAME   every node of cluster NAME stopped, its folders deleted
+#
+# Cluster nodes run as user rabbitmq with HOME=/var/lib/rabbitmq like every
+# node here, so they share its Erlang cookie (which the system node uses too;
+# it is never joined). Starting a cluster node while all others are down
+# waits for them (RabbitMQ's rule: the last node stopped must come first).
 #
 # With VIRTBUS_BROKER_TLS_DIR=DIR at 'up' (certificates from scripts/test-certs.sh):
 #   RabbitMQ: TLS only on PORT, client certificate required, EXTERNAL login by
@@ -37,7 +49,7 @@ for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2 && n != 255)) && eval "exec $n>
 BASE=${VIRTBUS_PRIVATE_BROKERS_DIR:-/var/tmp/virtbus-private-brokers}
 log() { printf '[private-broker] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-usage() { sed -n '5,15p' "$0" >&2; exit 2; }
+usage() { sed -n '5,23p' "$0" >&2; exit 2; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
 wait_gone() { # wait_gone PID SECONDS
@@ -46,7 +58,7 @@ wait_gone() { # wait_gone PID SECONDS
   return 1
 }
 
-[[ $# -ge 3 && ( $# -le 5 || $2 == ctl ) ]] || usage
+[[ $# -ge 3 && ( $# -le 5 || $2 == ctl || $2 == cluster-up ) ]] || usage
 KIND=$1 OP=$2 NAME=$3
 [[ $NAME =~ ^[A-Za-z0-9_-]{1,40}$ ]] || die "bad name '$NAME'"
 [[ $(id -u) -eq 0 ]] || die "needs root (the brokers run as their own users)"
@@ -54,6 +66,7 @@ D=$BASE/$KIND-$NAME
 
 # --- RabbitMQ ------------------------------------------------------------------------
 RMQ_NODE=virtbus-$NAME@localhost
+rmq_select() { D=$BASE/rabbitmq-$1; RMQ_NODE=virtbus-$1@localhost; } # the node the functions below act on
 rmq_as() { # rmq_as COMMAND...: runs a RabbitMQ script as user rabbitmq with this node's env
   su rabbitmq -s /bin/sh -c ". '$D/env.sh'; cd /var/lib/rabbitmq; HOME=/var/lib/rabbitmq exec $*"
 }
@@ -139,6 +152,64 @@ rmq_stop() {
   log "$RMQ_NODE stopped"
 }
 rmq_kill() { local p; p=$(rmq_pid) || return 0; kill -KILL "$p"; wait_gone "$p" 10 || die "pid $p does not die"; }
+rmq_ctl() { # rmq_ctl ARGS...: rabbitmqctl against the selected node
+  rmq_as /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "'$RMQ_NODE'"$(printf ' %q' "$@") </dev/null
+}
+
+# Clusters: each node's folder holds the cluster's name in 'cluster'.
+cluster_members() { # the node names (NAME1, …) of cluster $1 that have a folder
+  local d
+  for d in "$BASE"/rabbitmq-*/; do
+    [[ -f $d/cluster && $(cat "$d/cluster") == "$1" ]] && { d=${d%/}; echo "${d##*/rabbitmq-}"; }
+  done
+  return 0
+}
+cluster_down() { # stops every node of cluster $1 at once, then deletes their folders
+  local n pids=() rc=0
+  for n in $(cluster_members "$1"); do
+    (rmq_select "$n"; rmq_stop) &
+    pids+=($!)
+  done
+  for n in "${pids[@]}"; do wait "$n" || rc=1; done
+  for n in $(cluster_members "$1"); do rm -rf "${BASE:?}/rabbitmq-$n"; done
+  return $rc
+}
+cluster_up() { # cluster_up NAME PORT:DIST_PORT...
+  local name=$1 i n pair pids=() running
+  shift
+  (($# >= 1 && $# <= 9)) || die "cluster-up wants 1 to 9 PORT:DIST_PORT pairs"
+  ((${#name} < 40)) || die "cluster name '$name' too long for its node names"
+  [[ -r /var/lib/rabbitmq/.erlang.cookie ]] \
+    || die "/var/lib/rabbitmq/.erlang.cookie is missing: the nodes share it (install RabbitMQ: \`bash scripts/services.sh\`)"
+  for pair; do [[ $pair =~ ^[0-9]+:[0-9]+$ ]] || die "bad PORT:DIST_PORT '$pair'"; done
+  # leftovers of an earlier run: that cluster's nodes and any broker of a member's name
+  cluster_down "$name" || true
+  for ((i = 1; i <= $#; i++)); do (rmq_select "$name$i"; rmq_stop; rm -rf "$D"); done
+  mkdir -p "$BASE"
+  i=0
+  for pair; do
+    i=$((i + 1))
+    rmq_select "$name$i"
+    rmq_write_config "${pair%%:*}" "${pair##*:}"
+    echo "$name" >"$D/cluster"
+  done
+  # boot in parallel (~7 s each), then join one after another (concurrent schema changes may clash)
+  for ((i = 1; i <= $#; i++)); do
+    (rmq_select "$name$i"; rmq_start) &
+    pids+=($!)
+  done
+  for n in "${pids[@]}"; do wait "$n" || die "a node of cluster $name did not start (logs: $BASE/rabbitmq-$name*/log)"; done
+  for ((i = 2; i <= $#; i++)); do
+    rmq_select "$name$i"
+    { rmq_ctl stop_app && rmq_ctl reset && rmq_ctl join_cluster "virtbus-${name}1@localhost" && rmq_ctl start_app; } \
+      >>"$D/log/startup.log" 2>&1 || { tail -n 20 "$D/log/startup.log" >&2; die "$RMQ_NODE could not join virtbus-${name}1@localhost"; }
+    log "$RMQ_NODE joined virtbus-${name}1@localhost"
+  done
+  rmq_select "${name}1"
+  running=$(rmq_ctl cluster_status --formatter json | grep -o '"running_nodes":\[[^]]*\]' | grep -o '@localhost' | wc -l)
+  ((running == $#)) || die "cluster $name has $running running nodes, not $#: $(rmq_ctl cluster_status 2>&1 | head -30)"
+  log "cluster $name: $# nodes running"
+}
 
 # --- Mosquitto -----------------------------------------------------------------------
 mq_pid() { local p; p=$(cat "$D/mosquitto.pid" 2>/dev/null || true); p=${p//[^0-9]/}; alive "$p" && echo "$p"; }
@@ -208,6 +279,15 @@ case $KIND in
   mosquitto) P=mq ;;
   *) usage ;;
 esac
+if [[ $OP == cluster-* ]]; then
+  [[ $KIND == rabbitmq ]] || usage
+  case $OP in
+    cluster-up) shift 3; [[ $# -ge 1 ]] || usage; cluster_up "$NAME" "$@" ;;
+    cluster-down) [[ $# -eq 3 ]] || usage; cluster_down "$NAME" ;;
+    *) usage ;;
+  esac
+  exit 0
+fi
 case $OP in
   up)
     "${P}_stop"
@@ -228,7 +308,6 @@ case $OP in
   ctl)
     [[ $KIND == rabbitmq ]] || usage
     shift 3
-    q=$(printf ' %q' "$@")
-    rmq_as /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "'$RMQ_NODE'"$q </dev/null ;;
+    rmq_ctl "$@" ;;
   *) usage ;;
 esac

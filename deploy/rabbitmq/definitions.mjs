@@ -115,13 +115,14 @@ const doc = {
         'x-delivery-limit': deliveryLimit,
       },
     })),
-    // the node's latest presence only; it publishes there through the default exchange
+    // the node's latest presence only; it publishes there through the default exchange.
+    // Quorum like the command queues: on a cluster it stays readable while a node is down.
     ...nodes.map((n) => ({
       name: `virtbus.presence.${n}`,
       vhost,
       durable: true,
       auto_delete: false,
-      arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
+      arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1, 'x-overflow': 'drop-head' },
     })),
   ],
   bindings: [

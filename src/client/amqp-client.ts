@@ -16,8 +16,12 @@ import {
   signingFor,
   type CallOptions,
   type ClientOptions,
+  type PresenceOptions,
+  type PresenceSeen,
   type VirtbusClient,
 } from './types';
+import { presenceOf } from './presence';
+import { readPresenceLog } from '../bus/amqp/presence-stream';
 import { credentialsOf, tlsOptions, withCredentials, type Endpoint } from '../endpoint';
 
 export class AmqpClient implements VirtbusClient {
@@ -72,19 +76,22 @@ export class AmqpClient implements VirtbusClient {
   }
 
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
+    const node = o.node ?? this.o.node;
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', {
       ...o,
-      ...signingFor(this.o, this.o.node),
+      ...signingFor(this.o, node),
     });
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(env.id, resolve));
-    this.ch.publish(COMMANDS_EXCHANGE, this.o.node, Buffer.from(JSON.stringify(env)), {
+    this.ch.publish(COMMANDS_EXCHANGE, node, Buffer.from(JSON.stringify(env)), {
       contentType: 'application/cloudevents+json',
       messageId: env.id,
       correlationId: env.id,
       replyTo: this.replyQueue,
       ...(this.userId !== undefined && { userId: this.userId }),
     });
-    return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
+    return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${node}`).finally(() =>
+      this.pending.delete(env.id),
+    );
   }
 
   async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
@@ -122,6 +129,21 @@ export class AmqpClient implements VirtbusClient {
       },
       { noAck: true },
     );
+  }
+
+  /** The presence log (a stream) from windowMs ago: the latest record per node wins. */
+  async presence(o: PresenceOptions = {}): Promise<PresenceSeen[]> {
+    const latest = new Map<string, PresenceSeen>();
+    await readPresenceLog(
+      this.conn,
+      Date.now() - (o.windowMs ?? 300_000),
+      (r) => {
+        const p = presenceOf(r.body, 'heartbeats', r.contentType);
+        if (p && p.node === r.node) latest.set(p.node, p);
+      },
+      o,
+    );
+    return [...latest.values()];
   }
 
   async close(): Promise<void> {

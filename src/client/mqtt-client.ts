@@ -8,6 +8,7 @@ import {
   REPLY_TOPIC_ROOT,
   commandTopic,
   eventTopicFilter,
+  statusTopic,
 } from '../contract/addresses';
 import { withTimeout } from '../timeout';
 import {
@@ -17,8 +18,11 @@ import {
   signingFor,
   type CallOptions,
   type ClientOptions,
+  type PresenceOptions,
+  type PresenceSeen,
   type VirtbusClient,
 } from './types';
+import { presenceOf, readUntilIdle } from './presence';
 import { credentialsOf, redactUrl, tlsOptions, type Endpoint } from '../endpoint';
 
 /** A caller name usable as one topic level: no wildcards, separators or control characters. */
@@ -41,6 +45,8 @@ export class MqttClient implements VirtbusClient {
   private readonly replyTopic: string;
   private watchers: Array<(e: CloudEvent) => void> = [];
   private presenceWatchers: Array<(e: CloudEvent) => void> = [];
+  /** presence() reads in progress: each retained status goes to them too */
+  private statusReaders: Array<(p: PresenceSeen) => void> = [];
   readonly lost: Promise<void>;
 
   private constructor(
@@ -118,6 +124,8 @@ export class MqttClient implements VirtbusClient {
     if (status) {
       // retained status: known at once, even for agents that started before us
       const d = env as unknown as Record<string, unknown>;
+      const seen = presenceOf(d, 'will');
+      if (seen) for (const r of this.statusReaders) r(seen);
       if (d && typeof d === 'object' && d.status) {
         for (const w of this.presenceWatchers)
           w({
@@ -139,17 +147,38 @@ export class MqttClient implements VirtbusClient {
     await this.client.subscribeAsync(PRESENCE_TOPIC_FILTERS, { qos: 0 });
   }
 
+  /** Every agent's retained status: the broker sends them all right after the SUBACK. */
+  async presence(o: PresenceOptions = {}): Promise<PresenceSeen[]> {
+    const latest = new Map<string, PresenceSeen>();
+    const filter = statusTopic('+');
+    let reader: ((p: PresenceSeen) => void) | undefined;
+    await readUntilIdle(o, async (seen) => {
+      reader = (p) => {
+        latest.set(p.node, p);
+        seen();
+      };
+      this.statusReaders.push(reader);
+      await this.client.subscribeAsync(filter, { qos: 0 });
+    }).finally(() => {
+      this.statusReaders = this.statusReaders.filter((r) => r !== reader);
+    });
+    // watchPresence() holds the same filter (PRESENCE_TOPIC_FILTERS): leave it to it
+    if (this.presenceWatchers.length === 0) await this.client.unsubscribeAsync(filter).catch(() => undefined);
+    return [...latest.values()];
+  }
+
   async call(command: string, data?: unknown, o: CallOptions = {}): Promise<ReplyData> {
     const v5 = (this.o.protocolVersion ?? 5) === 5;
     const id = o.id ?? randomUUID();
+    const node = o.node ?? this.o.node;
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', {
       ...o,
       id,
       extra: v5 ? {} : { replyto: this.replyTopic, correlationid: id },
-      ...signingFor(this.o, this.o.node),
+      ...signingFor(this.o, node),
     });
     const reply = new Promise<ReplyData>((resolve) => this.pending.set(id, resolve));
-    await this.client.publishAsync(commandTopic(this.o.node), JSON.stringify(env), {
+    await this.client.publishAsync(commandTopic(node), JSON.stringify(env), {
       qos: 1,
       ...(v5 && {
         properties: {
@@ -159,7 +188,7 @@ export class MqttClient implements VirtbusClient {
         },
       }),
     });
-    return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${this.o.node}`);
+    return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${node}`).finally(() => this.pending.delete(id));
   }
 
   async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {

@@ -11,6 +11,33 @@ export interface CallOptions {
   id?: string;
   deadline?: string;
   timeoutMs?: number;
+  /** send to this node instead of the client's (fleet calls) */
+  node?: string;
+}
+
+/** One agent's latest presence, as the broker keeps it. */
+export interface PresenceSeen {
+  node: string;
+  /** the presence data: status, bootId, version, libvirtUri, transport, at, heartbeatS, … */
+  data: Record<string, unknown>;
+  /** when it was published (ms since the epoch) */
+  at: number;
+  /**
+   * How the record stays true. 'heartbeats': refreshed by every heartbeat
+   * (AMQP presence log), so a record older than a few heartbeats means a
+   * lost agent. 'will': the broker itself marks it offline when the agent's
+   * connection dies (MQTT retained status with a Last Will); its age says nothing.
+   */
+  liveness: 'heartbeats' | 'will';
+}
+
+export interface PresenceOptions {
+  /** AMQP: how far back the presence log is read (ms, default 300000: ten default heartbeats) */
+  windowMs?: number;
+  /** the read ends once nothing more came for this long (ms, default 250) */
+  idleMs?: number;
+  /** and at the latest after this long (ms, default 10000) */
+  timeoutMs?: number;
 }
 
 export interface VirtbusClient {
@@ -20,6 +47,8 @@ export interface VirtbusClient {
   watch(onEvent: (e: CloudEvent) => void, node?: string): Promise<void>;
   /** Sends a command to every agent (broadcast); onReply sees each agent's reply as it comes. */
   broadcast(command: CommandName | string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void>;
+  /** The fleet as the broker knows it: each agent's latest presence (no broadcast, nothing asked of the agents). */
+  presence(o?: PresenceOptions): Promise<PresenceSeen[]>;
   /** Calls onPresence for every agent's online/heartbeat/offline event; resolves once subscribed. */
   watchPresence(onPresence: (e: CloudEvent) => void): Promise<void>;
   /** resolves when the connection to the broker is lost */

@@ -55,6 +55,17 @@ export function presenceQueue(nodeId: string): string {
 }
 
 /**
+ * The fleet's presence log: a RabbitMQ stream bound to virtbus.events for
+ * every agent's online, heartbeat and offline event, kept an hour. A client
+ * reads the last minutes of it to know the fleet (whom a broadcast should
+ * reach, `virtbus nodes`) with no broadcast and no per-node queue to list.
+ */
+export const PRESENCE_STREAM = 'virtbus.fleet.presence';
+
+/** The agent events that say where an agent is: its presence. */
+export const PRESENCE_EVENTS = ['online', 'heartbeat', 'offline'] as const;
+
+/**
  * One routing-key word from a free-form part (a caller's command id). A '.'
  * would shift every later word and break consumers' topic patterns, and
  * control characters have no place in a key an operator reads, so they are

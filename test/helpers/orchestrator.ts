@@ -188,6 +188,11 @@ export abstract class Orchestrator {
  * the agent starts (so every event of every agent run is kept), manual acks
  * (a delivery lost with the connection comes again), commands published
  * persistent with publisher confirms. Reconnects every reconnectMs.
+ *
+ * url may be a comma-separated list (cluster nodes): each connect attempt
+ * takes the next one, as the agent does. On a cluster the reply and event
+ * queues must be quorum queues (queueType): a classic queue lives on one
+ * node and is gone while that node is down.
  */
 export class AmqpOrchestrator extends Orchestrator {
   private conn?: ChannelModel;
@@ -195,43 +200,72 @@ export class AmqpOrchestrator extends Orchestrator {
   private reconnecting?: Promise<void>;
   readonly replyQueue: string;
   readonly eventQueue: string;
+  readonly urls: string[];
+  /** the client-provided connection name (rabbitmqctl list_connections client_properties) */
+  readonly connectionName: string;
+  /** the URL of the current (or last) connection */
+  url: string;
+  private next = 0;
 
   private constructor(
-    readonly url: string,
+    url: string,
     node: string,
     readonly tag: string,
     resendMs: number,
     private readonly reconnectMs: number,
+    private readonly queueType: 'classic' | 'quorum',
   ) {
     super(node, resendMs);
+    this.urls = url
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
+    this.url = this.urls[0];
     this.replyQueue = `faults.${tag}.replies`;
     this.eventQueue = `faults.${tag}.events`;
+    this.connectionName = `faults-orchestrator-${tag}`;
   }
 
   static async connect(
     url: string,
     node: string,
-    o: { tag?: string; resendMs?: number; reconnectMs?: number } = {},
+    o: { tag?: string; resendMs?: number; reconnectMs?: number; queueType?: 'classic' | 'quorum' } = {},
   ): Promise<AmqpOrchestrator> {
-    const c = new AmqpOrchestrator(url, node, o.tag ?? node, o.resendMs ?? 3000, o.reconnectMs ?? 100);
-    try {
-      await c.open();
-    } catch (e) {
-      throw new Error(`RabbitMQ is not reachable at ${url.replace(/\/\/[^@]*@/, '//')} (${(e as Error).message})`);
+    const c = new AmqpOrchestrator(
+      url,
+      node,
+      o.tag ?? node,
+      o.resendMs ?? 3000,
+      o.reconnectMs ?? 100,
+      o.queueType ?? 'classic',
+    );
+    const failed: string[] = [];
+    for (let i = 0; i < c.urls.length; i++) {
+      try {
+        await c.open();
+        return c;
+      } catch (e) {
+        failed.push(`${c.url.replace(/\/\/[^@]*@/, '//')}: ${(e as Error).message}`);
+      }
     }
-    return c;
+    throw new Error(`RabbitMQ is not reachable (${failed.join('; ')})`);
   }
 
   private async open(): Promise<void> {
-    const conn = await amqp.connect(this.url, { noDelay: true });
+    this.url = this.urls[this.next++ % this.urls.length];
+    const conn = await amqp.connect(this.url, {
+      noDelay: true,
+      clientProperties: { connection_name: this.connectionName },
+    });
     try {
       const ch = await conn.createConfirmChannel();
       await ch.prefetch(1000);
       // the agent declares these too, identically; the client may come first
       await ch.assertExchange('virtbus.events', 'topic', { durable: true });
       await ch.assertExchange('virtbus.commands', 'direct', { durable: true });
-      await ch.assertQueue(this.replyQueue, { durable: true });
-      await ch.assertQueue(this.eventQueue, { durable: true });
+      const queue = { durable: true, ...(this.queueType === 'quorum' && { arguments: { 'x-queue-type': 'quorum' } }) };
+      await ch.assertQueue(this.replyQueue, queue);
+      await ch.assertQueue(this.eventQueue, queue);
       await ch.bindQueue(this.eventQueue, 'virtbus.events', `v1.${this.node}.#`);
       await ch.consume(this.replyQueue, (m) => m && this.delivered(ch, m, true));
       await ch.consume(this.eventQueue, (m) => m && this.delivered(ch, m, false));

@@ -293,6 +293,7 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
 
   /** A new session's set-up: publisher attached → beforeConsume → consumers. */
   private async setUp(s: AmqpSession, ctx: SetupContext): Promise<void> {
+    if (s.topology.degraded) this.emit('warning', `AMQP: ${s.topology.degraded}`);
     // Before beforeConsume: the snapshot it publishes needs a channel.
     this.publisher.attach(s.publishChannel, s.model, (err) => {
       this.emit('warning', 'AMQP: publish failed mid-frame; replacing the connection', err);

@@ -226,6 +226,17 @@ describe('AmqpTransport (RabbitMQ)', () => {
     expect(args).toContain('{"x-dead-letter-exchange","virtbus.dlx"}');
     expect(args).toContain('{"x-delivery-limit",5}');
 
+    // The presence queue: quorum too (a classic queue is unreachable while its cluster node is down), latest only.
+    const presence = (await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'type', 'durable', 'arguments'))
+      .split('\n')
+      .find((l) => l.startsWith(`virtbus.presence.${node}\t`));
+    expect(presence).toBeDefined();
+    const [, ptype, pdurable, pargs] = presence!.split('\t');
+    expect(ptype).toBe('quorum');
+    expect(pdurable).toBe('true');
+    expect(pargs).toContain('{"x-max-length",1}');
+    expect(pargs).toContain('{"x-overflow","drop-head"}');
+
     // Named for operators; heartbeats negotiated at heartbeatS (default 10).
     const conn = (await rabbitmqctl('list_connections', '--no-table-headers', 'timeout', 'client_properties'))
       .split('\n')
@@ -274,6 +285,41 @@ describe('AmqpTransport (RabbitMQ)', () => {
       }),
     ).rejects.toThrow(`virtbus.cmd.${node}`);
     await t.close();
+  });
+
+  test("replaces an earlier version's classic presence queue with the quorum one, and publishes its presence there", async () => {
+    const node = newNodeId();
+    const ch = await admin.createChannel();
+    const q = `virtbus.presence.${node}`;
+    await ch.assertQueue(q, {
+      durable: true,
+      arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
+    });
+    ch.sendToQueue(q, Buffer.from('{"old":true}'));
+    await ch.close();
+    const t = newTransport(node);
+    const events = lifecycle(t);
+    await t.start({
+      beforeConsume: () =>
+        t.publishEvent({
+          object: 'agent',
+          id: node,
+          event: 'online',
+          body: Buffer.from('{"new":true}'),
+          contentType: 'application/json',
+          messageId: randomUUID(),
+        }),
+      onDelivery: () => undefined,
+    });
+    const line = (await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'type'))
+      .split('\n')
+      .find((l) => l.startsWith(`${q}\t`));
+    expect(line?.split('\t')[1]).toBe('quorum');
+    expect(events.all.filter((e) => e.name === 'warning')).toEqual([]);
+    // what a peer's lookup finds: the new presence, left in place
+    const other = newTransport(newNodeId());
+    await other.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
+    for (let i = 0; i < 2; i++) expect((await other.lookupPresence(node, 3000))?.body.toString()).toBe('{"new":true}');
   });
 
   test('--topology passive: refuses to start naming what the operator has not declared, and declares nothing', async () => {
