@@ -139,7 +139,6 @@ async function countEverything(
       ch.ack(m);
       seen.messages++;
       const e = JSON.parse(m.content.toString()) as { type: string; data: { node: string }; time?: string };
-      if (e.type === 'virtbus.event.agent.online' || e.type === 'virtbus.event.agent.heartbeat') seen.messages++; // + its presence-queue copy
       if (e.type === 'virtbus.event.agent.online') {
         const t = seen.online.get(e.data.node) ?? [];
         t.push(Date.now());

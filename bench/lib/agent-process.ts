@@ -3,7 +3,7 @@
 // (AMQP) command queue are removed when its scenario ends.
 import { join } from 'node:path';
 import amqp from 'amqplib';
-import { commandQueue, presenceQueue } from '../../src/contract/addresses';
+import { commandQueue } from '../../src/contract/addresses';
 import type { Cleanup } from './cleanup';
 import { startChild, type Child } from './proc';
 import { benchNodeId, tempDir } from './tmp';
@@ -55,7 +55,7 @@ export function spawnAgent(o: AgentSpawnOptions, cleanup: Cleanup): AgentProcess
   const nodeId = benchNodeId(o.label);
   if (o.bus.startsWith('amqp')) {
     // registered before the process, so it runs after the process stopped
-    cleanup.add(`delete queues of ${nodeId}`, () => deleteQueues(o.bus, [commandQueue(nodeId), presenceQueue(nodeId)]));
+    cleanup.add(`delete queues of ${nodeId}`, () => deleteQueues(o.bus, [commandQueue(nodeId)]));
   }
   const self: { agent?: AgentProcess } = {};
   // registered before the process, so it runs after the process stopped (shutdown complaints included)

@@ -7,8 +7,9 @@
 //   (ssl_cert_login_from = common_name), without a password: they log in
 //   with SASL EXTERNAL (rabbitmq_auth_mechanism_ssl; agent: --amqp-auth external);
 // - the contract topology (exchanges, each node's quorum command queue and
-//   its binding, each node's presence queue — its latest presence event, where
-//   other agents look it up for migrate {to} —, the dead-letter queue), so
+//   its binding, the fleet's presence log — the stream virtbus.fleet.presence
+//   of every online/heartbeat/offline event, where agents look a peer up for
+//   migrate {to} and callers list the fleet —, the dead-letter queue), so
 //   agents run with --topology passive and need no configure rights on it;
 // - per agent: consume only its own command queue and the broadcast exchange,
 //   publish only its own events (topic permission v1.<node>.…), replies to
@@ -69,7 +70,7 @@ const doc = {
       vhost,
       configure: `^(amq\\.gen-.*|${mqttQueue(n)})$`,
       write: `^(virtbus\\.events|amq\\.gen-.*|amq\\.default|amq\\.topic|${mqttQueue(n)})$`,
-      read: `^(virtbus\\.cmd\\.${n}|virtbus\\.presence\\..*|virtbus\\.broadcast|virtbus\\.events|amq\\.gen-.*|amq\\.topic|${mqttQueue(n)})$`,
+      read: `^(virtbus\\.cmd\\.${n}|virtbus\\.fleet\\.presence|virtbus\\.broadcast|virtbus\\.events|amq\\.gen-.*|amq\\.topic|${mqttQueue(n)})$`,
     })),
     ...callers.map((c) => ({
       user: c,
@@ -115,15 +116,19 @@ const doc = {
         'x-delivery-limit': deliveryLimit,
       },
     })),
-    // the node's latest presence only; it publishes there through the default exchange.
-    // Quorum like the command queues: on a cluster it stays readable while a node is down.
-    ...nodes.map((n) => ({
-      name: `virtbus.presence.${n}`,
+    // the fleet's presence log (src/bus/amqp/presence-stream.ts: the same arguments)
+    {
+      name: 'virtbus.fleet.presence',
       vhost,
       durable: true,
       auto_delete: false,
-      arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1, 'x-overflow': 'drop-head' },
-    })),
+      arguments: {
+        'x-queue-type': 'stream',
+        'x-max-age': '1h',
+        'x-max-length-bytes': 64 * 1024 * 1024,
+        'x-stream-max-segment-size-bytes': 4 * 1024 * 1024,
+      },
+    },
   ],
   bindings: [
     {
@@ -134,6 +139,14 @@ const doc = {
       routing_key: '',
       arguments: {},
     },
+    ...['online', 'heartbeat', 'offline'].map((event) => ({
+      source: 'virtbus.events',
+      vhost,
+      destination: 'virtbus.fleet.presence',
+      destination_type: 'queue',
+      routing_key: `v1.*.agent.*.${event}`,
+      arguments: {},
+    })),
     ...nodes.map((n) => ({
       source: 'virtbus.commands',
       vhost,

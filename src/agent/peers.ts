@@ -1,7 +1,7 @@
 // Other agents, for `domain.migrate {to: "<node>"}`: the destination's
 // libvirt URI (and data channel) as that node last announced them. Asked of
 // the broker for that one node when a migration needs it — the retained MQTT
-// status, the AMQP presence queue (the latest presence event only) — over
+// status, the node's latest record in the AMQP presence log — over
 // the agent's own connection. No second connection, no broadcast at start,
 // no subscription to the whole fleet's presence: O(1) per agent at start
 // and at idle, and nothing a least-privilege broker configuration forbids

@@ -1,8 +1,8 @@
 // What a node last said about itself, as the broker keeps it — the retained
-// MQTT status (virtbus/v1/<node>/status) or the AMQP presence queue
-// (virtbus.presence.<node>, the latest presence event only) — so another
-// agent finds a migration destination by asking for that one node: no
-// broadcast, no fleet-wide subscription, O(1) per lookup.
+// MQTT status (virtbus/v1/<node>/status) or its latest record in the AMQP
+// presence log (the stream virtbus.fleet.presence) — so another agent finds
+// a migration destination when it needs one: no broadcast, no fleet-wide
+// subscription, nothing per node on the broker.
 export interface PresenceInfo {
   node: string;
   status: 'online' | 'offline';

@@ -100,7 +100,7 @@ export interface Transport extends TypedEmitter<TransportEvents> {
   renew(): boolean;
   /**
    * What `node` last announced about itself, as the broker keeps it (the
-   * retained MQTT status; the AMQP presence queue, latest event only): the
+   * retained MQTT status; the AMQP presence log, its latest record): the
    * message as published. undefined when there is none within timeoutMs or
    * the bus is not connected.
    */

@@ -46,15 +46,6 @@ export function commandQueue(nodeId: string): string {
 }
 
 /**
- * A node's last presence event (online, heartbeat, offline) and nothing
- * else (x-max-length 1): what other agents read to find it as a migration
- * destination, without a broadcast.
- */
-export function presenceQueue(nodeId: string): string {
-  return `virtbus.presence.${nodeId}`;
-}
-
-/**
  * The fleet's presence log: a RabbitMQ stream bound to virtbus.events for
  * every agent's online, heartbeat and offline event, kept an hour. A client
  * reads the last minutes of it to know the fleet (whom a broadcast should

@@ -1,6 +1,6 @@
 // migrate {to} finds its destination by asking the broker about that one
 // node, on the agent's own connection: the retained MQTT status, the AMQP
-// presence queue (latest presence only). An agent opens one broker
+// presence log (its latest record). An agent opens one broker
 // connection and sends no broadcast at start.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import amqp from 'amqplib';
@@ -50,7 +50,7 @@ async function started(t: Transport): Promise<Transport> {
 
 describe.each([
   ['MQTT 5 (retained status)', 'mqtt' as const],
-  ['AMQP (presence queue)', 'amqp' as const],
+  ['AMQP (presence log)', 'amqp' as const],
 ])('%s', (_what, bus) => {
   test('a peer that started earlier (no heartbeat) is found at once, and offline after it stopped; an unknown node is not', async () => {
     const { node, proc } = await peerAgent(bus, `peer${bus[0]}`);

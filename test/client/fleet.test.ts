@@ -5,8 +5,7 @@
  * AMQP runs on a private RabbitMQ node (never the system one), so that every
  * message published during start-up is ours to count: a queue bound to
  * virtbus.events with '#' and one bound to virtbus.broadcast see all of
- * them (each presence event is also published once to the node's presence
- * queue; counted too). 10 agents, then 40 more (50 in all): the start-up
+ * them (the presence log is fed by the exchange's binding: no publish of its own). 10 agents, then 40 more (50 in all): the start-up
  * count per agent is the same for both — it grows linearly with N (no
  * fleet-wide broadcast at start, as the agent.ping start-up broadcast did:
  * N² replies) — and stays ≤ 5 per agent. Then a broadcast domain.list is
@@ -96,14 +95,13 @@ async function counter(url: string) {
   await ch.bindQueue(ev, 'virtbus.events', '#');
   const { queue: bc } = await ch.assertQueue('', { exclusive: true });
   await ch.bindQueue(bc, 'virtbus.broadcast', '');
-  const c = { events: 0, online: new Set<string>(), broadcasts: 0, presence: 0 };
+  const c = { events: 0, online: new Set<string>(), broadcasts: 0 };
   await ch.consume(
     ev,
     (m) => {
       if (!m) return;
       c.events++;
       const e = JSON.parse(m.content.toString());
-      if (['online', 'heartbeat', 'offline'].some((x) => e.type === `virtbus.event.agent.${x}`)) c.presence++;
       if (e.type === 'virtbus.event.agent.online') c.online.add(e.data.node);
     },
     { noAck: true },
@@ -111,8 +109,8 @@ async function counter(url: string) {
   await ch.consume(bc, () => c.broadcasts++, { noAck: true });
   return {
     c,
-    /** events + presence-queue copies + broadcasts */
-    total: () => c.events + c.presence + c.broadcasts,
+    /** events + broadcasts */
+    total: () => c.events + c.broadcasts,
   };
 }
 

@@ -128,7 +128,7 @@ test('agents run with --topology passive and only their own rights: commands, re
       expect.arrayContaining(['virtbus.event.domain.lifecycle suspended', 'virtbus.event.domain.lifecycle resumed']),
     );
     expect(await sdk.call('agent.status', {})).toMatchObject({ ok: true, result: { node: N1 } });
-    // node 1 finds node 2 for migrate {to} in node 2's presence queue (the migration itself then fails:
+    // node 1 finds node 2 for migrate {to} in the presence log (the migration itself then fails:
     // the test driver cannot migrate), with no broadcast and no second connection
     const migrate = await sdk.call('domain.migrate', { domain: 'test', to: N2 }, { timeoutMs: 30_000 });
     expect(migrate.ok).toBe(false);

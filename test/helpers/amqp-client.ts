@@ -117,12 +117,11 @@ export class TestClient {
   }
 }
 
-/** Deletes a node's queues, command and presence (end of a test). */
+/** Deletes a node's command queue (end of a test). */
 export async function deleteNodeQueues(node: string): Promise<void> {
   const conn = await amqp.connect(AMQP_URL);
   const ch = await conn.createChannel();
   await ch.deleteQueue(`virtbus.cmd.${node}`).catch(() => undefined);
-  await ch.deleteQueue(`virtbus.presence.${node}`).catch(() => undefined);
   await conn.close().catch(() => undefined);
 }
 

@@ -62,16 +62,17 @@
  *   when the agent lost its connection and how long it was away, and the
  *   longest time without any reply from 1 s before the stop began to the
  *   first reply after it completed (the outage the orchestrator saw).
- * - The presence queue virtbus.presence.<node> is a quorum queue too (it
- *   was classic: unreachable while its one node is down, and the agent's
- *   re-declaration at reconnect then failed with 404 "home node … is down or
- *   inaccessible", so it could not recover onto the other nodes). The last
- *   test starts an agent whose presence queue is still an earlier version's
- *   classic queue on a stopped node: it must connect and answer, warning
- *   that its presence queue is unreachable (it is replaced by a quorum one
- *   at a later connect, test/bus/amqp/transport.test.ts).
+ * - Presence lives in the fleet's presence log, the stream
+ *   virtbus.fleet.presence, replicated on all three nodes like the command
+ *   queue; an agent has no presence queue of its own any more. Earlier
+ *   versions kept one per node, virtbus.presence.<node>: a classic one is
+ *   unreachable while its one node is down, and re-declaring it at reconnect
+ *   failed with 404 "home node … is down or inaccessible", so the agent could
+ *   not recover onto the other nodes. The last test leaves such a leftover
+ *   on a stopped node: the agent (which drops its old presence queue when it
+ *   can) must connect and answer all the same.
  * - Whole again: after the node is started, cluster_status lists 3 running
- *   nodes and the command and presence queues have 3 members, all online;
+ *   nodes and the command queue and the presence log have 3 members, all online;
  *   a phase starts by making the cluster whole if an earlier one failed.
  * - Services missing (Redis, rabbitmq-server, the built agent) fail the test
  *   with what to start; nothing is skipped.
@@ -104,7 +105,7 @@ const RECOVERY_LIMIT_MS = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const node = `cl-${process.pid}-${Date.now().toString(36)}`;
 const cmdQueue = `virtbus.cmd.${node}`;
-const presenceQueue = `virtbus.presence.${node}`;
+const presenceLog = 'virtbus.fleet.presence';
 const agentConnection = `virtbus-agent-${node}`;
 
 let cluster: PrivateCluster | undefined;
@@ -156,10 +157,13 @@ async function whole(timeoutMs = 60_000): Promise<number> {
     const running = await cluster!.runningNodes();
     if (JSON.stringify(running) !== JSON.stringify(all)) return `running nodes ${running.join(', ')}`;
     const queues = await cluster!.queues();
-    for (const q of [cmdQueue, presenceQueue]) {
+    for (const [q, type] of [
+      [cmdQueue, 'quorum'],
+      [presenceLog, 'stream'],
+    ]) {
       const info = queues.find((x) => x.name === q);
       if (!info) return `no queue ${q}`;
-      if (info.type !== 'quorum') return `${q} is ${info.type}`;
+      if (info.type !== type) return `${q} is ${info.type}`;
       if (JSON.stringify(info.members) !== JSON.stringify(all)) return `${q} members ${info.members.join(', ')}`;
       if (JSON.stringify(info.online) !== JSON.stringify(all)) return `${q} online ${info.online.join(', ')}`;
       if (!info.leader) return `${q} has no leader`;
@@ -321,12 +325,13 @@ async function phase(name: string, pick: () => Promise<Target>): Promise<void> {
   expect(agent!.exitCode).toBeUndefined();
 }
 
-test("the agent's command and presence queues are quorum queues replicated on all three nodes", async () => {
+test("the agent's command queue (quorum) and the presence log (stream) are replicated on all three nodes", async () => {
   await whole();
   const all = cluster!.nodes.map((b) => b.rabbitNode).sort();
-  for (const q of [cmdQueue, presenceQueue, 'virtbus.dlq']) {
+  for (const q of [cmdQueue, 'virtbus.dlq']) {
     expect(await cluster!.queue(q)).toMatchObject({ type: 'quorum', members: all, online: all });
   }
+  expect(await cluster!.queue(presenceLog)).toMatchObject({ type: 'stream', members: all, online: all });
   // the agent is on the first URL, and declared its queues there: node 1 leads them
   expect((await agentNode()).name).toBe('cluster1');
   expect((await cluster!.leaderOf(cmdQueue))?.name).toBe('cluster1');
@@ -398,8 +403,7 @@ test("an agent whose presence queue is an earlier version's classic queue, on a 
     agentArgs({ node: legacy, bus: cluster!.urls, libvirtUri: 'test:///default', stateDir }),
   );
   defer('agent', () => old.kill());
-  // before: the 404 ("home node … is down or inaccessible") failed every connect until node 3 was back
-  expect(old.logs.filter((l) => l.msg.includes(`presence queue ${q} unreachable`))).toHaveLength(1);
+  // earlier: re-declaring it failed every connect with 404 ("home node … is down or inaccessible") until node 3 was back
   expect((await c.ok('domain.list', {})).domains).toEqual(expect.any(Array));
 
   await n3.start();

@@ -44,6 +44,41 @@ export async function declarePresenceLog(model: ChannelModel): Promise<string | 
   }
 }
 
+/**
+ * Passive mode (an operator declared the topology): the log is checked, not
+ * declared. Missing, the agent runs all the same and says what is lost.
+ */
+export async function checkPresenceLog(model: ChannelModel): Promise<string | undefined> {
+  const ch = await model.createChannel();
+  ch.on('error', () => undefined); // a 404 arrives as this channel's close
+  try {
+    await ch.checkQueue(PRESENCE_STREAM);
+    return undefined;
+  } catch (err) {
+    return `presence log ${PRESENCE_STREAM} missing (${String((err as Error).message)}); declare it (deploy/rabbitmq/definitions.mjs): without it migrate {to} and fleet listings do not find this node`;
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Earlier versions kept each node's latest presence in a queue of its own,
+ * virtbus.presence.<node> (a quorum queue: three file handles and a Raft
+ * group per node on the broker); the log replaces it. Deleting one that is
+ * not there is a no-op; one that cannot be deleted is left to the operator.
+ */
+export async function dropOldPresenceQueue(model: ChannelModel, nodeId: string): Promise<void> {
+  const ch = await model.createChannel();
+  ch.on('error', () => undefined);
+  try {
+    await ch.deleteQueue(`virtbus.presence.${nodeId}`);
+  } catch {
+    /* not allowed, or its node is down: harmless */
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
+}
+
 /** One record of the presence log: the presence event as published, and the node it is about. */
 export interface PresenceLogRecord {
   /** from the routing key, v1.<node>.agent.<node>.<event> */

@@ -9,25 +9,8 @@ import {
   DEAD_LETTER_QUEUE,
   EVENTS_EXCHANGE,
   commandQueue,
-  presenceQueue,
 } from '../../contract/addresses';
-import { declarePresenceLog } from './presence-stream';
-
-/**
- * The presence queue keeps the latest presence event only (x-max-length 1,
- * drop-head): a last-value store for peers' lookups. Quorum, like the
- * command queue: a classic queue lives on one broker node, and while that
- * node is down it can be neither read nor declared again (404 "home node …
- * is down or inaccessible"), so on a cluster the agent could not reconnect
- * to the other nodes. (A quorum queue counts a message a lookup holds
- * against x-max-length: a presence published in that moment — a lookup's
- * round trip — is dropped when the lookup puts the old one back, and the
- * previous presence stays until the node's next heartbeat or reconnect.)
- */
-export const PRESENCE_QUEUE_OPTIONS = {
-  durable: true,
-  arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1, 'x-overflow': 'drop-head' },
-};
+import { checkPresenceLog, declarePresenceLog, dropOldPresenceQueue } from './presence-stream';
 
 export interface TopologyOptions {
   nodeId: string;
@@ -47,7 +30,7 @@ export interface DeclaredTopology {
   commandQueue: string;
   /** server-named, exclusive to this connection */
   broadcastQueue: string;
-  /** what the agent runs without this session (e.g. its presence queue is unreachable), for a warning */
+  /** what the agent runs without this session (e.g. the presence log cannot be declared), for a warning */
   degraded?: string;
 }
 
@@ -114,7 +97,6 @@ async function checkExisting(model: ChannelModel, nodeId: string): Promise<void>
       (x): [string, (ch: Channel) => Promise<unknown>] => [`exchange '${x}'`, (ch) => ch.checkExchange(x)],
     ),
     [`queue '${commandQueue(nodeId)}'`, (ch) => ch.checkQueue(commandQueue(nodeId))],
-    [`queue '${presenceQueue(nodeId)}'`, (ch) => ch.checkQueue(presenceQueue(nodeId))],
   ];
   const missing: string[] = [];
   for (const [what, check] of checks) {
@@ -125,55 +107,10 @@ async function checkExisting(model: ChannelModel, nodeId: string): Promise<void>
       await ch.close();
     } catch (err) {
       if ((err as { code?: unknown }).code !== NOT_FOUND) throw err;
-      // it exists, on a cluster node that is down (a classic queue of an earlier version)
-      if (HOME_NODE_DOWN.test(String((err as { message?: unknown }).message))) continue;
       missing.push(what);
     }
   }
   if (missing.length) throw new TopologyMissingError(missing);
-}
-
-// e.g. "NOT_FOUND - home node 'rabbit@b' of durable queue 'virtbus.presence.n1' in vhost '/' is down or inaccessible"
-const HOME_NODE_DOWN = /home node .* is down or inaccessible/;
-
-/** step on a channel of its own: a refusal closes the channel it was asked on, not the session's. */
-async function onOwnChannel<T>(model: ChannelModel, step: (ch: Channel) => Promise<T>): Promise<T> {
-  const ch = await model.createChannel();
-  ch.on('error', () => undefined); // the refusal arrives as the channel's close; step rejects with it
-  const r = await step(ch);
-  await ch.close().catch(() => undefined);
-  return r;
-}
-
-/**
- * Declares the presence queue on channels of its own. A classic presence
- * queue of an earlier version is replaced: it holds only the latest presence,
- * which the agent publishes again right after connecting (online). One that
- * cannot be reached because its broker node is down does not keep the agent
- * from its commands: it runs without (peers' lookups of this node find
- * nothing meanwhile) and the next connect declares it again.
- */
-async function declarePresenceQueue(model: ChannelModel, nodeId: string): Promise<string | undefined> {
-  const q = presenceQueue(nodeId);
-  const declare = () => onOwnChannel(model, (ch) => ch.assertQueue(q, PRESENCE_QUEUE_OPTIONS));
-  try {
-    await declaring('queue', q, declare);
-    return undefined;
-  } catch (err) {
-    if (
-      err instanceof TopologyMismatchError &&
-      err.argument === 'x-queue-type' &&
-      /current is 'classic'/.test(err.brokerMessage)
-    ) {
-      await onOwnChannel(model, (ch) => ch.deleteQueue(q));
-      await declaring('queue', q, declare);
-      return undefined;
-    }
-    const e = err as { code?: unknown; message?: unknown };
-    if (e.code === NOT_FOUND && HOME_NODE_DOWN.test(String(e.message)))
-      return `presence queue ${q} unreachable (${String(e.message)}); peers' lookups of this node find nothing until it is declared again at the next connect`;
-    throw err;
-  }
 }
 
 // e.g. "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'virtbus.cmd.n1' in vhost '/': received ..."
@@ -200,7 +137,12 @@ async function declaring<T>(kind: 'queue' | 'exchange', entity: string, step: ()
 export async function declareTopology(model: ChannelModel, ch: Channel, o: TopologyOptions): Promise<DeclaredTopology> {
   if (o.mode === 'passive') {
     await checkExisting(model, o.nodeId);
-    return { commandQueue: commandQueue(o.nodeId), broadcastQueue: await broadcastQueue(ch) };
+    const degraded = await checkPresenceLog(model);
+    return {
+      commandQueue: commandQueue(o.nodeId),
+      broadcastQueue: await broadcastQueue(ch),
+      ...(degraded && { degraded }),
+    };
   }
   try {
     return await declareAll(model, ch, o);
@@ -248,11 +190,9 @@ async function declareAll(model: ChannelModel, ch: Channel, o: TopologyOptions):
   );
   await ch.bindQueue(cmdQueue, COMMANDS_EXCHANGE, o.nodeId);
 
-  // Where peers read this node's latest presence (migrate {to}); published to through the default exchange.
-  const noPresenceQueue = await declarePresenceQueue(model, o.nodeId);
-  // The fleet's presence log (fleet calls, `virtbus nodes`): one stream for all agents, fed by virtbus.events.
-  const noPresenceLog = await declarePresenceLog(model);
-  const degraded = [noPresenceQueue, noPresenceLog].filter((d) => d).join('; ');
+  // The fleet's presence log (migrate {to}, fleet calls, `virtbus nodes`): one stream for all agents, fed by virtbus.events.
+  const degraded = await declarePresenceLog(model);
+  await dropOldPresenceQueue(model, o.nodeId);
 
   return { commandQueue: cmdQueue, broadcastQueue: await broadcastQueue(ch), ...(degraded && { degraded }) };
 }

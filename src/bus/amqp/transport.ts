@@ -25,11 +25,13 @@ import {
 } from '../../endpoint';
 import { Recovering, type SetupContext } from '../../reconnect/recovering';
 import { toDelivery } from './delivery';
-import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey, isNodeId, presenceQueue } from '../../contract/addresses';
+import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey, isNodeId } from '../../contract/addresses';
+import { readPresenceLog, type PresenceLogRecord } from './presence-stream';
 import type { PresenceRecord } from '../transport';
 
 /** the presence events a node publishes about itself */
-const PRESENCE_EVENTS = new Set(['online', 'heartbeat', 'offline']);
+/** how far back a peer's presence is looked for first */
+const RECENT_PRESENCE_MS = 10 * 60_000;
 import { ConfirmPublisher, type PublishRequest } from './publisher';
 import { AmqpSession } from './session';
 import { TopologyAccessError, TopologyMismatchError, TopologyMissingError } from './topology';
@@ -226,29 +228,34 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       contentType: e.contentType,
       timestamp: Math.floor(Date.now() / 1000),
     };
-    const event = this.publish({ exchange: EVENTS_EXCHANGE, routingKey, body: e.body, options });
-    if (!(e.object === 'agent' && e.id === this.o.nodeId && PRESENCE_EVENTS.has(e.event))) return event;
-    // This node's own presence also goes to its presence queue (latest only): where peers look it up.
-    const kept = this.publish({ exchange: '', routingKey: presenceQueue(this.o.nodeId), body: e.body, options });
-    return Promise.all([event, kept]).then(() => undefined);
+    // (presence events reach the presence log through its binding: nothing more to publish)
+    return this.publish({ exchange: EVENTS_EXCHANGE, routingKey, body: e.body, options });
   }
 
+  /**
+   * The node's latest record in the presence log: the last ten minutes
+   * first (twenty default heartbeats of every node: a short read), then, for
+   * a node not heard from in that time, all the log keeps (an hour).
+   */
   async lookupPresence(node: string, timeoutMs: number): Promise<PresenceRecord | undefined> {
     const s = this.recovery.session;
     if (!s || s.isLost || !isNodeId(node)) return undefined;
-    // A channel of its own: a missing queue (404) closes the channel it is asked on.
-    const ch = await withTimeout(s.model.createChannel(), timeoutMs, 'AMQP channel for a presence lookup');
-    ch.on('error', () => undefined);
+    const end = Date.now() + timeoutMs;
+    let found: PresenceRecord | undefined;
+    const keep = (r: PresenceLogRecord) => {
+      if (r.node === node) found = { body: r.body, contentType: r.contentType };
+    };
     try {
-      const m = await withTimeout(ch.get(presenceQueue(node), { noAck: false }), timeoutMs, `presence of ${node}`);
-      if (!m) return undefined;
-      ch.nack(m, false, true); // leave it for the next lookup
-      return { body: m.content, contentType: m.properties.contentType as string | undefined };
+      for (const from of [Date.now() - RECENT_PRESENCE_MS, 'first'] as const) {
+        const left = end - Date.now();
+        if (left <= 0) break;
+        if (!(await readPresenceLog(s.model, from, keep, { idleMs: 150, timeoutMs: left }))) return undefined;
+        if (found) return found;
+      }
     } catch {
-      return undefined; // no such queue (the node never ran here), or the channel went away
-    } finally {
-      await ch.close().catch(() => undefined);
+      return undefined; // the session went away meanwhile
     }
+    return found;
   }
 
   publishReply(r: OutboundReply): Promise<void> {

@@ -196,7 +196,6 @@ afterAll(async () => {
   const ch = await admin.createChannel();
   for (const n of nodes) {
     await ch.deleteQueue(`virtbus.cmd.${n}`);
-    await ch.deleteQueue(`virtbus.presence.${n}`);
   }
   await admin.close();
 });
@@ -226,16 +225,25 @@ describe('AmqpTransport (RabbitMQ)', () => {
     expect(args).toContain('{"x-dead-letter-exchange","virtbus.dlx"}');
     expect(args).toContain('{"x-delivery-limit",5}');
 
-    // The presence queue: quorum too (a classic queue is unreachable while its cluster node is down), latest only.
-    const presence = (await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'type', 'durable', 'arguments'))
-      .split('\n')
-      .find((l) => l.startsWith(`virtbus.presence.${node}\t`));
-    expect(presence).toBeDefined();
-    const [, ptype, pdurable, pargs] = presence!.split('\t');
-    expect(ptype).toBe('quorum');
-    expect(pdurable).toBe('true');
-    expect(pargs).toContain('{"x-max-length",1}');
-    expect(pargs).toContain('{"x-overflow","drop-head"}');
+    // Presence: the fleet's presence log (a stream, bound to every presence event), no queue per node.
+    const queues = (
+      await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'type', 'durable', 'arguments')
+    ).split('\n');
+    const log = queues.find((l) => l.startsWith('virtbus.fleet.presence\t'));
+    expect(log).toBeDefined();
+    const [, ltype, ldurable, largs] = log!.split('\t');
+    expect({ ltype, ldurable }).toEqual({ ltype: 'stream', ldurable: 'true' });
+    expect(largs).toContain('{"x-max-age","1h"}');
+    expect(queues.some((l) => l.startsWith(`virtbus.presence.${node}\t`))).toBe(false);
+    const bindings = await rabbitmqctl(
+      'list_bindings',
+      '--no-table-headers',
+      'source_name',
+      'destination_name',
+      'routing_key',
+    );
+    for (const ev of ['online', 'heartbeat', 'offline'])
+      expect(bindings).toContain(`virtbus.events\tvirtbus.fleet.presence\tv1.*.agent.*.${ev}`);
 
     // Named for operators; heartbeats negotiated at heartbeatS (default 10).
     const conn = (await rabbitmqctl('list_connections', '--no-table-headers', 'timeout', 'client_properties'))
@@ -287,39 +295,35 @@ describe('AmqpTransport (RabbitMQ)', () => {
     await t.close();
   });
 
-  test("replaces an earlier version's classic presence queue with the quorum one, and publishes its presence there", async () => {
+  test("a peer's presence is looked up in the presence log: the latest record; an earlier version's presence queue is dropped", async () => {
     const node = newNodeId();
     const ch = await admin.createChannel();
     const q = `virtbus.presence.${node}`;
-    await ch.assertQueue(q, {
-      durable: true,
-      arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
-    });
-    ch.sendToQueue(q, Buffer.from('{"old":true}'));
+    await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-max-length': 1 } });
     await ch.close();
     const t = newTransport(node);
     const events = lifecycle(t);
-    await t.start({
-      beforeConsume: () =>
-        t.publishEvent({
-          object: 'agent',
-          id: node,
-          event: 'online',
-          body: Buffer.from('{"new":true}'),
-          contentType: 'application/json',
-          messageId: randomUUID(),
-        }),
-      onDelivery: () => undefined,
-    });
-    const line = (await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'type'))
-      .split('\n')
-      .find((l) => l.startsWith(`${q}\t`));
-    expect(line?.split('\t')[1]).toBe('quorum');
+    const presence = (event: string, n: number) =>
+      t.publishEvent({
+        object: 'agent',
+        id: node,
+        event,
+        body: Buffer.from(JSON.stringify({ n })),
+        contentType: 'application/json',
+        messageId: randomUUID(),
+      });
+    await t.start({ beforeConsume: () => presence('online', 1), onDelivery: () => undefined });
+    await presence('heartbeat', 2);
+    await presence('heartbeat', 3);
+    const probe = await admin.createChannel();
+    probe.on('error', () => undefined);
+    await expect(probe.checkQueue(q)).rejects.toMatchObject({ code: 404 });
     expect(events.all.filter((e) => e.name === 'warning')).toEqual([]);
-    // what a peer's lookup finds: the new presence, left in place
+    // what a peer's lookup finds: the latest, as often as it asks; a node never seen: nothing
     const other = newTransport(newNodeId());
     await other.start({ beforeConsume: async () => undefined, onDelivery: () => undefined });
-    for (let i = 0; i < 2; i++) expect((await other.lookupPresence(node, 3000))?.body.toString()).toBe('{"new":true}');
+    for (let i = 0; i < 2; i++) expect((await other.lookupPresence(node, 5000))?.body.toString()).toBe('{"n":3}');
+    expect(await other.lookupPresence(newNodeId(), 5000)).toBeUndefined();
   });
 
   test('--topology passive: refuses to start naming what the operator has not declared, and declares nothing', async () => {
@@ -328,8 +332,8 @@ describe('AmqpTransport (RabbitMQ)', () => {
     const events = lifecycle(t);
     const err = await t.start({ beforeConsume: async () => undefined, onDelivery: () => undefined }).catch((e) => e);
     expect(err).toBeInstanceOf(TopologyMissingError);
-    expect(err.message).toContain(`queue 'virtbus.cmd.${node}', queue 'virtbus.presence.${node}' do not exist`);
-    expect(err.missing).toEqual([`queue 'virtbus.cmd.${node}'`, `queue 'virtbus.presence.${node}'`]);
+    expect(err.message).toContain(`queue 'virtbus.cmd.${node}' do`);
+    expect(err.missing).toEqual([`queue 'virtbus.cmd.${node}'`]);
     expect(err.message).toContain('--topology passive');
     expect(events.all.filter((e) => e.name === 'connect-failed')).toHaveLength(0); // given up at once
     await t.close();

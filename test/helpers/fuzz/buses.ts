@@ -236,7 +236,6 @@ export class AmqpBus implements Bus {
     try {
       const ch = await conn.createChannel();
       await ch.deleteQueue(`virtbus.cmd.${node}`).catch(() => undefined);
-      await ch.deleteQueue(`virtbus.presence.${node}`).catch(() => undefined);
     } finally {
       await conn.close().catch(() => undefined);
     }
