@@ -233,13 +233,12 @@ async function scenario(
     const count = await countEverything(b.urls, cleanup);
     const before = await brokerCost(b); // the counter's connection and queues are not the agents'
     const bus = b.urls.join(',');
+    const launchedAt = Date.now();
     const agents = startAgents(n, bus, uri, cleanup, `fl${tag[0]}${process.pid}`);
     const names = [...agents.keys()];
-    const allOnlineMs = await waitUntil(
-      `${n} agents online`,
-      () => names.every((x) => count.seen.online.has(x)),
-      600_000,
-    );
+    const spawnMs = Date.now() - launchedAt;
+    const allOnlineMs =
+      spawnMs + (await waitUntil(`${n} agents online`, () => names.every((x) => count.seen.online.has(x)), 600_000));
     o.log(`${tag}: all ${n} online after ${allOnlineMs} ms`);
     await sleep(3000);
     const startMessages = count.seen.messages + count.seen.broadcasts;

@@ -135,6 +135,9 @@ rmq_start() {
   local port end
   port=$(cat "$D/port")
   port_open "$port" && die "port $port is taken by another process"
+  # Debian's unit gives the system node 1,024 open files, which a fleet of a few hundred agents
+  # outgrows (README, "Sizing the broker"); a private node gets what a sized broker would
+  ulimit -n "${VIRTBUS_BROKER_NOFILE:-65536}" 2>/dev/null || true
   rmq_as /usr/lib/rabbitmq/bin/rabbitmq-server -detached </dev/null >>"$D/log/startup.log" 2>&1 \
     || { tail -n 30 "$D/log/startup.log" >&2; die "$RMQ_NODE did not start"; }
   end=$((SECONDS + 90))

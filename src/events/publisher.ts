@@ -9,7 +9,7 @@
 // not fall behind. At most maxUnconfirmed events are handed over and not yet
 // confirmed; beyond that the queue waits for confirms (no publish is refused
 // for lack of room in the transport's queue).
-import { isLibvirtError, type Connection, type LibvirtEvent } from '../libvirt';
+import { listDomainStates, type Connection, type DomainListEntry, type LibvirtEvent } from '../libvirt';
 import type { Transport } from '../bus/transport';
 import type { MessageCodec } from '../codec/codec';
 import { eventType, mapLibvirtEvent, type ContractEvent } from './mapping';
@@ -26,6 +26,8 @@ export interface EventPublisherDeps {
   onError: (err: unknown, e: ContractEvent | { object: string; event: string }) => void;
   /** how a domain's state is read (default: libvirt, lookup and state in one hop) */
   readDomainState?: (conn: Connection, uuid: string) => Promise<{ state: string }>;
+  /** how the snapshot lists the domains with their states (default: libvirt, one hop for all) */
+  listDomains?: (conn: Connection) => Promise<DomainListEntry[]>;
   /** a domain's state could not be read for an event (it goes out without); default: ignored */
   onStateUnreadable?: (err: unknown, uuid: string) => void;
   /** events handed to the transport and not yet confirmed, at most (default 1024) */
@@ -133,36 +135,26 @@ export class EventPublisher {
   private async buildSnapshot(reason: SnapshotData['reason'], seqs: Map<string, number>): Promise<SnapshotData> {
     const conn = this.d.connection();
     if (!conn) throw new Error('libvirt is not connected: no snapshot');
-    const [doms, pools, nets] = await Promise.all([conn.listDomains(), conn.listStoragePools(), conn.listNetworks()]);
+    // domains in one hop with their states (gone ones left out)
+    const [doms, pools, nets] = await Promise.all([
+      (this.d.listDomains ?? listDomainStates)(conn),
+      conn.listStoragePools(),
+      conn.listNetworks(),
+    ]);
     return {
       node: this.d.node,
       bootId: this.d.bootId,
       reason,
       at: new Date().toISOString(),
-      domains: (
-        await Promise.all(
-          doms.map(async (d) => {
-            let s: { state: string; reason: string };
-            let persistent: boolean;
-            try {
-              [s, persistent] = await Promise.all([d.state(), d.isPersistent()]);
-            } catch (e) {
-              // gone between the listing and the read (a transient guest stopped): not part of the node any more
-              if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return undefined;
-              throw e;
-            }
-            return {
-              uuid: d.uuid,
-              name: d.name,
-              id: d.id,
-              state: s.state,
-              reason: s.reason,
-              persistent,
-              seq: seqs.get(d.uuid) ?? 0,
-            };
-          }),
-        )
-      ).filter((d) => d !== undefined),
+      domains: doms.map((d) => ({
+        uuid: d.uuid,
+        name: d.name,
+        id: d.id,
+        state: d.state,
+        reason: d.reason,
+        persistent: d.persistent,
+        seq: seqs.get(d.uuid) ?? 0,
+      })),
       pools: await Promise.all(pools.map(async (p) => ({ uuid: p.uuid, name: p.name, state: (await p.info()).state }))),
       networks: await Promise.all(nets.map(async (n) => ({ uuid: n.uuid, name: n.name, active: await n.isActive() }))),
     };

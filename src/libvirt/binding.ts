@@ -104,6 +104,11 @@ export interface NativeBinding {
   domainLookupByID(c: C, id: number): P<D>;
   /** lookup + identity + info + state + persistence + autostart, one hop */
   domainLookupSummary(c: C, ref: string, uuidFirst: boolean): P<NativeDomainSummary>;
+  /** every domain with its state and persistence, one hop (gone ones left out) */
+  connectListDomainStates(
+    c: C,
+    flags: number,
+  ): P<Array<{ name: string; uuid: string; id: number; state: number; reason: number; persistent: boolean }>>;
   /** lookup by UUID + state, one hop */
   domainLookupState(c: C, uuid: string): P<{ state: number; reason: number }>;
   /** lookup + a lifecycle operation (0 create … 5 resume) + the state after (null: gone), one hop */

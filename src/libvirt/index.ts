@@ -12,5 +12,5 @@ export type * from './events';
 export type { DomainStateName, LifecycleEventName } from './names';
 export type { MigrateOptions } from './migration';
 export * as names from './names';
-export { domainStateByUuid, domainSummary, operateDomain } from './one-hop';
-export type { DomainSummary, LifecycleRequest } from './one-hop';
+export { domainStateByUuid, domainSummary, listDomainStates, operateDomain } from './one-hop';
+export type { DomainListEntry, DomainSummary, LifecycleRequest } from './one-hop';

@@ -11,7 +11,7 @@ import { jsonCodec, type MessageCodec, type OutgoingEvent } from '../../src/code
 import { CE_JSON, type CloudEvent } from '../../src/contract/envelope';
 import { DomainEventData, SnapshotData } from '../../src/contract/events';
 import { validator } from '../../src/contract/validate';
-import { LibvirtError, type Connection, type LibvirtEvent } from '../../src/libvirt';
+import { LibvirtError, type Connection, type DomainStateName, type LibvirtEvent } from '../../src/libvirt';
 import { enums } from '../../src/libvirt/gen/constants.gen';
 import { TypedEmitter } from '../../src/typed-emitter';
 
@@ -101,18 +101,20 @@ class FakeLibvirt {
     return { state: d.state, reason: d.reason };
   };
 
-  readonly connection = {
-    listDomains: async () =>
-      [...this.domains.values()].map((d) => ({
+  /** what the snapshot's listing answers: every domain not vanished, with its state */
+  readonly listDomains = async () =>
+    [...this.domains.values()]
+      .filter((d) => !d.vanished)
+      .map((d) => ({
         uuid: d.uuid,
         name: d.name,
         id: d.id,
-        state: async () => {
-          if (d.vanished) throw new LibvirtError(`Domain not found: '${d.name}'`, NO_DOMAIN, VIR_FROM_TEST, 2);
-          return { state: d.state, reason: d.reason };
-        },
-        isPersistent: async () => d.persistent,
-      })),
+        state: d.state as DomainStateName,
+        reason: d.reason,
+        persistent: d.persistent,
+      }));
+
+  readonly connection = {
     listStoragePools: async () =>
       this.pools.map((p) => ({ uuid: p.uuid, name: p.name, info: async () => ({ state: p.state }) })),
     listNetworks: async () =>
@@ -158,6 +160,7 @@ function setup(o: { connected?: boolean; codec?: MessageCodec } = {}) {
     codec: o.codec ?? jsonCodec,
     connection: () => (o.connected === false ? undefined : libvirt.connection),
     readDomainState: (_conn, uuid) => libvirt.readState(uuid),
+    listDomains: () => libvirt.listDomains(),
     onError: (err, e) => errors.push([err, e]),
   });
   open.push({ transport, publisher });
@@ -392,6 +395,7 @@ describe('domain events', () => {
       codec: jsonCodec,
       connection: () => libvirt.connection,
       readDomainState: (_conn, uuid) => libvirt.readState(uuid),
+      listDomains: () => libvirt.listDomains(),
       onError: (err) => errors.push(err),
       onStateUnreadable: (err, uuid) => unreadable.push([err, uuid]),
     });

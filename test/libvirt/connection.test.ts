@@ -5,6 +5,7 @@ import {
   domainStateByUuid,
   operateDomain,
   domainSummary,
+  listDomainStates,
   type LibvirtEvent,
   type LifecycleEvent,
 } from '../../src/libvirt';
@@ -123,6 +124,36 @@ describe('Connection on test:///default', () => {
       domainName: expect.stringMatching(/^VIR_FROM_/),
     });
     expect((err as LibvirtError).toJSON()).toMatchObject({ code: 42, name: 'VIR_ERR_NO_DOMAIN' });
+  });
+
+  test('listDomainStates lists every domain with what the single calls read, in one call; the filter as listDomains', async () => {
+    const running = uniq('list-run');
+    const off = uniq('list-off');
+    const a = await conn.defineDomain(domainXml(running));
+    const b = await conn.defineDomain(domainXml(off));
+    try {
+      await a.start();
+      await a.suspend();
+      const all = await listDomainStates(conn);
+      const singles = await Promise.all(
+        (await conn.listDomains()).map(async (d) => {
+          const s = await d.state();
+          return { uuid: d.uuid, name: d.name, id: d.id, ...s, persistent: await d.isPersistent() };
+        }),
+      );
+      const byUuid = (x: Array<{ uuid: string }>) => [...x].sort((p, q) => p.uuid.localeCompare(q.uuid));
+      expect(byUuid(all)).toEqual(byUuid(singles));
+      expect(all.find((d) => d.name === running)).toMatchObject({ state: 'paused', reason: 'user', persistent: true });
+      expect(all.find((d) => d.name === off)).toMatchObject({ state: 'shutoff', id: -1, persistent: true });
+      const active = (await listDomainStates(conn, 'active')).map((d) => d.name);
+      expect(active).toContain(running);
+      expect(active).not.toContain(off);
+      expect((await listDomainStates(conn, 'inactive')).map((d) => d.name)).toContain(off);
+    } finally {
+      await a.destroy().catch(() => undefined);
+      await a.undefine().catch(() => undefined);
+      await b.undefine().catch(() => undefined);
+    }
   });
 
   test('domainSummary reads in one call what the single calls read, by name or UUID; domainStateByUuid likewise', async () => {
