@@ -96,10 +96,23 @@ export function schemeFamily(e: Endpoint): SchemeFamily {
   return family!;
 }
 
-/** Round-robin over the URLs, one per connect attempt: a list of cluster nodes or fail-over brokers. */
-export function urlCursor(e: Endpoint): () => string {
-  let next = 0;
+/**
+ * Round-robin over the URLs, one per connect attempt: a list of cluster
+ * nodes or fail-over brokers. With a `spreadBy` key (the node id) the
+ * round starts at a URL picked by it, so a fleet given the same list spreads
+ * over the cluster's nodes instead of all connecting to the first — the
+ * same node always starts at the same URL.
+ */
+export function urlCursor(e: Endpoint, spreadBy?: string): () => string {
+  let next = spreadBy === undefined ? 0 : firstUrlIndex(spreadBy, e.urls.length);
   return () => e.urls[next++ % e.urls.length];
+}
+
+/** Where the round of `key` starts in a list of n URLs (FNV-1a of the key). */
+export function firstUrlIndex(key: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return n > 0 ? h % n : 0;
 }
 
 /** The URL with the endpoint's credentials put in (they override the URL's own). */

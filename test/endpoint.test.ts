@@ -10,6 +10,7 @@ import {
   schemeFamily,
   tlsOptions,
   toEndpoint,
+  firstUrlIndex,
   urlCursor,
   withCredentials,
 } from '../src/endpoint';
@@ -34,6 +35,23 @@ test('refused: no URL, not a URL, an unknown scheme, URLs of two kinds', () => {
 test('each connect attempt takes the next URL, round robin', () => {
   const next = urlCursor(toEndpoint('amqp://a,amqp://b,amqp://c'));
   expect([next(), next(), next(), next()]).toEqual(['amqp://a', 'amqp://b', 'amqp://c', 'amqp://a']);
+});
+
+test('with a node id the round starts at a URL the id picks: a fleet spreads over the list, each node always alike', () => {
+  const e = toEndpoint('amqp://a,amqp://b,amqp://c');
+  const firsts = new Map<string, number>();
+  for (let i = 0; i < 300; i++) {
+    const node = `node-${i}`;
+    const next = urlCursor(e, node);
+    const first = next();
+    expect([next(), next(), next()]).toEqual(
+      [1, 2, 0].map((k) => e.urls[(e.urls.indexOf(first) + k) % 3]), // round robin from there
+    );
+    expect(urlCursor(e, node)()).toBe(first);
+    expect(e.urls[firstUrlIndex(node, 3)]).toBe(first);
+    firsts.set(first, (firsts.get(first) ?? 0) + 1);
+  }
+  for (const u of e.urls) expect(firsts.get(u)).toBeGreaterThan(70); // about 100 each
 });
 
 test("the endpoint's credentials override the URL's; passwords never appear in descriptions", () => {

@@ -78,6 +78,24 @@ describe.each([
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(await dir.resolve(self)).toBeUndefined();
   });
+
+  test('a peer that starts after the looking agent is found too', async () => {
+    const self = testNode(`late${bus[0]}`);
+    if (bus === 'amqp') defer(`delete ${self}'s queues`, () => deleteNodeQueues(self));
+    else defer(`forget ${self}`, () => forgetAgent(MQTT_URL, 5, self));
+    const t = await started(
+      bus === 'amqp'
+        ? new AmqpTransport({ endpoint: AMQP_URL, nodeId: self })
+        : new MqttTransport({ endpoint: MQTT_URL, nodeId: self, protocolVersion: 5 }),
+    );
+    const dir = new PeerDirectory({ transport: t, self, log, lookupMs: 3000 });
+    const { node } = await peerAgent(bus, `after${bus[0]}`);
+    expect(await dir.resolve(node)).toMatchObject({
+      node,
+      status: 'online',
+      libvirtUri: `qemu+tcp://${node}.example/system`,
+    });
+  });
 });
 
 /** ESTABLISHED TCP connections of a process to a remote port (from /proc: no tools needed). */

@@ -122,7 +122,7 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       maxMessageBytes: this.o.maxMessageBytes,
     });
     this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
-    const nextUrl = urlCursor(this.o.endpoint);
+    const nextUrl = urlCursor(this.o.endpoint, this.o.nodeId);
     this.recovery = new Recovering<AmqpSession>({
       name: 'AMQP',
       backoff: this.o.backoff,

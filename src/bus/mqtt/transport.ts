@@ -60,7 +60,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     });
     this.publisher.onDropped = (err) => this.emit('publish-dropped', err);
     const o = this.o;
-    const nextUrl = urlCursor(o.endpoint);
+    const nextUrl = urlCursor(o.endpoint, o.nodeId);
     this.recovery = new Recovering<MqttSession>({
       name: 'MQTT',
       backoff: o.backoff,

@@ -15,6 +15,7 @@ import {
   TransportClosedError,
   type AmqpTransportOptions,
 } from '../../../src/bus/amqp';
+import { firstUrlIndex } from '../../../src/endpoint';
 import type { Delivery, TransportEvents } from '../../../src/bus/transport';
 import { EventLog, eventually } from '../../helpers/events';
 
@@ -655,7 +656,10 @@ describe('AmqpTransport (RabbitMQ)', () => {
     try {
       const node = newNodeId();
       // first the relay (a broker that will vanish), then the broker itself: a cluster of two as the agent sees it
-      const t = newTransport(node, { endpoint: [relay.url, URL] });
+      // (a node's round starts at the URL its id picks: the list is laid out so that this is the relay)
+      const t = newTransport(node, {
+        endpoint: firstUrlIndex(node, 2) === 0 ? [relay.url, URL] : [URL, relay.url],
+      });
       const log = lifecycle(t);
       const d = deliveries();
       await t.start({ beforeConsume: async () => undefined, onDelivery: d.onDelivery });
