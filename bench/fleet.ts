@@ -200,12 +200,13 @@ async function broadcastToAll(cl: VirtbusClient, expected: Set<string>, reps: nu
     const got = new Set<string>();
     let done!: () => void;
     const all = new Promise<void>((resolve) => (done = resolve));
-    await cl.broadcast('domain.list', {}, (e) => {
+    const stop = await cl.broadcast('domain.list', {}, (e) => {
       const node = /^virtbus:\/\/(.+)$/.exec(String(e.source))?.[1];
       if (node && expected.has(node)) got.add(node);
       if (got.size === expected.size) done();
     });
     await Promise.race([all, sleep(15_000)]);
+    stop();
     times.push(got.size === expected.size ? performance.now() - t0 : NaN);
   }
   return times;

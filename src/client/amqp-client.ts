@@ -94,7 +94,7 @@ export class AmqpClient implements VirtbusClient {
     );
   }
 
-  async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
+  async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<() => void> {
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', signingFor(this.o, BROADCAST_TARGET));
     this.broadcasts.set(env.id, onReply);
     this.ch.publish(BROADCAST_EXCHANGE, '', Buffer.from(JSON.stringify(env)), {
@@ -104,6 +104,7 @@ export class AmqpClient implements VirtbusClient {
       replyTo: this.replyQueue,
       ...(this.userId !== undefined && { userId: this.userId }),
     });
+    return () => this.broadcasts.delete(env.id);
   }
 
   async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {

@@ -130,7 +130,7 @@ export async function fleetCall(
     allIn = resolve;
   });
   const t1 = Date.now();
-  await client.broadcast(command, data, (e) => {
+  const stop = await client.broadcast(command, data, (e) => {
     const node = replier(e);
     if (!node || got.has(node)) return;
     got.set(node, outcomeOf(node, e.data as ReplyData, Date.now() - t1));
@@ -144,6 +144,7 @@ export async function fleetCall(
     }),
   ]);
   clearTimeout(timer);
+  stop(); // later replies are dropped, not kept for ever
   for (const node of expected) if (!got.has(node)) got.set(node, { node, outcome: 'no-reply' });
   return sorted([...got.values()]);
 }

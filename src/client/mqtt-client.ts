@@ -191,7 +191,7 @@ export class MqttClient implements VirtbusClient {
     return withTimeout(reply, o.timeoutMs ?? 30000, `reply from node ${node}`).finally(() => this.pending.delete(id));
   }
 
-  async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void> {
+  async broadcast(command: string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<() => void> {
     const v5 = (this.o.protocolVersion ?? 5) === 5;
     const id = commandEnvelope(command, data, '').id;
     const env = commandEnvelope(command, data, this.o.source ?? 'virtbus-cli', {
@@ -210,6 +210,7 @@ export class MqttClient implements VirtbusClient {
         },
       }),
     });
+    return () => this.broadcasts.delete(id);
   }
 
   async watch(onEvent: (e: CloudEvent) => void, node = this.o.node): Promise<void> {

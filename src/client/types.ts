@@ -45,8 +45,12 @@ export interface VirtbusClient {
   call(command: CommandName | string, data?: unknown, o?: CallOptions): Promise<ReplyData>;
   /** Calls onEvent for every event of the node (or of all nodes with '*'); resolves once subscribed. */
   watch(onEvent: (e: CloudEvent) => void, node?: string): Promise<void>;
-  /** Sends a command to every agent (broadcast); onReply sees each agent's reply as it comes. */
-  broadcast(command: CommandName | string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<void>;
+  /**
+   * Sends a command to every agent (broadcast); onReply sees each agent's
+   * reply as it comes, until the returned function is called (replies after
+   * that are dropped).
+   */
+  broadcast(command: CommandName | string, data: unknown, onReply: (reply: CloudEvent) => void): Promise<() => void>;
   /** The fleet as the broker knows it: each agent's latest presence (no broadcast, nothing asked of the agents). */
   presence(o?: PresenceOptions): Promise<PresenceSeen[]>;
   /** Calls onPresence for every agent's online/heartbeat/offline event; resolves once subscribed. */
