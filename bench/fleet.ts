@@ -15,7 +15,6 @@
 // every agent's online again) and how the reconnections spread (the most in
 // any 100 ms); the same on the cluster with its first node killed.
 import { execFile } from 'node:child_process';
-import * as net from 'node:net';
 import { promisify } from 'node:util';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +27,7 @@ import { measured, renderTable, skipped, type Row } from './lib/report';
 import { median, summarize } from './lib/stats';
 import { domainNames, writeTestNode } from './lib/test-node-xml';
 import { tempDir } from './lib/tmp';
-import { freePort } from './lib/mosquitto';
+import { accepts, freePort } from './lib/mosquitto';
 import { connectClient, type VirtbusClient } from '../src/client/client';
 import { fleetCall, listNodes } from '../src/client/fleet';
 
@@ -99,6 +98,16 @@ async function brokerCost(b: Broker) {
     erlangProcesses: j.processes?.used ?? NaN,
   };
 }
+
+/** the broker's figures printed per agent: brokerCost key, row id, label, unit */
+const COST_ROWS: Array<[keyof Awaited<ReturnType<typeof brokerCost>>, string, string, string]> = [
+  ['connections', 'connections', 'connections', ''],
+  ['channels', 'channels', 'channels', ''],
+  ['queues', 'queues', 'queues', ''],
+  ['fileHandles', 'fds', 'file handles', ''],
+  ['memoryMiB', 'memory', 'memory', 'MiB'],
+  ['erlangProcesses', 'procs', 'Erlang processes', ''],
+];
 
 interface Seen {
   online: Map<string, number[]>;
@@ -351,32 +360,8 @@ async function scenario(
         op: '<=',
         value: 60,
       }),
-      measured(
-        `${pre}.cost.connections`,
-        `${what}: broker connections per agent`,
-        '',
-        per('connections'),
-        undefined,
-        undefined,
-      ),
-      measured(`${pre}.cost.channels`, `${what}: broker channels per agent`, '', per('channels'), undefined, undefined),
-      measured(`${pre}.cost.queues`, `${what}: broker queues per agent`, '', per('queues'), undefined, undefined),
-      measured(
-        `${pre}.cost.fds`,
-        `${what}: broker file handles per agent`,
-        '',
-        per('fileHandles'),
-        undefined,
-        undefined,
-      ),
-      measured(`${pre}.cost.memory`, `${what}: broker memory per agent`, 'MiB', per('memoryMiB'), undefined, undefined),
-      measured(
-        `${pre}.cost.procs`,
-        `${what}: broker Erlang processes per agent`,
-        '',
-        per('erlangProcesses'),
-        undefined,
-        undefined,
+      ...COST_ROWS.map(([key, id, label, unit]) =>
+        measured(`${pre}.cost.${id}`, `${what}: broker ${label} per agent`, unit, per(key), undefined, undefined),
       ),
       measured(
         `${pre}.broadcast.p50`,
@@ -430,17 +415,6 @@ async function scenario(
     if (listed !== n) problems.push(`${tag}: the fleet list showed ${listed} of ${n} agents online`);
     if (pingOk !== n) problems.push(`${tag}: fleet agent.ping: ${pingOk} of ${n} ok`);
     return { rows, details };
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
   });
 }
 

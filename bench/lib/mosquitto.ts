@@ -20,7 +20,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Resolves true once a TCP connect to 127.0.0.1:port succeeds now, false if refused. */
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host: '127.0.0.1', port });
     s.once('connect', () => {

@@ -10,7 +10,7 @@ import {
   eventTopicFilter,
   statusTopic,
 } from '../contract/addresses';
-import { withTimeout } from '../timeout';
+import { readUntilIdle, withTimeout } from '../timeout';
 import {
   BROADCAST_TARGET,
   commandEnvelope,
@@ -22,7 +22,7 @@ import {
   type PresenceSeen,
   type VirtbusClient,
 } from './types';
-import { presenceOf, readUntilIdle } from './presence';
+import { presenceOf } from './presence';
 import { credentialsOf, redactUrl, tlsOptions, type Endpoint } from '../endpoint';
 
 /** A caller name usable as one topic level: no wildcards, separators or control characters. */

@@ -1,6 +1,6 @@
 // Reading the fleet's presence as the broker keeps it (the AMQP presence log,
 // MQTT's retained statuses): the parts both clients share.
-import type { PresenceOptions, PresenceSeen } from './types';
+import type { PresenceSeen } from './types';
 import { isNodeId } from '../contract/addresses';
 import { CE_PROTOBUF } from '../contract/envelope';
 import { codecFor, mediaType } from '../codec/codec';
@@ -33,21 +33,4 @@ export function presenceOf(
   if (!data || typeof data !== 'object' || typeof data.node !== 'string' || !isNodeId(data.node)) return undefined;
   const at = Date.parse(String(data.at ?? outer.time ?? ''));
   return { node: data.node, data, at: Number.isFinite(at) ? at : Date.now(), liveness };
-}
-
-/**
- * Starts a read (start gets `seen`, to call on every record) and resolves
- * once nothing came for idleMs, or at timeoutMs.
- */
-export async function readUntilIdle(o: PresenceOptions, start: (seen: () => void) => Promise<void>): Promise<void> {
-  const idleMs = o.idleMs ?? 250;
-  const end = Date.now() + (o.timeoutMs ?? 10_000);
-  let last = Date.now();
-  await start(() => {
-    last = Date.now();
-  });
-  last = Math.max(last, Date.now());
-  while (Date.now() - last < idleMs && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, Math.min(25, idleMs)));
-  }
 }

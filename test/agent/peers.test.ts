@@ -42,10 +42,18 @@ async function peerAgent(bus: 'amqp' | 'mqtt', label: string): Promise<{ node: s
   return { node, proc };
 }
 
-async function started(t: Transport): Promise<Transport> {
+/** The looking agent's side: a started transport of a fresh node id, cleaned up after the test. */
+async function looking(bus: 'amqp' | 'mqtt', prefix: string): Promise<{ self: string; t: Transport }> {
+  const self = testNode(prefix);
+  if (bus === 'amqp') defer(`delete ${self}'s queues`, () => deleteNodeQueues(self));
+  else defer(`forget ${self}`, () => forgetAgent(MQTT_URL, 5, self));
+  const t =
+    bus === 'amqp'
+      ? new AmqpTransport({ endpoint: AMQP_URL, nodeId: self })
+      : new MqttTransport({ endpoint: MQTT_URL, nodeId: self, protocolVersion: 5 });
   defer('close the looking transport', () => t.close());
   await t.start({ beforeConsume: async () => undefined, onDelivery: (d) => d.reject() });
-  return t;
+  return { self, t };
 }
 
 describe.each([
@@ -54,14 +62,7 @@ describe.each([
 ])('%s', (_what, bus) => {
   test('a peer that started earlier (no heartbeat) is found at once, and offline after it stopped; an unknown node is not', async () => {
     const { node, proc } = await peerAgent(bus, `peer${bus[0]}`);
-    const self = testNode(`self${bus[0]}`);
-    if (bus === 'amqp') defer(`delete ${self}'s queues`, () => deleteNodeQueues(self));
-    else defer(`forget ${self}`, () => forgetAgent(MQTT_URL, 5, self));
-    const t = await started(
-      bus === 'amqp'
-        ? new AmqpTransport({ endpoint: AMQP_URL, nodeId: self })
-        : new MqttTransport({ endpoint: MQTT_URL, nodeId: self, protocolVersion: 5 }),
-    );
+    const { self, t } = await looking(bus, `self${bus[0]}`);
     const dir = new PeerDirectory({ transport: t, self, log, lookupMs: 1000 });
     expect(await dir.resolve(node)).toMatchObject({
       node,
@@ -80,14 +81,7 @@ describe.each([
   });
 
   test('a peer that starts after the looking agent is found too', async () => {
-    const self = testNode(`late${bus[0]}`);
-    if (bus === 'amqp') defer(`delete ${self}'s queues`, () => deleteNodeQueues(self));
-    else defer(`forget ${self}`, () => forgetAgent(MQTT_URL, 5, self));
-    const t = await started(
-      bus === 'amqp'
-        ? new AmqpTransport({ endpoint: AMQP_URL, nodeId: self })
-        : new MqttTransport({ endpoint: MQTT_URL, nodeId: self, protocolVersion: 5 }),
-    );
+    const { self, t } = await looking(bus, `late${bus[0]}`);
     const dir = new PeerDirectory({ transport: t, self, log, lookupMs: 3000 });
     const { node } = await peerAgent(bus, `after${bus[0]}`);
     expect(await dir.resolve(node)).toMatchObject({

@@ -105,6 +105,22 @@ const orchEndpoint = (url: string) => ({
 /** an agent on the TLS RabbitMQ as the least-privilege setup runs it: certificate login, topology checked only */
 const passiveAmqps = () => ['--bus', amqps(), '--amqp-auth', 'external', '--topology', 'passive'];
 
+/** The orchestrator (its certificate, signing) asks node for domain.get over MQTT(S) and gets the domain. */
+async function expectSignedGet(url: string, node: string, protocolVersion?: 4 | 5): Promise<void> {
+  const sdk = await connectClient({
+    endpoint: orchEndpoint(url),
+    node,
+    ...(protocolVersion && { protocolVersion }),
+    signer: orch,
+    caller: ORCH,
+  });
+  try {
+    expect(await sdk.call('domain.get', { domain: 'test' })).toMatchObject({ ok: true, result: { name: 'test' } });
+  } finally {
+    await sdk.close();
+  }
+}
+
 async function agent(args: string[]): Promise<AgentProcess> {
   const p = await spawnAgent([...args, '--libvirt-uri', 'test:///default', '--heartbeat', '0']);
   agents.push(p);
@@ -147,17 +163,7 @@ test('mqtts:// with a certificate and no password, under the generated ACL', asy
     'virtbus/reply/',
     ...tls(N2),
   ]);
-  const sdk = await connectClient({
-    endpoint: orchEndpoint(mqtts()),
-    node: N2,
-    signer: orch,
-    caller: ORCH,
-  });
-  try {
-    expect(await sdk.call('domain.get', { domain: 'test' })).toMatchObject({ ok: true, result: { name: 'test' } });
-  } finally {
-    await sdk.close();
-  }
+  await expectSignedGet(mqtts(), N2);
 });
 
 test('the CLI over amqps:// with EXTERNAL and over mqtts:// with a certificate, signing its commands', async () => {
@@ -285,18 +291,7 @@ test("RabbitMQ's MQTT over TLS (3.1.1, certificate login): an agent and a signin
     'virtbus/reply/',
     ...tls(N4),
   ]);
-  const sdk = await connectClient({
-    endpoint: orchEndpoint(url),
-    node: N4,
-    protocolVersion: 4,
-    signer: orch,
-    caller: ORCH,
-  });
-  try {
-    expect(await sdk.call('domain.get', { domain: 'test' })).toMatchObject({ ok: true, result: { name: 'test' } });
-  } finally {
-    await sdk.close();
-  }
+  await expectSignedGet(url, N4, 4);
 });
 
 test('rediss:// for the job store: a Redis with TLS and client certificates, started for this test', async () => {

@@ -3,6 +3,7 @@
 // agent publishes nothing more for it. Declared by every agent in declare
 // mode (identical declarations are free) and by deploy/rabbitmq/definitions.mjs.
 import type { Channel, ChannelModel } from 'amqplib';
+import { readUntilIdle } from '../../timeout';
 import { EVENTS_EXCHANGE, PRESENCE_EVENTS, PRESENCE_STREAM, presenceBindingKey } from '../../contract/addresses';
 
 /**
@@ -104,27 +105,25 @@ export async function readPresenceLog(
   onRecord: (r: PresenceLogRecord) => void,
   o: { idleMs?: number; timeoutMs?: number } = {},
 ): Promise<boolean> {
-  const idleMs = o.idleMs ?? 250;
-  const end = Date.now() + (o.timeoutMs ?? 10_000);
   const ch = await model.createChannel();
   ch.on('error', () => undefined); // a missing log closes this channel only
-  let last = Date.now();
   try {
     await ch.prefetch(500);
     const offset = from === 'first' ? 'first' : { '!': 'timestamp', value: Math.floor(from / 1000) };
-    await ch.consume(
-      PRESENCE_STREAM,
-      (m) => {
-        if (!m) return;
-        ch.ack(m);
-        last = Date.now();
-        const k = PRESENCE_KEY.exec(m.fields.routingKey);
-        if (k) onRecord({ node: k[1], event: k[2], body: m.content, contentType: m.properties.contentType as string });
-      },
-      { noAck: false, arguments: { 'x-stream-offset': offset } },
-    );
-    last = Math.max(last, Date.now());
-    while (Date.now() - last < idleMs && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await readUntilIdle(o, async (seen) => {
+      await ch.consume(
+        PRESENCE_STREAM,
+        (m) => {
+          if (!m) return;
+          ch.ack(m);
+          seen();
+          const k = PRESENCE_KEY.exec(m.fields.routingKey);
+          if (k)
+            onRecord({ node: k[1], event: k[2], body: m.content, contentType: m.properties.contentType as string });
+        },
+        { noAck: false, arguments: { 'x-stream-offset': offset } },
+      );
+    });
     return true;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return false;
