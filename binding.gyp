@@ -10,7 +10,8 @@
         "native/src/connect.cc",
         "native/src/domain.cc",
         "native/src/storage.cc",
-        "native/src/network.cc"
+        "native/src/network.cc",
+        "native/src/notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -38,6 +38,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDomain(env, exports);
   InitStorage(env, exports);
   InitNetwork(env, exports);
+  InitNotify(env, exports);
   VB_EXPORT(exports, "setErrorClass", SetErrorClassFn);
   VB_EXPORT(exports, "setThreadPoolSize", SetThreadPoolSize);
   VB_EXPORT(exports, "getThreadPoolSize", GetThreadPoolSize);

@@ -173,6 +173,8 @@ void InitConnect(Napi::Env env, Napi::Object exports);
 void InitDomain(Napi::Env env, Napi::Object exports);
 void InitStorage(Napi::Env env, Napi::Object exports);
 void InitNetwork(Napi::Env env, Napi::Object exports);
+// Not libvirt: the sd_notify datagram (notify.cc).
+void InitNotify(Napi::Env env, Napi::Object exports);
 
 // Connection handle access for other families (connect.cc).
 Held<virConnectPtr> ArgConnection(const Napi::CallbackInfo& info, size_t i);

@@ -213,6 +213,14 @@ export interface NativeBinding {
   networkSetAutostart(n: N, on: boolean): P<null>;
   networkGetXMLDesc(n: N, flags: number): P<string>;
   networkGetBridgeName(n: N): P<string>;
+
+  /**
+   * Sends one AF_UNIX datagram, synchronously (sd_notify; not libvirt, but Node
+   * cannot send unix datagrams). A path starting with '@' is an abstract
+   * socket. Throws an Error with Node's system-error fields (code, errno,
+   * syscall) when the socket refuses it.
+   */
+  notifySocketSend(path: string, message: string): void;
 }
 
 function load(): NativeBinding {
@@ -236,4 +244,39 @@ function load(): NativeBinding {
   return b;
 }
 
-export const native: NativeBinding = load();
+/** Told of every asynchronous call into the binding: its function name and time (metrics). */
+export type CallObserver = (api: string, seconds: number) => void;
+let observer: CallObserver | undefined;
+
+/** Observes the binding's asynchronous calls (one observer; the returned function stops it). */
+export function observeLibvirtCalls(fn: CallObserver): () => void {
+  observer = fn;
+  return () => {
+    if (observer === fn) observer = undefined;
+  };
+}
+
+/** The binding with every function timed while an observer is set (else one extra call, nothing more). */
+function observed(b: NativeBinding): NativeBinding {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(b) as Array<[string, unknown]>) {
+    if (typeof f !== 'function') {
+      out[name] = f;
+      continue;
+    }
+    out[name] = (...args: unknown[]): unknown => {
+      const obs = observer;
+      if (!obs) return f.apply(b, args);
+      const t0 = performance.now();
+      const r: unknown = f.apply(b, args);
+      if (r instanceof Promise) {
+        const done = () => obs(name, (performance.now() - t0) / 1000);
+        r.then(done, done);
+      }
+      return r;
+    };
+  }
+  return out as unknown as NativeBinding;
+}
+
+export const native: NativeBinding = observed(load());

@@ -4,9 +4,11 @@ import { LibvirtError } from './error';
 import { toLibvirtEvent, type LibvirtEvent, type LibvirtEventOf, type LibvirtEventType } from './events';
 import {
   domainListFlags,
+  domainStatsFlags,
   startFlags,
   saveFlags,
   type DomainListFilter,
+  type DomainStatsOptions,
   type SaveOptions,
   type StartOptions,
 } from './flags';
@@ -193,8 +195,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return (await native.connectListAllNetworks(this.handle, 0)).map((h) => new Network(h));
   }
   /** virConnectGetAllDomainStats; `stats` is a VIR_DOMAIN_STATS_* mask (0 = all the driver has). */
-  async allDomainStats(stats = 0): Promise<Array<{ domain: Domain; params: TypedParams }>> {
-    return (await native.connectGetAllDomainStats(this.handle, stats, 0)).map((r) => ({
+  async allDomainStats(stats = 0, o: DomainStatsOptions = {}): Promise<Array<{ domain: Domain; params: TypedParams }>> {
+    return (await native.connectGetAllDomainStats(this.handle, stats, domainStatsFlags(o))).map((r) => ({
       domain: new Domain(r.domain),
       params: r.params,
     }));

@@ -139,4 +139,22 @@ export function memoryFlags(o: AffectOptions & { maximum?: boolean } = {}): numb
   return affectFlags(o) | (o.maximum ? E.virDomainMemoryModFlags.VIR_DOMAIN_MEM_MAXIMUM : 0);
 }
 
+export interface DomainStatsOptions {
+  /** for a domain whose job is busy, report what needs no waiting instead of waiting (one stuck guest must not stall the rest) */
+  nowait?: boolean;
+  /** fail if the driver lacks a requested group instead of leaving it out */
+  enforce?: boolean;
+  /** report the backing chain of each disk too */
+  backing?: boolean;
+}
+/** VIR_CONNECT_GET_ALL_DOMAINS_STATS_* modifiers (no state filter: every domain). */
+export function domainStatsFlags(o: DomainStatsOptions = {}): number {
+  const f = E.virConnectGetAllDomainStatsFlags;
+  return (
+    (o.nowait ? f.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT : 0) |
+    (o.enforce ? f.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS : 0) |
+    (o.backing ? f.VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING : 0)
+  );
+}
+
 export { E as enums };

@@ -11,6 +11,7 @@ export type { ReconnectingConnectionEvents, ReconnectingOptions } from './reconn
 export type * from './events';
 export type { DomainStateName, LifecycleEventName } from './names';
 export type { MigrateOptions } from './migration';
+export type { DomainStatsOptions } from './flags';
 export * as names from './names';
 export { domainStateByUuid, domainSummary, listDomainStates, operateDomain } from './one-hop';
 export type { DomainListEntry, DomainSummary, LifecycleRequest } from './one-hop';
