@@ -6,13 +6,14 @@ import { Agent } from '../src/agent/agent';
 import { ConfigError, USAGE, endpointsOf, loadConfig } from '../src/agent/config';
 import { createTransport } from '../src/agent/transport-factory';
 import { PortTakenError } from '../src/bus/embedded-broker';
-import { createLogger } from '../src/log';
+import { createLogger, type LogFormat } from '../src/log';
 import { codecByName } from '../src/codec/codec';
 import { authenticityOf, reloadTrustedKeys, type AuthenticitySetup } from '../src/agent/authenticity-of';
 import { mkdirSync } from 'node:fs';
 import { certificateNote } from '../src/agent/certificate';
 import { describeEndpoint } from '../src/endpoint';
 import { join } from 'node:path';
+import { MetricsListenError, startOperations, type Operations } from '../src/agent/operations';
 
 async function main(): Promise<number> {
   let cfg: ReturnType<typeof loadConfig>;
@@ -39,7 +40,7 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const log = createLogger(cfg.logLevel, { node: cfg.nodeId });
+  const log = createLogger(cfg.logLevel, { node: cfg.nodeId }, cfg.logFormat as LogFormat);
   for (const note of auth.notes) log.info(note);
   // the connection settings, read once for every client
   const endpoints = endpointsOf(cfg);
@@ -99,6 +100,7 @@ async function main(): Promise<number> {
     maxMessageBytes: cfg.maxMessageBytes,
     maxOutgoingBytes: cfg.maxOutgoingBytes,
     drainMs: cfg.drainS * 1000,
+    statsIntervalMs: cfg.statsInterval * 1000,
     ...(auth.authenticity && { authenticity: auth.authenticity }),
     dispatcher: {
       timeoutMs: cfg.commandTimeoutS * 1000,
@@ -106,6 +108,17 @@ async function main(): Promise<number> {
       idempotency: { windowMs: auth.idempotencyWindowS * 1000 },
     },
   });
+
+  let ops!: Operations;
+  try {
+    ops = await startOperations(cfg, agent, transport, log, auth.authenticity);
+  } catch (e) {
+    if (!(e instanceof MetricsListenError)) throw e;
+    log.fatal(e.message);
+    process.stderr.write(`virtbus-agent: ${e.message}\n`);
+    await embedded?.close();
+    return 1;
+  }
 
   let signals = 0;
   const stopped = new Promise<number>((resolve) => {
@@ -124,8 +137,10 @@ async function main(): Promise<number> {
         },
         cfg.drainS * 1000 + 3000,
       ).unref();
+      ops.stopping();
       agent
         .close()
+        .then(() => ops.close())
         .then(() => embedded?.close())
         .then(
           () => resolve(0),
@@ -148,7 +163,9 @@ async function main(): Promise<number> {
     await agent.start();
   } catch (err) {
     log.fatal({ err }, 'could not start');
+    ops.stopping();
     await agent.close();
+    await ops.close();
     await embedded?.close();
     return 2;
   }

@@ -9,6 +9,7 @@ say() { printf '\n== %s\n' "$*" >&2; }
 say "system packages, npm dependencies, native addon, TypeScript"
 bash deploy/lab/install.sh
 bash scripts/setup.sh
+bash scripts/promtool.sh
 npx tsc -p tsconfig.json --noEmit
 say "lint (typescript-eslint) and format (prettier --check)"
 npm run lint --silent

@@ -31,7 +31,11 @@ export function startChild(
   env: NodeJS.ProcessEnv = process.env,
 ): Child {
   const spawnedAt = process.hrtime.bigint();
-  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // agents of a bench serve no metrics unless asked (many of them would want one port)
+  const proc = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { VIRTBUS_METRICS_LISTEN: 'none', ...env },
+  });
   if (proc.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   const lines: string[] = [];
   const waiters = new Set<(line: string) => void>();

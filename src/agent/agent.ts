@@ -7,6 +7,7 @@ import type { Transport } from '../bus/transport';
 import { jsonCodec, type MessageCodec } from '../codec/codec';
 import { CommandDispatcher, type DispatcherOptions } from '../commands/dispatcher';
 import { EventPublisher } from '../events/publisher';
+import { StatsPublisher } from '../events/stats';
 import { ReconnectingConnection, type Connection } from '../libvirt';
 import type { Logger } from '../log';
 import { TypedEmitter } from '../typed-emitter';
@@ -50,6 +51,8 @@ export interface AgentOptions {
   authenticity?: Authenticity;
   /** where the bus is, for the log (credentials removed: describeEndpoint) */
   busDescription?: string;
+  /** publish virtbus.event.domain.stats for every domain this often (ms; default 0: never) */
+  statsIntervalMs?: number;
 }
 
 export interface AgentJobOptions {
@@ -68,7 +71,33 @@ export type AgentEvents = {
   ready: () => void;
   /** close() finished */
   closed: () => void;
+  /** a command was answered (reply, completion event or job accepted): its name (as sent), outcome code and time taken */
+  command: (c: CommandOutcome) => void;
+  /** an event was confirmed by the broker */
+  published: (e: { object: string; event: string }) => void;
+  /** something meant for the broker did not get there: an event, a command's answer, or a message the broker refused for good */
+  'publish-failed': (reason: 'event' | 'answer' | 'refused') => void;
+  /** readiness changed (readyz, systemd's watchdog) */
+  readiness: (r: Readiness) => void;
 };
+
+export interface CommandOutcome {
+  /** the command name as the caller sent it ('' when it could not be read) */
+  command: string;
+  /** OK, ACCEPTED (handed to the job system) or the contract's error code */
+  code: string;
+  seconds: number;
+}
+
+/** What /readyz reports: ready when all four hold and the agent is not stopping. */
+export interface Readiness {
+  ready: boolean;
+  bus: boolean;
+  libvirt: boolean;
+  /** the snapshot after the last (re)connect of the bus and of libvirt is out */
+  snapshot: boolean;
+  consuming: boolean;
+}
 
 export class Agent extends TypedEmitter<AgentEvents> {
   readonly bootId = randomUUID();
@@ -84,6 +113,11 @@ export class Agent extends TypedEmitter<AgentEvents> {
   readonly jobs?: JobBackend;
   private readonly waiters?: JobWaiters;
   private readonly jobReplies?: JobReplies;
+  private readonly stats?: StatsPublisher;
+  private busUp = false;
+  private busSnapshot = false;
+  private consuming = false;
+  private lastReady = false;
 
   constructor(private readonly o: AgentOptions) {
     super();
@@ -96,7 +130,11 @@ export class Agent extends TypedEmitter<AgentEvents> {
       transport: o.transport,
       codec: o.codec ?? jsonCodec,
       connection: current,
-      onError: (err, e) => log.error({ err, event: `${e.object}.${e.event}` }, 'event not published'),
+      onError: (err, e) => {
+        log.error({ err, event: `${e.object}.${e.event}` }, 'event not published');
+        this.emit('publish-failed', 'event');
+      },
+      onPublished: (e) => this.emit('published', e),
       onStateUnreadable: (err, uuid) =>
         log.warn({ err, uuid }, 'domain state unreadable; the event goes out without it'),
     });
@@ -145,6 +183,8 @@ export class Agent extends TypedEmitter<AgentEvents> {
       maxOutgoingBytes: o.maxOutgoingBytes,
       ...(this.waiters && { waiters: this.waiters }),
       ...(o.authenticity && { authenticity: o.authenticity }),
+      onAnswered: (c) => this.emit('command', c),
+      onUnanswered: () => this.emit('publish-failed', 'answer'),
     });
     if (this.jobs) {
       this.jobReplies = new JobReplies({
@@ -157,6 +197,15 @@ export class Agent extends TypedEmitter<AgentEvents> {
       });
     }
 
+    if (o.statsIntervalMs) {
+      this.stats = new StatsPublisher({
+        node: o.nodeId,
+        publisher: this.publisher,
+        connection: current,
+        intervalMs: o.statsIntervalMs,
+        onError: (err) => log.warn({ err: String(err) }, 'domain statistics not published this round'),
+      });
+    }
     this.libvirt.on('event', (e) => this.publisher.enqueueLibvirt(e));
     this.libvirt.on('connect-failed', (err, i) =>
       log.warn({ err: String(err), ...i, uri: o.libvirtUri }, 'libvirt connect failed'),
@@ -164,6 +213,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.libvirt.on('disconnected', (i) => {
       log.warn({ ...i, uri: o.libvirtUri }, 'libvirt connection lost');
       this.libvirtGate.close();
+      this.readinessChanged();
     });
     this.libvirt.on('reconnected', (_c, i) => {
       log.info({ ...i, uri: o.libvirtUri }, 'libvirt reconnected');
@@ -171,18 +221,30 @@ export class Agent extends TypedEmitter<AgentEvents> {
       this.publisher
         .snapshot('libvirt-reconnect')
         .catch((err) => log.error({ err }, 'snapshot failed'))
-        .finally(() => this.libvirtGate.open());
+        .finally(() => {
+          this.libvirtGate.open();
+          this.readinessChanged();
+        });
     });
-    o.transport.on('connected', (i) => log.info({ ...i, transport: o.transport.kind }, 'bus connected'));
-    o.transport.on('disconnected', (i) => log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost'));
+    o.transport.on('connected', (i) => {
+      log.info({ ...i, transport: o.transport.kind }, 'bus connected');
+      this.busUp = true;
+    });
+    o.transport.on('disconnected', (i) => {
+      log.warn({ ...i, transport: o.transport.kind }, 'bus connection lost');
+      this.busUp = false;
+      this.busSnapshot = false;
+      this.readinessChanged();
+    });
     o.transport.on('connect-failed', (err, i) => log.warn({ err: String(err), ...i }, 'bus connect failed'));
     o.transport.on('warning', (msg, detail) => log.warn({ detail }, msg));
-    o.transport.on('publish-dropped', (err) =>
+    o.transport.on('publish-dropped', (err) => {
       log.error(
         { err: { type: err.name, message: err.message }, dropped: o.transport.publishDropped },
         'message dropped: the broker refused it for good',
-      ),
-    );
+      );
+      this.emit('publish-failed', 'refused');
+    });
   }
 
   get nodeId(): string {
@@ -214,6 +276,11 @@ export class Agent extends TypedEmitter<AgentEvents> {
         await this.publisher.snapshot(first ? 'start' : 'broker-reconnect');
         if (first) await this.jobReplies?.start();
         first = false;
+        // consuming starts right after this returns
+        this.busUp = true;
+        this.busSnapshot = true;
+        this.consuming = true;
+        queueMicrotask(() => this.readinessChanged());
       },
       onDelivery: (d) => this.intake.accept(d),
     });
@@ -224,6 +291,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
       }, every * 1000);
       this.heartbeat.unref();
     }
+    this.stats?.start();
     log.info('ready: consuming commands');
     this.emit('ready');
   }
@@ -247,6 +315,21 @@ export class Agent extends TypedEmitter<AgentEvents> {
     };
   }
 
+  /** Ready: bus connected, libvirt connected, the snapshot after the last reconnect of either out, consuming, not stopping. */
+  readiness(): Readiness {
+    const libvirt = this.libvirt.connected;
+    const snapshot = this.busSnapshot && this.libvirtGate.isOpen;
+    const r = { bus: this.busUp, libvirt, snapshot, consuming: this.consuming && !this.closing };
+    return { ready: r.bus && r.libvirt && r.snapshot && r.consuming, ...r };
+  }
+
+  private readinessChanged(): void {
+    const r = this.readiness();
+    if (r.ready === this.lastReady) return;
+    this.lastReady = r.ready;
+    this.emit('readiness', r);
+  }
+
   status(): Record<string, unknown> {
     return {
       node: this.o.nodeId,
@@ -255,7 +338,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
       readOnly: !!this.o.readOnly,
       libvirt: { uri: this.o.libvirtUri, connected: this.libvirt.connected },
-      bus: { kind: this.o.transport.kind, connected: true, publishDropped: this.o.transport.publishDropped },
+      bus: { kind: this.o.transport.kind, connected: this.busUp, publishDropped: this.o.transport.publishDropped },
       commands: { ...this.dispatcher.counters },
       intake: { ...this.intake.counters },
       events: { published: this.publisher.published },
@@ -288,7 +371,10 @@ export class Agent extends TypedEmitter<AgentEvents> {
       }
     };
     log.info({ boundMs: budget }, 'stopping: no new commands');
+    this.consuming = false;
+    this.readinessChanged();
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.stats?.stop();
     await step('stop consuming', () => this.o.transport.stopConsuming(), Math.min(5000, left() - tail));
     await step(
       'finish in-flight commands',

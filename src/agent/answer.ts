@@ -10,6 +10,7 @@ import type { ReplyData } from '../contract/events';
 import type { EventPublisher } from '../events/publisher';
 import type { Logger } from '../log';
 import type { ReplyAddress } from './reply-address';
+import { traceAttributes, type TraceContext } from '../ops/trace';
 
 const DEFAULT_MAX_OUTGOING = 16 * 1024 * 1024;
 
@@ -27,6 +28,8 @@ export interface Addressing {
   echoCorrelation: boolean;
   /** the reply address as a job keeps it, once the command was read */
   address?: ReplyAddress;
+  /** the command's trace context (W3C), carried into its reply or completion event */
+  trace?: TraceContext;
 }
 
 export interface AnswerDeps {
@@ -58,6 +61,7 @@ export class Answerer {
           ...(size > limit - 4096 ? tooLarge(size, limit) : reply),
           at: new Date().toISOString(),
         },
+        ...(a.trace && { trace: a.trace }),
       });
       return;
     }
@@ -78,7 +82,7 @@ export class Answerer {
     } catch (err) {
       // a reply the command's encoding cannot carry still goes out, as JSON
       this.d.log.warn(
-        { err: { message: (err as Error).message }, id: a.id },
+        { err: { message: (err as Error).message }, id: a.id, trace_id: a.trace?.traceId },
         "reply not encodable as the command's content type; sent as JSON",
       );
       return this.encodeWith(jsonCodec, a, reply);
@@ -91,7 +95,10 @@ export class Answerer {
       source: `virtbus://${this.d.node}`,
       ...(a.command && { subject: a.command }),
       data: reply,
-      extra: a.echoCorrelation && a.correlationId !== undefined ? { correlationid: a.correlationId } : {},
+      extra: {
+        ...traceAttributes(a.trace),
+        ...(a.echoCorrelation && a.correlationId !== undefined && { correlationid: a.correlationId }),
+      },
     });
   }
 }

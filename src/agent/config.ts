@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { NODE_ID_PATTERN, isNodeId } from '../contract/addresses';
 import { EMBEDDED_LIBVIRT_URI, EMBEDDED_PORT } from './embedded-defaults';
 import { toEndpoint, type Endpoint, type TlsSettings } from '../endpoint';
+import { parseListen } from '../ops/http-server';
 
 export interface AgentConfig {
   /** [A-Za-z0-9_-]{1,64}; default: the host name */
@@ -68,6 +69,22 @@ export interface AgentConfig {
   amqpAuth: string;
   /** MQTT: reply only to topics under this prefix ('' = any); with the deploy/ ACL: virtbus/reply/ */
   replyTopicPrefix: string;
+  /** /metrics, /healthz and /readyz: HOST:PORT, or none */
+  metricsListen: string;
+  /** serve them over HTTPS with this certificate (PEM) and key */
+  metricsTlsCert: string;
+  metricsTlsKey: string;
+  /** and ask scrapers for a client certificate signed by this CA */
+  metricsTlsCa: string;
+  /** basic auth: the user ('' = no auth) and the password */
+  metricsUser: string;
+  metricsPassword: string;
+  /** how long a scrape waits for the guests' bulk statistics (s) */
+  metricsGuestTimeoutS: number;
+  /** publish virtbus.event.domain.stats for every domain this often (s; 0 = never) */
+  statsInterval: number;
+  /** auto: pretty on a terminal, JSON lines otherwise */
+  logFormat: string;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -109,6 +126,15 @@ export const DEFAULTS: AgentConfig = {
   topology: 'declare',
   amqpAuth: 'plain',
   replyTopicPrefix: '',
+  metricsListen: '127.0.0.1:9477',
+  metricsTlsCert: '',
+  metricsTlsKey: '',
+  metricsTlsCa: '',
+  metricsUser: '',
+  metricsPassword: '',
+  metricsGuestTimeoutS: 5,
+  statsInterval: 0,
+  logFormat: 'auto',
 };
 
 /** flag name, env var, config key */
@@ -147,6 +173,15 @@ const KEYS: Array<[string, string, keyof AgentConfig]> = [
   ['topology', 'VIRTBUS_TOPOLOGY', 'topology'],
   ['amqp-auth', 'VIRTBUS_AMQP_AUTH', 'amqpAuth'],
   ['reply-topic-prefix', 'VIRTBUS_REPLY_TOPIC_PREFIX', 'replyTopicPrefix'],
+  ['metrics-listen', 'VIRTBUS_METRICS_LISTEN', 'metricsListen'],
+  ['metrics-tls-cert', 'VIRTBUS_METRICS_TLS_CERT', 'metricsTlsCert'],
+  ['metrics-tls-key', 'VIRTBUS_METRICS_TLS_KEY', 'metricsTlsKey'],
+  ['metrics-tls-ca', 'VIRTBUS_METRICS_TLS_CA', 'metricsTlsCa'],
+  ['metrics-user', 'VIRTBUS_METRICS_USER', 'metricsUser'],
+  ['metrics-password', 'VIRTBUS_METRICS_PASSWORD', 'metricsPassword'],
+  ['metrics-guest-timeout', 'VIRTBUS_METRICS_GUEST_TIMEOUT_S', 'metricsGuestTimeoutS'],
+  ['stats-interval', 'VIRTBUS_STATS_INTERVAL_S', 'statsInterval'],
+  ['log-format', 'VIRTBUS_LOG_FORMAT', 'logFormat'],
 ];
 
 export class ConfigError extends Error {}
@@ -249,6 +284,25 @@ export function loadConfig(
   if (cfg.trustedSenders && !/^amqps?:/.test(String(cfg.bus))) {
     throw new ConfigError('trusted-senders needs an AMQP bus: only RabbitMQ validates the sender (user_id)');
   }
+  if (!['auto', 'json', 'pretty'].includes(String(cfg.logFormat)))
+    throw new ConfigError(`log-format '${String(cfg.logFormat)}' must be auto, json or pretty`);
+  if (cfg.metricsListen !== 'none') {
+    try {
+      parseListen(String(cfg.metricsListen));
+    } catch (e) {
+      throw new ConfigError(`metrics-listen: ${(e as Error).message} or none`);
+    }
+  }
+  if ((cfg.metricsTlsCert === '') !== (cfg.metricsTlsKey === ''))
+    throw new ConfigError('metrics-tls-cert and metrics-tls-key go together');
+  if (cfg.metricsTlsCa && !cfg.metricsTlsCert)
+    throw new ConfigError('metrics-tls-ca checks scrapers over HTTPS: give metrics-tls-cert and metrics-tls-key');
+  if ((cfg.metricsUser === '') !== (cfg.metricsPassword === ''))
+    throw new ConfigError(
+      'metrics-user and metrics-password go together (the password may come from a file: VIRTBUS_METRICS_PASSWORD_FILE)',
+    );
+  if (!((cfg.metricsGuestTimeoutS as number) > 0))
+    throw new ConfigError('metrics-guest-timeout must be more than 0 seconds');
   if (!isNodeId(String(cfg.nodeId))) {
     throw new ConfigError(`node id '${String(cfg.nodeId)}' must match ${NODE_ID_PATTERN}`);
   }
@@ -294,6 +348,7 @@ export const USAGE = `virtbus-agent [options]
   --mqtt-version 4|5       MQTT protocol for mqtt:// buses (default 5; the embedded broker uses 4 = 3.1.1)
   --read-only              open libvirt read-only; mutating commands get FORBIDDEN
   --log-level LEVEL        trace|debug|info|warn|error (default info)
+  --log-format F           auto (default: pretty on a terminal, JSON lines otherwise), json or pretty
   --advertise-uri URI      libvirt URI peers use to reach this node (migration)
   --heartbeat S            presence heartbeat interval (default 30)
   --command-timeout S      per-command time limit (default 60)
@@ -321,4 +376,10 @@ export const USAGE = `virtbus-agent [options]
   --topology declare|passive  AMQP: declare the topology (default) or only check that an operator did
   --amqp-auth plain|external  AMQP login: user and password (default) or the TLS client certificate
   --reply-topic-prefix P   MQTT: reply only to topics starting with P (with the deploy/ ACL: virtbus/reply/)
+  --metrics-listen H:P|none  /metrics, /healthz and /readyz (default 127.0.0.1:9477)
+  --metrics-tls-cert FILE  serve them over HTTPS (PEM); with --metrics-tls-key FILE
+  --metrics-tls-ca FILE    and require scrapers' client certificates signed by this CA
+  --metrics-user U         basic auth; with --metrics-password P (or VIRTBUS_METRICS_PASSWORD_FILE)
+  --metrics-guest-timeout S  how long a scrape waits for the guests' statistics (default 5)
+  --stats-interval S       publish virtbus.event.domain.stats for every domain every S seconds (default 0: off)
 Environment: VIRTBUS_CONFIG, VIRTBUS_NODE_ID, VIRTBUS_LIBVIRT_URI, VIRTBUS_BUS, VIRTBUS_READ_ONLY, VIRTBUS_LOG_LEVEL, …;\nany of them with _FILE appended (VIRTBUS_BUS_FILE) reads the value from that file, for secrets\n(flags win over environment, environment over file).`;

@@ -25,6 +25,7 @@ import type { ReplyAddress } from './reply-address';
 import { Answerer, type Addressing } from './answer';
 import type { Authenticity } from '../auth/authenticity';
 import { BROADCAST_TARGET } from '../auth/signing';
+import { traceFromRecord, traceOf } from '../ops/trace';
 
 export type { ReplyAddress };
 
@@ -42,6 +43,10 @@ export interface IntakeDeps {
   waiters?: JobWaiters;
   /** who may send commands (trusted senders, signatures); without: anyone who can publish */
   authenticity?: Authenticity;
+  /** a command was answered (or handed to the job system): metrics */
+  onAnswered?: (c: { command: string; code: string; seconds: number }) => void;
+  /** a delivery was settled without its answer */
+  onUnanswered?: () => void;
 }
 
 /** contract: a command id is at most 128 characters */
@@ -75,7 +80,7 @@ export class CommandIntake {
   }
 
   accept(delivery: Delivery): void {
-    const p = this.handle(delivery)
+    const p = this.handle(delivery, performance.now())
       .catch((err): Outcome => ({ unanswered: err }))
       .then((outcome) => this.settle(delivery, outcome));
     this.inFlight.add(p);
@@ -98,11 +103,14 @@ export class CommandIntake {
   /** Sends a job's final reply to the address its command came with. */
   async replyLater(address: ReplyAddress, reply: ReplyData): Promise<void> {
     const codec = codecFor(address.contentType) ?? jsonCodec;
-    const { correlationData, ...rest } = address;
+    const { correlationData, trace: kept, ...rest } = address;
+    // kept with the job as JSON: checked again before it is copied out
+    const trace = traceFromRecord(kept);
     await this.answerer.answer(
       {
         ...rest,
         codec,
+        ...(trace && { trace }),
         ...(correlationData !== undefined && { correlationData: Buffer.from(correlationData, 'base64') }),
       },
       reply,
@@ -124,6 +132,7 @@ export class CommandIntake {
       return;
     }
     this.counters.unanswered++;
+    this.d.onUnanswered?.();
     if (delivery.deadLetters) this.counters.deadLettered++;
     else this.counters.dropped++;
     delivery.reject();
@@ -139,7 +148,7 @@ export class CommandIntake {
     );
   }
 
-  private async handle(delivery: Delivery): Promise<Outcome> {
+  private async handle(delivery: Delivery, startedAt: number): Promise<Outcome> {
     const m = delivery.message;
     const addr = this.initialAddressing(m);
     let reply: ReplyData | Deferred;
@@ -152,21 +161,39 @@ export class CommandIntake {
     if (isDeferred(reply)) {
       // durably recorded by the job system: the broker may forget the delivery; the job replies when it ends
       this.d.log.info(
-        { id: addr.id, command: addr.command, job: reply.job.state, ...(reply.duplicate && { duplicate: true }) },
+        {
+          id: addr.id,
+          command: addr.command,
+          job: reply.job.state,
+          ...(reply.duplicate && { duplicate: true }),
+          trace_id: addr.trace?.traceId,
+        },
         'command accepted as a job',
       );
+      this.answered(addr, 'ACCEPTED', startedAt);
       return 'deferred';
     }
     this.d.log[reply.ok ? 'info' : 'warn'](
-      { id: addr.id, command: addr.command, ok: reply.ok, ...(!reply.ok && { error: reply.error }) },
+      {
+        id: addr.id,
+        command: addr.command,
+        ok: reply.ok,
+        ...(!reply.ok && { error: reply.error }),
+        trace_id: addr.trace?.traceId,
+      },
       'command',
     );
     try {
       await this.answerer.answer(addr, reply);
+      this.answered(addr, reply.ok ? 'OK' : reply.error.code, startedAt);
       return 'answered';
     } catch (err) {
       return err instanceof TransportClosedError ? 'closed' : { unanswered: err };
     }
+  }
+
+  private answered(addr: Addressing, code: string, startedAt: number): void {
+    this.d.onAnswered?.({ command: addr.command, code, seconds: (performance.now() - startedAt) / 1000 });
   }
 
   /** Addressing from the transport's properties alone, before the body is read; unusable addresses are dropped here. */
@@ -182,6 +209,8 @@ export class CommandIntake {
       command: '',
       codec: codecFor(m.contentType) ?? jsonCodec,
       echoCorrelation: false,
+      // from the transport's headers until the envelope is read
+      trace: traceOf({}, m.headers),
       ...this.replyAddressing(m.replyTo, m.correlationData ?? m.correlationId),
     };
   }
@@ -214,6 +243,7 @@ export class CommandIntake {
     if (!codec) throw new CommandError('BAD_REQUEST', `unsupported content type ${quote(m.contentType ?? '')}`);
     const env = codec.decode(m.body);
     addr.codec = codec;
+    addr.trace = traceOf(env as Record<string, unknown>, m.headers);
 
     const idProblem = attributeProblem('id', env.id, MAX_ID_LENGTH);
     addr.id = idProblem ? idDigest(env.id) : env.id;
@@ -275,6 +305,7 @@ export class CommandIntake {
       ...(addr.correlationData && { correlationData: addr.correlationData.toString('base64') }),
       contentType: codec.contentType,
       echoCorrelation: addr.echoCorrelation,
+      ...(addr.trace && { trace: addr.trace }),
     });
     return this.d.dispatcher.execute(
       {

@@ -9,6 +9,12 @@ import type { JobBackend, JobRecord } from '../jobs';
 import type { Logger } from '../log';
 import type { JobWaiters } from './job-waiters';
 import type { ReplyAddress } from './reply-address';
+import { traceFromRecord, type TraceContext } from '../ops/trace';
+
+/** the trace context kept with a job's reply address (undefined: none, or not well-formed) */
+function traceOfJob(r: JobRecord | undefined): TraceContext | undefined {
+  return traceFromRecord((r?.meta as { reply?: { trace?: unknown } } | undefined)?.reply?.trace);
+}
 
 export interface JobRepliesDeps {
   node: string;
@@ -56,6 +62,7 @@ export class JobReplies {
           ...(progress !== undefined && { progress }),
           at: new Date().toISOString(),
         },
+        trace: traceOfJob(r),
       })
       .catch(() => undefined);
   }
@@ -76,6 +83,7 @@ export class JobReplies {
           ...(record.progress !== undefined && { progress: record.progress }),
           at: new Date().toISOString(),
         },
+        trace: traceOfJob(record),
       });
       const address = (record.meta as { reply?: ReplyAddress } | undefined)?.reply;
       if (address) await this.d.replyLater(address, reply);
@@ -86,7 +94,7 @@ export class JobReplies {
           .catch((err) => log.warn({ err, id }, 'job reply to a duplicate caller not delivered'));
       }
       await this.d.jobs.markReplied(id);
-      log.info({ id, command: record.command, ok: reply.ok }, 'job replied');
+      log.info({ id, command: record.command, ok: reply.ok, trace_id: traceOfJob(record)?.traceId }, 'job replied');
     } catch (err) {
       log.error({ err, id }, 'job reply not delivered; retried at the next start');
     }

@@ -24,6 +24,13 @@ export const CloudEvent = Type.Object(
     /** MQTT 3.1.1: where to reply and what to echo */
     replyto: Type.Optional(Type.String()),
     correlationid: Type.Optional(Type.String({ maxLength: 128 })),
+    /**
+     * W3C trace context (the CloudEvents distributed-tracing extension): a
+     * command's is carried into its reply, job events and completion event; a
+     * malformed one is ignored (a fresh trace starts), never refused
+     */
+    traceparent: Type.Optional(Type.String()),
+    tracestate: Type.Optional(Type.String()),
   },
   { additionalProperties: true, $id: 'https://virtbus.dev/schemas/v1/cloudevent.json', title: 'CloudEvent' },
 );

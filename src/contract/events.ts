@@ -21,6 +21,23 @@ export const DomainEventData = T.Object(
 );
 export type DomainEventData = Static<typeof DomainEventData>;
 
+/**
+ * virtbus.event.domain.stats: a domain's bulk statistics every
+ * --stats-interval seconds (off by default), the typed parameters of
+ * virConnectGetAllDomainStats as libvirt names them (cpu.time, balloon.rss,
+ * block.0.rd.bytes, net.0.rx.bytes, …). No seq: seq counts state changes.
+ */
+export const DomainStatsEventData = T.Object(
+  {
+    node: T.String(),
+    domain: ObjRef,
+    stats: T.Record(T.String(), T.Union([T.Number(), T.String(), T.Boolean()])),
+    at: T.String({ format: 'date-time' }),
+  },
+  { additionalProperties: true, title: 'DomainStatsEventData' },
+);
+export type DomainStatsEventData = Static<typeof DomainStatsEventData>;
+
 /** virtbus.event.pool.<event> and virtbus.event.network.<event>. */
 export const ObjectEventData = T.Object(
   {

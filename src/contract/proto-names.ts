@@ -6,6 +6,7 @@ import { isCommandName, type CommandName } from './commands';
 import {
   CommandCompletedData,
   DomainEventData,
+  DomainStatsEventData,
   JobEventData,
   ObjectEventData,
   PresenceData,
@@ -30,6 +31,7 @@ export const EVENT_MESSAGES = {
   SnapshotData,
   CommandCompletedData,
   JobEventData,
+  DomainStatsEventData,
 } as const;
 export type EventMessageName = keyof typeof EVENT_MESSAGES;
 
@@ -49,7 +51,7 @@ export function dataMessageFor(type: string, subject?: string): string | undefin
   const m = /^virtbus\.event\.([a-z]+)\.(.+)$/.exec(type);
   if (!m) return undefined;
   const [, object, event] = m;
-  if (object === 'domain') return 'DomainEventData';
+  if (object === 'domain') return event === 'stats' ? 'DomainStatsEventData' : 'DomainEventData';
   if (object === 'pool' || object === 'network') return 'ObjectEventData';
   if (object === 'agent') return event === 'snapshot' ? 'SnapshotData' : 'PresenceData';
   if (object === 'command' && event === 'completed') return 'CommandCompletedData';

@@ -1,5 +1,6 @@
 // libvirt events -> contract events (type, address, data). Pure functions.
 import type { DomainStateName, LibvirtEvent, LifecycleEventName } from '../libvirt';
+import type { TraceContext } from '../ops/trace';
 
 export type EventObject = 'domain' | 'pool' | 'network' | 'agent' | 'command' | 'job';
 
@@ -11,6 +12,8 @@ export interface ContractEvent {
   /** last address part and last part of the type, e.g. lifecycle */
   event: string;
   data: Record<string, unknown>;
+  /** the trace context of the command it comes from (replies, completions, job events) */
+  trace?: TraceContext;
 }
 
 export function eventType(e: Pick<ContractEvent, 'object' | 'event'>): string {

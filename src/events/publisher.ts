@@ -14,6 +14,7 @@ import type { Transport } from '../bus/transport';
 import type { MessageCodec } from '../codec/codec';
 import { eventType, mapLibvirtEvent, type ContractEvent } from './mapping';
 import { StateReads } from './state-reads';
+import { traceAttributes } from '../ops/trace';
 import type { SnapshotData } from '../contract/events';
 
 export interface EventPublisherDeps {
@@ -30,6 +31,8 @@ export interface EventPublisherDeps {
   listDomains?: (conn: Connection) => Promise<DomainListEntry[]>;
   /** a domain's state could not be read for an event (it goes out without); default: ignored */
   onStateUnreadable?: (err: unknown, uuid: string) => void;
+  /** an event was confirmed by the broker (metrics) */
+  onPublished?: (e: { object: string; event: string }) => void;
   /** events handed to the transport and not yet confirmed, at most (default 1024) */
   maxUnconfirmed?: number;
 }
@@ -199,6 +202,7 @@ export class EventPublisher {
         source: `virtbus://${this.d.node}`,
         subject: ce.id,
         data: ce.data,
+        ...(ce.trace && { extra: traceAttributes(ce.trace) }),
       });
       confirmed = this.d.transport.publishEvent({
         object: ce.object,
@@ -214,6 +218,7 @@ export class EventPublisher {
     const tracked: Promise<void> = confirmed.then(
       () => {
         this.published++;
+        this.d.onPublished?.(ce);
         settle?.resolve();
       },
       (err: unknown) => {

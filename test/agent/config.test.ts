@@ -132,3 +132,46 @@ test.each([
   expect(() => loadConfig(argv, {})).toThrow(ConfigError);
   expect(() => loadConfig(argv, {})).toThrow(reason);
 });
+
+test('operations: the metrics listener, its TLS and basic auth, statistics, log format', () => {
+  expect(loadConfig([], {})).toMatchObject({ metricsListen: '127.0.0.1:9477', statsInterval: 0, logFormat: 'auto' });
+  const pw = join(dir, 'metrics-password');
+  writeFileSync(pw, 's3cret\n');
+  const c = loadConfig(
+    [
+      '--metrics-listen',
+      '[::]:9100',
+      '--metrics-tls-cert',
+      'c.pem',
+      '--metrics-tls-key',
+      'k.pem',
+      '--stats-interval',
+      '15',
+    ],
+    { VIRTBUS_METRICS_USER: 'prometheus', VIRTBUS_METRICS_PASSWORD_FILE: pw, VIRTBUS_LOG_FORMAT: 'json' },
+  );
+  expect(c).toMatchObject({
+    metricsListen: '[::]:9100',
+    metricsTlsCert: 'c.pem',
+    metricsTlsKey: 'k.pem',
+    metricsUser: 'prometheus',
+    metricsPassword: 's3cret',
+    statsInterval: 15,
+    logFormat: 'json',
+  });
+  expect(loadConfig(['--metrics-listen', 'none'], {}).metricsListen).toBe('none');
+});
+
+test.each([
+  [['--metrics-listen', '9477'], /metrics-listen: .*HOST:PORT/],
+  [['--metrics-listen', 'localhost:70000'], /metrics-listen/],
+  [['--metrics-tls-cert', 'c.pem'], /metrics-tls-cert and metrics-tls-key go together/],
+  [['--metrics-tls-ca', 'ca.pem'], /metrics-tls-ca checks scrapers over HTTPS/],
+  [['--metrics-user', 'p'], /metrics-user and metrics-password go together/],
+  [['--metrics-guest-timeout', '0'], /more than 0 seconds/],
+  [['--stats-interval=-5'], /not a non-negative number/],
+  [['--log-format', 'xml'], /auto, json or pretty/],
+])('%j is refused', (argv, reason) => {
+  expect(() => loadConfig(argv, {})).toThrow(ConfigError);
+  expect(() => loadConfig(argv, {})).toThrow(reason);
+});

@@ -29,6 +29,10 @@ import {
   waitGuestReady,
 } from '../helpers/lab';
 import { deleteNodeKeys } from '../helpers/redis';
+import { metricValue } from '../helpers/metrics';
+import { createRegistry } from '../../src/metrics/registry';
+import { agentMetrics } from '../../src/metrics/agent-metrics';
+import type { Registry } from 'prom-client';
 
 describe('domain.migrate between two agents', () => {
   const src = testNode('src');
@@ -39,6 +43,9 @@ describe('domain.migrate between two agents', () => {
   let a2: Agent;
   let peers: PeerDirectory | undefined;
   let client: TestClient;
+  /** the source agent's metrics, as its /metrics would serve them */
+  let register: Registry;
+  let unfollow: (() => void) | undefined;
   let n1: Connection;
   let n2: Connection;
   const guests: string[] = [];
@@ -66,6 +73,8 @@ describe('domain.migrate between two agents', () => {
     peers = new PeerDirectory({ transport: t1, self: src, log: createLogger('silent') });
     a1 = await startAgent({ node: src, libvirtUri: NODE1_URI, jobs: jobs(src), peers, transport: t1, heartbeatS: 1 });
     await eventually(async () => peers!.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
+    register = createRegistry();
+    unfollow = agentMetrics(register, { agent: a1, transport: t1, jobs: a1.jobs!, version: 'test' });
   });
 
   afterEach(() =>
@@ -88,6 +97,7 @@ describe('domain.migrate between two agents', () => {
 
   afterAll(() =>
     cleanupAll([
+      ['stop following the source agent', async () => unfollow?.()],
       ['close the source agent', () => a1?.close()],
       ['close the destination agent', () => a2?.close()],
       ['close the client', () => client?.close()],
@@ -133,11 +143,32 @@ describe('domain.migrate between two agents', () => {
   test('moves a running guest to the other node, with progress, events on both nodes and the final result', async () => {
     const name = await bootGuest();
     const id = randomUUID();
+    const migrationsBefore = metricValue(await register.metrics(), 'virtbus_migrations_total', {
+      outcome: 'succeeded',
+    });
+    // scrapes while it runs: the job shows in virtbus_jobs_running
+    let running = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        running = Math.max(running, metricValue(await register.metrics(), 'virtbus_jobs_running', { kind: 'migrate' }));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     const reply = await client.call(src, 'domain.migrate', { domain: name, to: dst }, { id, timeoutMs: 120000 });
+    sampling = false;
+    await sampler;
     expect(reply.data).toMatchObject({
       ok: true,
       result: { name, node: dst, downtimeMs: expect.any(Number), totalMs: expect.any(Number) },
     });
+    const after = await register.metrics();
+    expect(running).toBe(1);
+    expect(metricValue(after, 'virtbus_jobs_running', { kind: 'migrate' })).toBe(0);
+    expect(metricValue(after, 'virtbus_migrations_total', { outcome: 'succeeded' }) - migrationsBefore).toBe(1);
+    expect(
+      metricValue(after, 'virtbus_commands_total', { command: 'domain.migrate', code: 'ACCEPTED' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(jobEvents(id).map((e) => e.type)).toEqual(
       expect.arrayContaining([
         'virtbus.event.job.started',

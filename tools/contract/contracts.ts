@@ -26,6 +26,7 @@ import { CloudEvent, CE_JSON } from '../../src/contract/envelope';
 import {
   CommandCompletedData,
   DomainEventData,
+  DomainStatsEventData,
   JobEventData,
   ObjectEventData,
   PresenceData,
@@ -59,7 +60,13 @@ export const EVENT_SCHEMAS: Record<string, { schema: TSchema; types: string[]; s
     schema: DomainEventData,
     types: ['virtbus.event.domain.<event>'],
     summary:
-      'every libvirt domain event: lifecycle (with detail), device-added/removed, block-job, migration-iteration, job-completed, …',
+      'every libvirt domain event: lifecycle (with detail), device-added/removed, block-job, migration-iteration, job-completed, … (not stats)',
+  },
+  'domain-stats': {
+    schema: DomainStatsEventData,
+    types: ['virtbus.event.domain.stats'],
+    summary:
+      "a domain's bulk statistics (virConnectGetAllDomainStats' typed parameters) every --stats-interval seconds; off by default; no seq",
   },
   'object-event': {
     schema: ObjectEventData,

@@ -178,6 +178,26 @@ async function record(): Promise<Example[]> {
       },
     },
   });
+  // --stats-interval: one domain's record of a real bulk call (virConnectGetAllDomainStats)
+  const [stats] = await conn.allDomainStats(0, { nowait: true });
+  out.push({
+    name: 'event.domain.stats',
+    kind: 'event',
+    envelope: {
+      specversion: '1.0',
+      id: 'st-1',
+      source: `virtbus://${EXAMPLE_NODE}`,
+      type: 'virtbus.event.domain.stats',
+      subject: stats.domain.uuid,
+      time: EXAMPLE_TIME,
+      data: {
+        node: EXAMPLE_NODE,
+        domain: { uuid: stats.domain.uuid, name: stats.domain.name },
+        stats: stats.params,
+        at: EXAMPLE_TIME,
+      },
+    },
+  });
   for (const [event, state, progress] of [
     ['started', 'running', undefined],
     [
