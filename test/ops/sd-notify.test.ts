@@ -1,74 +1,13 @@
-// SystemdNotifier against a real AF_UNIX datagram socket, bound by a python3
-// child (Node cannot bind one) that prints every datagram it receives as a
-// JSON line with its CLOCK_MONOTONIC receive time.
-import { spawn, type ChildProcess } from 'node:child_process';
+// SystemdNotifier against a real AF_UNIX datagram socket (test/helpers/
+// notify-socket.ts: bound by a python3 child, since Node cannot bind one).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { native } from '../../src/libvirt/binding';
 import { SystemdNotifier } from '../../src/ops/sd-notify';
 import { eventually } from '../helpers/events';
 import { cleanupAfterEach } from '../helpers/cleanup';
-
-const RECEIVER = `
-import json, os, select, socket, sys, time
-addr = sys.argv[1]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind('\\0' + addr[1:] if addr.startswith('@') else addr)
-print(json.dumps({'bound': True}), flush=True)
-while True:
-    r, _, _ = select.select([s, sys.stdin], [], [])
-    if sys.stdin in r and not sys.stdin.buffer.read1(1):
-        break  # the test closed our stdin (or died)
-    if s in r:
-        d = s.recv(65536)
-        print(json.dumps({'t': time.monotonic(), 'm': d.decode()}), flush=True)
-`;
-
-interface Datagram {
-  /** receive time, CLOCK_MONOTONIC seconds */
-  t: number;
-  m: string;
-}
-
-/** A datagram socket bound at `address` ('@name' for the abstract namespace) by a python3 child. */
-class DatagramReceiver {
-  readonly received: Datagram[] = [];
-  private constructor(private readonly child: ChildProcess) {}
-
-  static async bind(address: string): Promise<DatagramReceiver> {
-    const child = spawn('python3', ['-c', RECEIVER, address], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const r = new DatagramReceiver(child);
-    let stderr = '';
-    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    const bound = new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`python3 receiver exited (${code}): ${stderr}`)));
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        const o = JSON.parse(line) as Partial<Datagram> & { bound?: boolean };
-        if (o.bound) resolve();
-        else r.received.push(o as Datagram);
-      });
-    });
-    try {
-      await bound;
-    } catch (e) {
-      r.close();
-      throw e;
-    }
-    return r;
-  }
-
-  messages(m?: string): Datagram[] {
-    return m === undefined ? this.received : this.received.filter((d) => d.m === m);
-  }
-
-  close(): void {
-    this.child.stdin?.destroy();
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
+import { NotifySocket } from '../helpers/notify-socket';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -82,8 +21,8 @@ describe('SystemdNotifier', () => {
     defer('remove the socket directory', () => rmSync(dir, { recursive: true, force: true }));
     return join(dir, 'notify.sock');
   }
-  async function receiver(address: string): Promise<DatagramReceiver> {
-    const r = await DatagramReceiver.bind(address);
+  async function receiver(address: string): Promise<NotifySocket> {
+    const r = await NotifySocket.open(address);
     defer('stop the receiver', () => r.close());
     return r;
   }
@@ -104,8 +43,8 @@ describe('SystemdNotifier', () => {
     expect(n.ready('connected to libvirt\nand the bus')).toBe(true);
     expect(n.status('3 commands in flight')).toBe(true);
     expect(n.stopping()).toBe(true);
-    await eventually(async () => r.received.length === 3, 'three datagrams', 5000, 20);
-    expect(r.received.map((d) => d.m)).toEqual([
+    await eventually(async () => r.messages.length === 3, 'three datagrams', 5000, 20);
+    expect(r.messages.map((d) => d.text)).toEqual([
       'READY=1\nSTATUS=connected to libvirt and the bus',
       'STATUS=3 commands in flight',
       'STOPPING=1',
@@ -118,8 +57,8 @@ describe('SystemdNotifier', () => {
     const r = await receiver(address);
     const n = notifier({ NOTIFY_SOCKET: address });
     expect(n.ready()).toBe(true);
-    await eventually(async () => r.received.length === 1, 'READY=1', 5000, 20);
-    expect(r.received[0]!.m).toBe('READY=1');
+    await eventually(async () => r.messages.length === 1, 'READY=1', 5000, 20);
+    expect(r.messages[0]!.text).toBe('READY=1');
   });
 
   test('WATCHDOG=1 every WATCHDOG_USEC/2 while healthy, none while not, none after STOPPING=1', async () => {
@@ -141,11 +80,11 @@ describe('SystemdNotifier', () => {
     ).toBe(true);
 
     await sleep(1000);
-    const healthyRun = r.messages('WATCHDOG=1');
+    const healthyRun = r.texts('WATCHDOG=1');
     // one at once, then one per 100 ms
     expect(healthyRun.length).toBeGreaterThanOrEqual(7);
     expect(healthyRun.length).toBeLessThanOrEqual(12);
-    const gaps = healthyRun.slice(1).map((d, i) => (d.t - healthyRun[i]!.t) * 1000);
+    const gaps = healthyRun.slice(1).map((d, i) => (d.mono - healthyRun[i]!.mono) * 1000);
     expect(median(gaps)).toBeGreaterThanOrEqual(80);
     expect(median(gaps)).toBeLessThanOrEqual(150);
 
@@ -153,14 +92,14 @@ describe('SystemdNotifier', () => {
     const checksAtFlip = checks;
     await sleep(600);
     expect(checks - checksAtFlip).toBeGreaterThanOrEqual(4); // still checking…
-    await eventually(async () => r.messages('WATCHDOG=1').length === sent, 'every sent WATCHDOG=1', 2000, 20);
-    const unhealthyEnd = r.messages('WATCHDOG=1').length;
+    await eventually(async () => r.texts('WATCHDOG=1').length === sent, 'every sent WATCHDOG=1', 2000, 20);
+    const unhealthyEnd = r.texts('WATCHDOG=1').length;
     await sleep(300);
-    expect(r.messages('WATCHDOG=1').length).toBe(unhealthyEnd); // …but sending nothing
+    expect(r.texts('WATCHDOG=1').length).toBe(unhealthyEnd); // …but sending nothing
 
     healthy = true;
     await eventually(
-      async () => r.messages('WATCHDOG=1').length >= unhealthyEnd + 2,
+      async () => r.texts('WATCHDOG=1').length >= unhealthyEnd + 2,
       'WATCHDOG=1 again once healthy',
       2000,
       20,
@@ -170,9 +109,9 @@ describe('SystemdNotifier', () => {
     const checksAtStop = checks;
     await sleep(400);
     expect(checks).toBe(checksAtStop);
-    await eventually(async () => r.messages('WATCHDOG=1').length === sent, 'every sent WATCHDOG=1', 2000, 20);
-    expect(r.received.at(-1)!.m).toBe('STOPPING=1\nSTATUS=shutting down');
-    expect(r.messages().filter((d) => d.m !== 'WATCHDOG=1')).toHaveLength(1);
+    await eventually(async () => r.texts('WATCHDOG=1').length === sent, 'every sent WATCHDOG=1', 2000, 20);
+    expect(r.messages.at(-1)!.text).toBe('STOPPING=1\nSTATUS=shutting down');
+    expect(r.texts().filter((d) => d.text !== 'WATCHDOG=1')).toHaveLength(1);
     expect(errors).toEqual([]);
   });
 
@@ -189,8 +128,8 @@ describe('SystemdNotifier', () => {
     expect(errors.length).toBeGreaterThanOrEqual(3);
     expect(errors[0]!.message).toBe('broker state unknown');
     expect(n.ready()).toBe(true);
-    await eventually(async () => r.received.length === 1, 'READY=1', 5000, 20);
-    expect(r.messages('WATCHDOG=1')).toEqual([]);
+    await eventually(async () => r.messages.length === 1, 'READY=1', 5000, 20);
+    expect(r.texts('WATCHDOG=1')).toEqual([]);
   });
 
   test('WATCHDOG_PID of another process: the watchdog is not ours to feed', async () => {
@@ -201,7 +140,7 @@ describe('SystemdNotifier', () => {
     expect(n.startWatchdog(() => true)).toBe(false);
     expect(n.ready()).toBe(true);
     await sleep(300);
-    expect(r.received.map((d) => d.m)).toEqual(['READY=1']);
+    expect(r.messages.map((d) => d.text)).toEqual(['READY=1']);
   });
 
   test('no NOTIFY_SOCKET: every call is a no-op', async () => {
@@ -217,7 +156,7 @@ describe('SystemdNotifier', () => {
     expect(n.stopping()).toBe(false);
     n.stop();
     await sleep(300);
-    expect(r.received).toEqual([]);
+    expect(r.messages).toEqual([]);
     expect(errors).toEqual([]);
   });
 

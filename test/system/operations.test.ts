@@ -5,12 +5,10 @@
 // notify datagrams on a real AF_UNIX socket; W3C trace context carried
 // from a command into its reply, its job's events and its completion event,
 // and into the log; periodic domain statistics on the bus.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { TestClient, deleteNodeQueues, AMQP_URL } from '../helpers/amqp-client';
 import { spawnAgent, removeAgentState, type AgentProcess } from '../helpers/agent-process';
 import { testNode } from '../helpers/agent';
@@ -20,6 +18,7 @@ import { PrivateBroker } from '../helpers/private-brokers';
 import { validator } from '../../src/contract/validate';
 import { DomainStatsEventData } from '../../src/contract/events';
 import { metricValue } from '../helpers/metrics';
+import { NotifySocket } from '../helpers/notify-socket';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = `00-${PARENT_TRACE}-00f067aa0ba902b7-01`;
@@ -38,53 +37,15 @@ async function scrape(url: string): Promise<string> {
 
 const value = metricValue;
 
-/** An AF_UNIX datagram socket receiving systemd notifications (Node cannot bind one: python3). */
-class NotifySocket {
-  readonly messages: Array<{ at: number; text: string }> = [];
-  private constructor(
-    readonly path: string,
-    private readonly proc: ChildProcess,
-  ) {
-    createInterface({ input: proc.stdout! }).on('line', (l) =>
-      this.messages.push({ at: Date.now(), text: Buffer.from(l, 'base64').toString() }),
-    );
-  }
-  static async open(dir: string): Promise<NotifySocket> {
-    const path = join(dir, 'notify.sock');
-    const proc = spawn(
-      'python3',
-      [
-        '-u',
-        '-c',
-        'import socket,sys,base64\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\nwhile True:\n  d=s.recv(4096)\n  print(base64.b64encode(d).decode(),flush=True)',
-        path,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const n = new NotifySocket(path, proc);
-    await eventually(async () => n.messages.length > 0, 'the notify socket to be bound', 10_000);
-    n.messages.length = 0; // the 'bound' line
-    return n;
-  }
-  has(prefix: string): boolean {
-    return this.messages.some((m) => m.text.split('\n').some((l) => l.startsWith(prefix)));
-  }
-  close(): void {
-    this.proc.kill('SIGKILL');
-  }
-}
-
 describe('an agent on RabbitMQ and the test driver', () => {
   const node = testNode('ops');
-  let dir: string;
   let agent: AgentProcess;
   let client: TestClient;
   let notify: NotifySocket;
   let url: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'virtbus-ops-'));
-    notify = await NotifySocket.open(dir);
+    notify = await NotifySocket.open();
     client = await TestClient.connect();
     agent = await spawnAgent(
       [
@@ -116,17 +77,16 @@ describe('an agent on RabbitMQ and the test driver', () => {
   afterAll(async () => {
     await agent?.kill();
     await client?.close();
-    notify?.close();
+    await notify?.close();
     await deleteNodeQueues(node);
     removeAgentState(node);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('systemd hears READY=1 once it is ready, then WATCHDOG=1 at half the watchdog interval', async () => {
-    await eventually(async () => notify.has('READY=1'), 'READY=1', 10_000);
+    await notify.waitFor('READY', '1', 10_000);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 1500));
-    const dogs = notify.messages.filter((m) => m.at >= t0 && m.text.startsWith('WATCHDOG=1'));
+    const dogs = notify.messages.filter((m) => m.t >= t0 && m.fields.WATCHDOG === '1');
     // every 200 ms: about 7 in 1.5 s (timers on a busy machine may slip)
     expect(dogs.length).toBeGreaterThanOrEqual(4);
     expect(dogs.length).toBeLessThanOrEqual(10);
@@ -310,7 +270,7 @@ describe('an agent on RabbitMQ and the test driver', () => {
   test('SIGTERM: systemd hears STOPPING=1, the agent exits 0', async () => {
     const before = notify.messages.length;
     expect(await agent.stop()).toBe(0);
-    expect(notify.messages.slice(before).some((m) => m.text.startsWith('STOPPING=1'))).toBe(true);
+    expect(notify.messages.slice(before).some((m) => m.fields.STOPPING === '1')).toBe(true);
   });
 });
 
