@@ -4,7 +4,6 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  setupFiles: ['<rootDir>/test/helpers/env.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testTimeout: 120000,
   // Suites share one libvirtd and guests; run them one after another.

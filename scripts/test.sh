@@ -22,4 +22,7 @@ bash deploy/lab/lab.sh up
 eval "$(bash deploy/lab/lab.sh env)"
 
 say "jest"
+# agents the tests spawn serve no metrics listener unless a test asks for one
+# (--metrics-listen wins): dozens of them would all want 127.0.0.1:9477
+export VIRTBUS_METRICS_LISTEN=${VIRTBUS_METRICS_LISTEN:-none}
 exec npx jest "$@"

@@ -102,6 +102,8 @@ export class AgentRun {
   /** Starts the process without waiting for 'ready' (an agent that cannot get ready, on purpose). */
   static launch(args: string[], env?: NodeJS.ProcessEnv): AgentRun {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
+    // no metrics listener unless the test asks for one: many agents would all want 127.0.0.1:9477
+    const metrics = args.some((a) => a.startsWith('--metrics-listen')) || env?.VIRTBUS_METRICS_LISTEN !== undefined;
     const child = spawn(
       'bash',
       [
@@ -111,6 +113,7 @@ export class AgentRun {
         process.execPath,
         MAIN,
         ...args,
+        ...(metrics ? [] : ['--metrics-listen', 'none']),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], ...(env && { env: { ...process.env, ...env } }) },
     );

@@ -61,7 +61,8 @@ export class FuzzAgent {
   static async start(args: string[], readyTimeoutMs = 30000): Promise<FuzzAgent> {
     if (!existsSync(AGENT_MAIN))
       throw new Error(`${AGENT_MAIN} is missing: build it with \`npm run build:ts\` (npm test does)`);
-    const child = spawn(process.execPath, [AGENT_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const metrics = args.some((a) => a.startsWith('--metrics-listen')) ? [] : ['--metrics-listen', 'none'];
+    const child = spawn(process.execPath, [AGENT_MAIN, ...args, ...metrics], { stdio: ['ignore', 'pipe', 'pipe'] });
     const a = new FuzzAgent(child, args);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(
