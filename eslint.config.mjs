@@ -15,7 +15,19 @@ const node = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-tools/**', 'build/**', 'node_modules/**', 'src/**/gen/**', 'contracts/**', 'proto/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-tools/**',
+      'dist-pkg/**',
+      'packages/*/dist/**',
+      'build/**',
+      'node_modules/**',
+      'src/**/gen/**',
+      'contracts/**',
+      'proto/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,51 +1,11 @@
-// The one catalogue of wire error codes (contract v1, "Reply data"). Every
-// error reply carries one of these; a test checks each is documented in
-// contracts/.
+// Any thrown value as the error part of a reply: libvirt's errors mapped onto
+// the contract's codes (src/contract/errors.ts, re-exported here).
 import { LibvirtError } from './libvirt/error';
 import { NotConnectedError } from './libvirt/reconnecting';
+import { CommandError, type ErrorCode, type LibvirtErrorBlock, type WireError } from './contract/errors';
 
-export const ERROR_CODES = {
-  BAD_REQUEST: 'malformed or invalid arguments',
-  UNKNOWN_COMMAND: 'no such command in this contract version',
-  NOT_FOUND: 'the domain, pool, volume, network or job does not exist',
-  CONFLICT: 'wrong state for this operation, or the object already exists',
-  FORBIDDEN: 'not allowed: read-only agent, denied by libvirt, bad signature',
-  EXPIRED: "the command's deadline passed before it could start",
-  TIMEOUT: 'the command did not finish within its time limit',
-  CANCELLED: 'the command was cancelled',
-  UNSUPPORTED: 'the hypervisor driver cannot do this',
-  UNAVAILABLE: 'libvirt is not connected right now; try again',
-  IN_PROGRESS: 'a command with the same id is still running',
-  LIBVIRT: 'another libvirt error',
-  INTERNAL: 'a bug or unexpected failure in the agent',
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
-
-export interface LibvirtErrorBlock {
-  code: number;
-  domain: number;
-  name: string;
-}
-export interface WireError {
-  code: ErrorCode;
-  message: string;
-  libvirt?: LibvirtErrorBlock;
-  details?: unknown;
-}
-
-/** An error that becomes an error reply as it is. */
-export class CommandError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    readonly libvirt?: LibvirtErrorBlock,
-  ) {
-    super(message);
-    this.name = 'CommandError';
-  }
-}
+export { ERROR_CODES, CommandError } from './contract/errors';
+export type { ErrorCode, LibvirtErrorBlock, WireError } from './contract/errors';
 
 // libvirt's virErrorNumber -> wire code. Unlisted codes are LIBVIRT.
 const LIBVIRT_MAP: Record<string, ErrorCode> = {

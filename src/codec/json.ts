@@ -1,7 +1,7 @@
 // CloudEvents structured JSON mode: bytes <-> envelope.
 import { randomUUID } from 'node:crypto';
 import { CE_JSON, CloudEvent } from '../contract/envelope';
-import { CommandError } from '../errors';
+import { CommandError } from '../contract/errors';
 import { validator } from '../contract/validate';
 import type { MessageCodec } from './types';
 

@@ -11,6 +11,12 @@ export interface CommandSpec {
   planned: boolean;
   /** the object the command is about, for per-object ordering */
   summary: string;
+  /**
+   * a long-running command, answered once at the end while job events report
+   * its course: always, or only for some data (vol.create preallocating 1 GiB
+   * or more); absent: an ordinary command
+   */
+  job?: 'always' | 'sometimes';
 }
 
 export const cmd = <D extends TSchema, R extends TSchema>(
@@ -20,6 +26,12 @@ export const cmd = <D extends TSchema, R extends TSchema>(
   mutating: boolean,
   planned = false,
 ) => ({ summary, data, result, mutating, planned });
+
+/** The same declaration, marked long-running (a job). */
+export const asJob = <S extends ReturnType<typeof cmd>, J extends 'always' | 'sometimes' = 'always'>(
+  spec: S,
+  job: J = 'always' as J,
+): S & { job: J } => ({ ...spec, job });
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no extra fields by default
 export const Lifecycle = <E extends Record<string, TSchema> = {}>(extra: E = {} as E) =>
   T.Object({ domain: DomainRef, ...extra }, { additionalProperties: false });

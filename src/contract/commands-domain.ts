@@ -1,6 +1,6 @@
 // The v1 commands domain.*: guests, their devices, snapshots and migration. Part of the contract source (commands.ts).
 import { Type as T } from '@sinclair/typebox';
-import { type CommandSpec, cmd, Lifecycle } from './command-spec';
+import { type CommandSpec, asJob, cmd, Lifecycle } from './command-spec';
 import {
   Affect,
   DomainRef,
@@ -11,6 +11,7 @@ import {
   Name,
   NameUuid,
   Xml,
+  Literals,
 } from './shapes';
 import { NODE_ID_PATTERN } from './addresses';
 
@@ -78,13 +79,13 @@ export const DOMAIN_COMMANDS = {
   ),
   'domain.shutdown': cmd(
     'ask the guest to shut down (ACPI or agent); completion is a stopped/shutdown event',
-    Lifecycle({ mode: T.Optional(T.Union(['default', 'acpi', 'agent'].map((m) => T.Literal(m)))) }),
+    Lifecycle({ mode: T.Optional(Literals(['default', 'acpi', 'agent'])) }),
     DomainStateResult,
     true,
   ),
   'domain.reboot': cmd(
     'ask the guest to reboot',
-    Lifecycle({ mode: T.Optional(T.Union(['default', 'acpi', 'agent'].map((m) => T.Literal(m)))) }),
+    Lifecycle({ mode: T.Optional(Literals(['default', 'acpi', 'agent'])) }),
     DomainStateResult,
     true,
   ),
@@ -101,8 +102,8 @@ export const DOMAIN_COMMANDS = {
           T.Object({ pool: Name, volume: Name }, { additionalProperties: false }),
         ]),
         target: T.String({ pattern: '^[a-z]{2,3}[a-z]{1,2}$', description: 'guest device name, e.g. vdb' }),
-        bus: T.Optional(T.Union(['virtio', 'scsi', 'sata', 'ide', 'usb'].map((b) => T.Literal(b)))),
-        format: T.Optional(T.Union(['raw', 'qcow2'].map((f) => T.Literal(f)))),
+        bus: T.Optional(Literals(['virtio', 'scsi', 'sata', 'ide', 'usb'])),
+        format: T.Optional(Literals(['raw', 'qcow2'])),
         readonly: T.Optional(T.Boolean()),
         ...Affect,
       },
@@ -180,66 +181,74 @@ export const DOMAIN_COMMANDS = {
     }),
     false,
   ),
-  'domain.save': cmd(
-    "save the memory state to a file in the agent's save directory (job)",
-    Lifecycle({ path: T.String({ minLength: 1, maxLength: 4096 }), bypassCache: T.Optional(T.Boolean()) }),
-    T.Object({ uuid: T.String(), name: T.String(), path: T.String() }),
-    true,
-  ),
-  'domain.restore': cmd(
-    'restore a saved domain (job)',
-    T.Object(
-      { path: T.String({ minLength: 1, maxLength: 4096 }), paused: T.Optional(T.Boolean()) },
-      { additionalProperties: false },
+  'domain.save': asJob(
+    cmd(
+      "save the memory state to a file in the agent's save directory (job)",
+      Lifecycle({ path: T.String({ minLength: 1, maxLength: 4096 }), bypassCache: T.Optional(T.Boolean()) }),
+      T.Object({ uuid: T.String(), name: T.String(), path: T.String() }),
+      true,
     ),
-    DomainStateResult,
-    true,
   ),
-  'domain.migrate': cmd(
-    'live-migrate to another node, peer to peer (job)',
-    Lifecycle({
-      to: T.Optional(
-        T.String({ pattern: NODE_ID_PATTERN, description: 'destination node id (resolved from presence)' }),
+  'domain.restore': asJob(
+    cmd(
+      'restore a saved domain (job)',
+      T.Object(
+        { path: T.String({ minLength: 1, maxLength: 4096 }), paused: T.Optional(T.Boolean()) },
+        { additionalProperties: false },
       ),
-      destination: T.Optional(
-        T.Object(
-          { uri: T.String({ minLength: 1 }), migrateUri: T.Optional(T.String()) },
-          { additionalProperties: false },
+      DomainStateResult,
+      true,
+    ),
+  ),
+  'domain.migrate': asJob(
+    cmd(
+      'live-migrate to another node, peer to peer (job)',
+      Lifecycle({
+        to: T.Optional(
+          T.String({ pattern: NODE_ID_PATTERN, description: 'destination node id (resolved from presence)' }),
         ),
-      ),
-      live: T.Optional(T.Boolean()),
-      persistent: T.Optional(T.Boolean()),
-      undefineSource: T.Optional(T.Boolean()),
-      bandwidthMiBs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
-      maxDowntimeMs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
-      autoConverge: T.Optional(T.Boolean()),
-      postCopy: T.Optional(T.Boolean()),
-      compressed: T.Optional(T.Boolean()),
-      timeoutS: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
-      /** what the time limit does: abort (default) or switch to post-copy */
-      onTimeout: T.Optional(T.Union([T.Literal('abort'), T.Literal('postcopy')])),
-    }),
-    T.Object({
-      uuid: T.String(),
-      name: T.String(),
-      /** destination node id, when the command named one */
-      node: T.Optional(T.String()),
-      /** null when libvirt kept no statistics of the finished job */
-      downtimeMs: T.Union([T.Number(), T.Null()]),
-      totalMs: T.Number(),
-      bytes: T.Union([T.Number(), T.Null()]),
-      /** the guest's state on the destination */
-      state: T.Optional(T.String()),
-      /** decided by reconciliation after an agent restart */
-      recovered: T.Optional(T.Boolean()),
-    }),
-    true,
+        destination: T.Optional(
+          T.Object(
+            { uri: T.String({ minLength: 1 }), migrateUri: T.Optional(T.String()) },
+            { additionalProperties: false },
+          ),
+        ),
+        live: T.Optional(T.Boolean()),
+        persistent: T.Optional(T.Boolean()),
+        undefineSource: T.Optional(T.Boolean()),
+        bandwidthMiBs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
+        maxDowntimeMs: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
+        autoConverge: T.Optional(T.Boolean()),
+        postCopy: T.Optional(T.Boolean()),
+        compressed: T.Optional(T.Boolean()),
+        timeoutS: T.Optional(T.Integer({ minimum: 1, maximum: MAX_INT })),
+        /** what the time limit does: abort (default) or switch to post-copy */
+        onTimeout: T.Optional(T.Union([T.Literal('abort'), T.Literal('postcopy')])),
+      }),
+      T.Object({
+        uuid: T.String(),
+        name: T.String(),
+        /** destination node id, when the command named one */
+        node: T.Optional(T.String()),
+        /** null when libvirt kept no statistics of the finished job */
+        downtimeMs: T.Union([T.Number(), T.Null()]),
+        totalMs: T.Number(),
+        bytes: T.Union([T.Number(), T.Null()]),
+        /** the guest's state on the destination */
+        state: T.Optional(T.String()),
+        /** decided by reconciliation after an agent restart */
+        recovered: T.Optional(T.Boolean()),
+      }),
+      true,
+    ),
   ),
-  'domain.snapshot.create': cmd(
-    'create a snapshot (job)',
-    Lifecycle({ snapshot: T.Optional(Name), description: T.Optional(T.String({ maxLength: 4096 })) }),
-    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String() }),
-    true,
+  'domain.snapshot.create': asJob(
+    cmd(
+      'create a snapshot (job)',
+      Lifecycle({ snapshot: T.Optional(Name), description: T.Optional(T.String({ maxLength: 4096 })) }),
+      T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String() }),
+      true,
+    ),
   ),
   'domain.snapshot.list': cmd(
     'snapshots of a domain',
@@ -256,16 +265,20 @@ export const DOMAIN_COMMANDS = {
     }),
     false,
   ),
-  'domain.snapshot.revert': cmd(
-    'revert to a snapshot (job)',
-    Lifecycle({ snapshot: Name, running: T.Optional(T.Boolean()), paused: T.Optional(T.Boolean()) }),
-    T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String(), state: DomainStateWord }),
-    true,
+  'domain.snapshot.revert': asJob(
+    cmd(
+      'revert to a snapshot (job)',
+      Lifecycle({ snapshot: Name, running: T.Optional(T.Boolean()), paused: T.Optional(T.Boolean()) }),
+      T.Object({ uuid: T.String(), name: T.String(), snapshot: T.String(), state: DomainStateWord }),
+      true,
+    ),
   ),
-  'domain.snapshot.delete': cmd(
-    'delete a snapshot (job)',
-    Lifecycle({ snapshot: Name, children: T.Optional(T.Boolean()) }),
-    T.Object({ snapshot: T.String() }),
-    true,
+  'domain.snapshot.delete': asJob(
+    cmd(
+      'delete a snapshot (job)',
+      Lifecycle({ snapshot: Name, children: T.Optional(T.Boolean()) }),
+      T.Object({ snapshot: T.String() }),
+      true,
+    ),
   ),
 } satisfies Record<string, CommandSpec>;

@@ -1,6 +1,6 @@
 // The v1 commands pool.* and vol.*: storage pools and volumes. Part of the contract source (commands.ts).
 import { Type as T } from '@sinclair/typebox';
-import { type CommandSpec, cmd } from './command-spec';
+import { type CommandSpec, asJob, cmd } from './command-spec';
 import { Bytes, Empty, MAX_INT, Name, NameUuid, PoolSummary, VolumeSummary, Xml } from './shapes';
 
 export const STORAGE_COMMANDS = {
@@ -49,23 +49,26 @@ export const STORAGE_COMMANDS = {
     VolumeSummary,
     false,
   ),
-  'vol.create': cmd(
-    'create a volume',
-    T.Union([
-      T.Object(
-        {
-          pool: Name,
-          name: Name,
-          capacityBytes: T.Integer({ minimum: 1, maximum: MAX_INT }),
-          format: T.Optional(T.Union([T.Literal('raw'), T.Literal('qcow2')])),
-          allocationBytes: T.Optional(Bytes),
-        },
-        { additionalProperties: false },
-      ),
-      T.Object({ pool: Name, xml: Xml }, { additionalProperties: false }),
-    ]),
-    T.Object({ name: T.String(), key: T.String(), path: T.String() }),
-    true,
+  'vol.create': asJob(
+    cmd(
+      'create a volume',
+      T.Union([
+        T.Object(
+          {
+            pool: Name,
+            name: Name,
+            capacityBytes: T.Integer({ minimum: 1, maximum: MAX_INT }),
+            format: T.Optional(T.Union([T.Literal('raw'), T.Literal('qcow2')])),
+            allocationBytes: T.Optional(Bytes),
+          },
+          { additionalProperties: false },
+        ),
+        T.Object({ pool: Name, xml: Xml }, { additionalProperties: false }),
+      ]),
+      T.Object({ name: T.String(), key: T.String(), path: T.String() }),
+      true,
+    ),
+    'sometimes',
   ),
   'vol.delete': cmd(
     'delete a volume',
@@ -87,10 +90,12 @@ export const STORAGE_COMMANDS = {
     VolumeSummary,
     true,
   ),
-  'vol.clone': cmd(
-    'clone a volume within its pool (job)',
-    T.Object({ pool: Name, volume: Name, name: Name }, { additionalProperties: false }),
-    T.Object({ name: T.String(), key: T.String(), path: T.String() }),
-    true,
+  'vol.clone': asJob(
+    cmd(
+      'clone a volume within its pool (job)',
+      T.Object({ pool: Name, volume: Name, name: Name }, { additionalProperties: false }),
+      T.Object({ name: T.String(), key: T.String(), path: T.String() }),
+      true,
+    ),
   ),
 } satisfies Record<string, CommandSpec>;

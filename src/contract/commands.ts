@@ -28,6 +28,13 @@ export const COMMANDS = {
 export type CommandName = keyof typeof COMMANDS;
 export type CommandData<C extends CommandName> = Static<(typeof COMMANDS)[C]['data']>;
 export type CommandResult<C extends CommandName> = Static<(typeof COMMANDS)[C]['result']>;
+/** The long-running commands (always or for some data): a job, answered once at the end. */
+export type JobCommand = { [C in CommandName]: (typeof COMMANDS)[C] extends { job: string } ? C : never }[CommandName];
+
+/** Whether a command may run as a job (contract flag `job`). */
+export function isJobCommand(name: string): name is JobCommand {
+  return isCommandName(name) && (COMMANDS[name] as { job?: string }).job !== undefined;
+}
 
 export function isCommandName(s: string): s is CommandName {
   return Object.prototype.hasOwnProperty.call(COMMANDS, s);

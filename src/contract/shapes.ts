@@ -1,14 +1,27 @@
 // Schema pieces the command families share (names, references, summaries
 // of domains, pools, volumes and networks, job info). Part of the contract
 // source; see commands.ts.
-import { Type as T } from '@sinclair/typebox';
+import { Type as T, type TLiteral, type TUnion } from '@sinclair/typebox';
+
+/** One of these words, as a union of literals whose static type is the words themselves (not string). */
+export const Literals = <const L extends readonly string[]>(
+  words: L,
+): TUnion<{ -readonly [K in keyof L]: TLiteral<L[K]> }> =>
+  T.Union(words.map((w) => T.Literal(w))) as unknown as TUnion<{ -readonly [K in keyof L]: TLiteral<L[K]> }>;
 
 export const Name = T.String({ minLength: 1, maxLength: 255 });
 export const DomainRef = T.String({ minLength: 1, maxLength: 255, description: 'domain name or UUID' });
 export const Empty = T.Object({}, { additionalProperties: false });
-export const DomainStateWord = T.Union(
-  ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'].map((s) => T.Literal(s)),
-);
+export const DomainStateWord = Literals([
+  'nostate',
+  'running',
+  'blocked',
+  'paused',
+  'shutdown',
+  'shutoff',
+  'crashed',
+  'pmsuspended',
+]);
 /**
  * Integers in commands stay exact in every JSON implementation (and in signed
  * data, contract "Command authenticity"): a larger number would lose digits
@@ -55,7 +68,7 @@ export const NetworkSummary = T.Object({
   bridge: T.Optional(T.String()),
 });
 export const NameUuid = T.Object({ uuid: T.String(), name: T.String() });
-export const JobState = T.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => T.Literal(s)));
+export const JobState = Literals(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export const JobInfo = T.Object({
   id: T.String(),
   command: T.String(),

@@ -1,5 +1,5 @@
 // Runs the real agent in the test process, on a unique node id.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../src/agent/agent';
@@ -24,6 +24,8 @@ export async function startAgent(
 ): Promise<Agent> {
   const transport = o.transport ?? new AmqpTransport({ endpoint: AMQP_URL, nodeId: o.node });
   const state = 'jobs' in o ? undefined : mkdtempSync(join(tmpdir(), `virtbus-agent-${o.node}-`));
+  // as agent/main.ts does: save/restore files go there
+  if (state) mkdirSync(join(state, 'save'));
   const agent = new Agent({
     libvirtUri: 'test:///default',
     log: createLogger(process.env.VIRTBUS_TEST_LOG ?? 'silent'),

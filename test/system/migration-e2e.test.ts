@@ -33,6 +33,7 @@ import { metricValue } from '../helpers/metrics';
 import { createRegistry } from '../../src/metrics/registry';
 import { agentMetrics } from '../../src/metrics/agent-metrics';
 import type { Registry } from 'prom-client';
+import { connect, VirtbusError } from '../../src/client';
 
 describe('domain.migrate between two agents', () => {
   const src = testNode('src');
@@ -207,6 +208,34 @@ describe('domain.migrate between two agents', () => {
       state: 'succeeded',
       command: 'domain.migrate',
     });
+  });
+
+  test('the SDK follows a slow migration as a Job: progress reports, a second handle by id, cancel', async () => {
+    const name = await bootGuest();
+    const v = await connect({ bus: AMQP_URL, node: src });
+    try {
+      const job = await v.call('domain.migrate', { domain: name, to: dst, bandwidthMiBs: 1 });
+      const reports: Array<{ phase?: string; dataProcessed?: number }> = [];
+      for await (const p of job.progress) {
+        reports.push(p.progress as { phase?: string; dataProcessed?: number });
+        if (reports.length === 3) break; // the iteration may stop early; the job goes on
+      }
+      expect(reports.length).toBe(3);
+      expect(reports[0]).toHaveProperty('phase');
+      expect(reports[2].dataProcessed).toBeGreaterThanOrEqual(reports[0].dataProcessed ?? 0);
+      const follower = await v.job(job.id);
+      expect(follower.command).toBe('domain.migrate');
+      await job.cancel();
+      const [mine, theirs] = await Promise.allSettled([job.result, follower.result]);
+      for (const r of [mine, theirs]) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(VirtbusError);
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'CANCELLED', id: job.id });
+      }
+      expect((await n1.domain(name)).name).toBe(name); // still on node 1
+    } finally {
+      await v.close();
+    }
   });
 
   test('job.cancel stops a slow migration: CANCELLED, guest still on node 1, nothing on node 2', async () => {

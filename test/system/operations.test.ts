@@ -19,6 +19,7 @@ import { validator } from '../../src/contract/validate';
 import { DomainStatsEventData } from '../../src/contract/events';
 import { metricValue } from '../helpers/metrics';
 import { NotifySocket } from '../helpers/notify-socket';
+import { MOSQUITTO_V5, TestMqttClient, commandEnvelope, forgetAgent, mqttNodeId } from '../helpers/mqtt';
 
 const PARENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = `00-${PARENT_TRACE}-00f067aa0ba902b7-01`;
@@ -388,6 +389,54 @@ test('readyz: 503 while libvirtd is gone, 200 once the agent reconnected and pub
       () => lab('restart-node2'),
     );
     await deleteNodeQueues(node);
+    removeAgentState(node);
+  }
+});
+
+test('MQTT 5: a traceparent user property comes back on the reply with the same trace id', async () => {
+  const node = mqttNodeId('opstr');
+  const url = await MOSQUITTO_V5.setup();
+  const client = await TestMqttClient.connect(url, 5);
+  let agent: AgentProcess | undefined;
+  try {
+    agent = await spawnAgent([
+      '--node-id',
+      node,
+      '--bus',
+      url,
+      '--libvirt-uri',
+      'test:///default',
+      '--heartbeat',
+      '0',
+      '--drain',
+      '3',
+    ]);
+    const replyTopic = `virtbus/reply/ops-${randomUUID()}`;
+    await client.subscribe(replyTopic);
+    const env = commandEnvelope('domain.get', { domain: 'test' });
+    await client.publish(`virtbus/v1/${node}/cmd`, JSON.stringify(env), {
+      properties: {
+        contentType: 'application/cloudevents+json',
+        responseTopic: replyTopic,
+        correlationData: Buffer.from(String(env.id)),
+        userProperties: { traceparent: PARENT, tracestate: 'vendor=mqtt' },
+      },
+    });
+    const reply = await client.waitFor((m) => m.topic === replyTopic, 'the MQTT reply');
+    // binary mode: the attributes are user properties; structured: in the body
+    const props = (reply.packet.properties?.userProperties ?? {}) as Record<string, string>;
+    const attrs = props.specversion ? props : reply.json();
+    expect(attrs.traceparent).toMatch(new RegExp(`^00-${PARENT_TRACE}-[0-9a-f]{16}-01$`));
+    expect(attrs.tracestate).toBe('vendor=mqtt');
+    await eventually(
+      async () => agent!.logs.some((l) => l.msg === 'command' && l.id === env.id && l.trace_id === PARENT_TRACE),
+      'the command log line with the trace id',
+      5000,
+    );
+  } finally {
+    await agent?.kill();
+    await client.close();
+    await forgetAgent(url, 5, node);
     removeAgentState(node);
   }
 });
