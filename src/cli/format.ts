@@ -35,21 +35,17 @@ export function formatReply(reply: ReplyData): string {
   return entries.map(([k, v]) => `${k.padEnd(width)}  ${cell(v)}`).join('\n');
 }
 
-/** `key=value` words -> data object (values parsed as JSON when they are JSON). */
-export function parseData(words: string[]): Record<string, unknown> {
-  if (words.length === 1 && words[0].trim().startsWith('{')) return JSON.parse(words[0]) as Record<string, unknown>;
-  const data: Record<string, unknown> = {};
-  for (const w of words) {
-    const i = w.indexOf('=');
-    if (i <= 0) throw new Error(`'${w}' is not key=value (or give one JSON object)`);
-    const raw = w.slice(i + 1);
-    let v: unknown = raw;
-    try {
-      v = JSON.parse(raw);
-    } catch {
-      /* a plain string */
-    }
-    data[w.slice(0, i)] = v;
-  }
-  return data;
+/**
+ * A failed reply as one line: `domain.start: NOT_FOUND: domain 'vm9' not found
+ * (libvirt VIR_ERR_NO_DOMAIN)` (the CLI puts `virtbus: ` in front).
+ */
+export function errorLine(
+  command: string,
+  error: { code: string; message: string; libvirt?: { name: string } },
+): string {
+  const message = error.message.replace(/\s*\n\s*/g, ' '); // libvirt's messages may span lines
+  return `${command}: ${error.code}: ${message}${error.libvirt ? ` (libvirt ${error.libvirt.name})` : ''}`;
 }
+
+// parseData lived here before the CLI took dotted keys and files; it is args.ts's now.
+export { parseData } from './args';

@@ -22,7 +22,6 @@ import {
   type Job,
   type JobCommand,
   type JobProgress,
-  type NodeOutcome,
   type Virtbus,
   type VirtbusEvent,
 } from '../../../src/client';
