@@ -32,6 +32,7 @@ import { deleteNodeKeys } from '../helpers/redis';
 import { metricValue } from '../helpers/metrics';
 import { createRegistry } from '../../src/metrics/registry';
 import { agentMetrics } from '../../src/metrics/agent-metrics';
+import { startOpsServer, type OpsServer } from '../../src/ops/http-server';
 import type { Registry } from 'prom-client';
 import { connect, VirtbusError } from '../../src/client';
 
@@ -47,6 +48,13 @@ describe('domain.migrate between two agents', () => {
   /** the source agent's metrics, as its /metrics would serve them */
   let register: Registry;
   let unfollow: (() => void) | undefined;
+  /** the source agent's /metrics, served as agent/main.ts serves it */
+  let ops: OpsServer | undefined;
+  const scrape = async () => {
+    const r = await fetch(`${ops!.url}/metrics`);
+    if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+    return r.text();
+  };
   let n1: Connection;
   let n2: Connection;
   const guests: string[] = [];
@@ -76,6 +84,11 @@ describe('domain.migrate between two agents', () => {
     await eventually(async () => peers!.resolve(dst), `presence of ${dst} seen by ${src}`, 10000);
     register = createRegistry();
     unfollow = agentMetrics(register, { agent: a1, transport: t1, jobs: a1.jobs!, version: 'test' });
+    ops = await startOpsServer({
+      listen: '127.0.0.1:0',
+      metrics: async () => ({ body: await register.metrics(), contentType: register.contentType }),
+      readiness: () => ({ ...a1.readiness() }),
+    });
   });
 
   afterEach(() =>
@@ -99,6 +112,7 @@ describe('domain.migrate between two agents', () => {
   afterAll(() =>
     cleanupAll([
       ['stop following the source agent', async () => unfollow?.()],
+      ['stop serving its metrics', async () => ops?.close()],
       ['close the source agent', () => a1?.close()],
       ['close the destination agent', () => a2?.close()],
       ['close the client', () => client?.close()],
@@ -144,7 +158,7 @@ describe('domain.migrate between two agents', () => {
   test('moves a running guest to the other node, with progress, events on both nodes and the final result', async () => {
     const name = await bootGuest();
     const id = randomUUID();
-    const migrationsBefore = metricValue(await register.metrics(), 'virtbus_migrations_total', {
+    const migrationsBefore = metricValue(await scrape(), 'virtbus_migrations_total', {
       outcome: 'succeeded',
     });
     // scrapes while it runs: the job shows in virtbus_jobs_running
@@ -152,7 +166,7 @@ describe('domain.migrate between two agents', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        running = Math.max(running, metricValue(await register.metrics(), 'virtbus_jobs_running', { kind: 'migrate' }));
+        running = Math.max(running, metricValue(await scrape(), 'virtbus_jobs_running', { kind: 'migrate' }));
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -163,7 +177,7 @@ describe('domain.migrate between two agents', () => {
       ok: true,
       result: { name, node: dst, downtimeMs: expect.any(Number), totalMs: expect.any(Number) },
     });
-    const after = await register.metrics();
+    const after = await scrape();
     expect(running).toBe(1);
     expect(metricValue(after, 'virtbus_jobs_running', { kind: 'migrate' })).toBe(0);
     expect(metricValue(after, 'virtbus_migrations_total', { outcome: 'succeeded' }) - migrationsBefore).toBe(1);
