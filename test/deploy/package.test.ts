@@ -176,7 +176,9 @@ test('dpkg -i: the files, the virtbus system user (group virtbus, + libvirt), th
   expect(must('runuser', ['-u', 'virtbus', '--', '/usr/sbin/virtbus-agent', '--help'])).toMatch(
     /^virtbus-agent \[options\]/,
   );
-  expect(must('runuser', ['-u', 'virtbus', '--', '/usr/bin/virtbus', '--help'])).toMatch(/^virtbus \[options\]/);
+  expect(must('runuser', ['-u', 'virtbus', '--', '/usr/bin/virtbus', '--help'])).toMatch(
+    /^usage: virtbus \[options\] COMMAND/m,
+  );
   // the installed unit, its paths real now
   expect(run('systemd-analyze', ['verify', UNIT])).toEqual({ status: 0, out: '' });
 });

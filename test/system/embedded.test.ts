@@ -79,8 +79,9 @@ test('npm start, then virtbus domain.list and domain.suspend, with the event', a
       });
       await watcher.close();
 
-      const missing = await cli('domain.get', 'domain=nope').catch((e: { code: number; stdout: string }) => e);
-      expect(missing).toMatchObject({ code: 1, stdout: expect.stringContaining('error NOT_FOUND') });
+      // an error reply: exit 1 and one line on stderr with the contract code
+      const missing = await cli('domain.get', 'domain=nope').catch((e: { code: number; stderr: string }) => e);
+      expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^virtbus: domain\.get: NOT_FOUND: /m) });
     } finally {
       // what Ctrl-C does to the agent: npm itself does not forward SIGTERM, so signal the agent process
       const pid = agentPid(agent.pid!);
