@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { NODE_ID_PATTERN, isNodeId } from '../contract/addresses';
 import { EMBEDDED_LIBVIRT_URI, EMBEDDED_PORT } from './embedded-defaults';
 import { toEndpoint, type Endpoint, type TlsSettings } from '../endpoint';
-import { parseListen } from '../ops/http-server';
+import { parseListen } from '../ops/listen';
 
 export interface AgentConfig {
   /** [A-Za-z0-9_-]{1,64}; default: the host name */

@@ -243,7 +243,9 @@ export class CommandIntake {
     if (!codec) throw new CommandError('BAD_REQUEST', `unsupported content type ${quote(m.contentType ?? '')}`);
     const env = codec.decode(m.body);
     addr.codec = codec;
-    addr.trace = traceOf(env as Record<string, unknown>, m.headers);
+    // the envelope's trace context wins over the headers' (read in initialAddressing)
+    if ((env as { traceparent?: unknown }).traceparent !== undefined)
+      addr.trace = traceOf(env as Record<string, unknown>, m.headers);
 
     const idProblem = attributeProblem('id', env.id, MAX_ID_LENGTH);
     addr.id = idProblem ? idDigest(env.id) : env.id;

@@ -9,7 +9,7 @@ import type { Authenticity } from '../auth/authenticity';
 import type { Logger } from '../log';
 import type { Transport } from '../bus/transport';
 import { SystemdNotifier } from '../ops/sd-notify';
-import { startOpsServer, type OpsServer } from '../ops/http-server';
+import type { OpsServer } from '../ops/http-server';
 import { AGENT_VERSION } from './version';
 
 export interface Operations {
@@ -33,11 +33,12 @@ export async function startOperations(
   let server: OpsServer | undefined;
   let unfollow = () => {};
   if (cfg.metricsListen !== 'none') {
-    // prom-client and the metrics are loaded only when they are served
+    // the HTTP server, prom-client and the metrics are loaded only when they are served
     /* eslint-disable @typescript-eslint/no-require-imports -- loaded only with a metrics listener */
     const { createRegistry } = require('../metrics/registry') as typeof import('../metrics/registry');
     const { agentMetrics } = require('../metrics/agent-metrics') as typeof import('../metrics/agent-metrics');
     const { guestMetrics } = require('../metrics/guests') as typeof import('../metrics/guests');
+    const { startOpsServer } = require('../ops/http-server') as typeof import('../ops/http-server');
     /* eslint-enable @typescript-eslint/no-require-imports */
     const register = createRegistry();
     unfollow = agentMetrics(register, {

@@ -6,6 +6,7 @@
 // its state now, then its progress until it ends.
 import { randomUUID } from 'node:crypto';
 import type { VirtbusClient } from '../client/types';
+import { NO_LIMIT_MS } from '../client/sdk';
 import type { ReplyData } from '../contract/events';
 import { errorLine, formatReply } from './format';
 import { ProgressView, jobEventOf, type JobEvent } from './progress';
@@ -39,9 +40,6 @@ function detached(io: JobIo, view: ProgressView | undefined, command: string, id
   io.stderr.write(`virtbus: ${command}: detached; job ${id} goes on: virtbus --node ${node} job watch ${id}\n`);
   return INTERRUPTED;
 }
-
-/** setTimeout's largest delay: "no time limit" for a job's reply, which comes when the job ends. */
-export const NO_LIMIT_MS = 2 ** 31 - 1;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 

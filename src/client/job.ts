@@ -5,10 +5,10 @@
 // can also be made for a job someone else started (re-attach by its id):
 // its result then comes from job.get once the job.completed event says it
 // ended (or at once, when it has ended already).
-import type { CloudEvent } from '../contract/envelope';
 import type { ReplyData } from '../contract/events';
 import type { EventHub } from './event-hub';
 import { VirtbusError } from './errors';
+import { jobEventOf } from './job-event';
 
 export interface JobProgress {
   /** running, … as the agent reports it */
@@ -71,6 +71,25 @@ function outcome<R>(reply: ReplyData, command: string, id: string): R {
   throw new VirtbusError(reply.error, { command, id });
 }
 
+/** Calls onProgress for each progress report of the job and onEnded at its job.completed event; resolves when listening. */
+function followJob(
+  s: Pick<JobStart, 'hub' | 'node' | 'id'>,
+  onProgress: (p: JobProgress) => void,
+  onEnded: () => void,
+): Promise<() => void> {
+  return s.hub.listen(s.node, (ce) => {
+    const e = jobEventOf(ce);
+    if (e?.id !== s.id) return;
+    if (e.event === 'progress')
+      onProgress({
+        state: e.state ?? 'running',
+        progress: e.progress,
+        ...(e.at !== undefined && { at: new Date(e.at).toISOString() }),
+      });
+    if (e.event === 'completed') onEnded();
+  });
+}
+
 export interface JobStart {
   hub: EventHub;
   send: Send;
@@ -79,21 +98,19 @@ export interface JobStart {
   id: string;
 }
 
-/** Sends a long-running command and follows it. */
+/** Sends a long-running command (its reply comes when the job ends; timeoutMs and deadline are the caller's) and follows it. */
 export async function startJob<R, C extends string>(
   s: JobStart & { command: C },
   data: unknown,
-  timeoutMs?: number,
+  o: { timeoutMs?: number; deadline?: string } = {},
 ): Promise<Job<R, C>> {
   const feed = new ProgressFeed();
-  const stop = await s.hub.listen(s.node, (e: CloudEvent) => {
-    const d = e.data as { id?: string; state?: string; progress?: unknown; at?: string } | undefined;
-    if (d?.id !== s.id || !e.type.startsWith('virtbus.event.job.')) return;
-    if (e.type === 'virtbus.event.job.progress')
-      feed.push({ state: d.state ?? 'running', progress: d.progress, at: d.at });
-    if (e.type === 'virtbus.event.job.completed') feed.end();
-  });
-  const reply = s.send(s.command, data, { node: s.node, id: s.id, ...(timeoutMs !== undefined && { timeoutMs }) });
+  const stop = await followJob(
+    s,
+    (p) => feed.push(p),
+    () => feed.end(),
+  );
+  const reply = s.send(s.command, data, { ...o, node: s.node, id: s.id });
   const result = reply
     .then((r) => outcome<R>(r, s.command, s.id))
     .finally(() => {
@@ -109,13 +126,11 @@ export async function attachJob(s: Omit<JobStart, 'command'>, pollMs = 5000): Pr
   const feed = new ProgressFeed();
   let ended!: () => void;
   const endedEvent = new Promise<void>((r) => (ended = r));
-  const stop = await s.hub.listen(s.node, (e: CloudEvent) => {
-    const d = e.data as { id?: string; state?: string; progress?: unknown; at?: string } | undefined;
-    if (d?.id !== s.id || !e.type.startsWith('virtbus.event.job.')) return;
-    if (e.type === 'virtbus.event.job.progress')
-      feed.push({ state: d.state ?? 'running', progress: d.progress, at: d.at });
-    if (e.type === 'virtbus.event.job.completed') ended();
-  });
+  const stop = await followJob(
+    s,
+    (p) => feed.push(p),
+    () => ended(),
+  );
   const get = async () => {
     const r = await s.send('job.get', { id: s.id }, { node: s.node });
     return outcome<{ id: string; command: string; state: string; result?: unknown; error?: unknown }>(

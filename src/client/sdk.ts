@@ -25,6 +25,9 @@ import { fleet, type FleetCallOptions, type FleetNode, type NodeOutcome } from '
 import { attachJob, startJob, type Job } from './job';
 import type { PresenceOptions, VirtbusClient } from './types';
 
+/** setTimeout's largest delay: "no time limit" for a job's reply, which comes when the job ends. */
+export const NO_LIMIT_MS = 2 ** 31 - 1;
+
 export interface ConnectOptions {
   /** amqp(s)://… or mqtt(s)://…, a list of one kind (tried in turn), or an Endpoint */
   bus: string | string[] | Endpoint;
@@ -157,15 +160,12 @@ class Sdk implements Virtbus {
       return Promise.reject(e) as Called<C>;
     }
     if (isJobCommand(command)) {
-      const id = o?.id ?? randomUUID();
-      // a job replies once, at its end: no limit unless the caller sets one
-      const send = (c: string, d: unknown, so: { node: string; id?: string; timeoutMs?: number }) =>
-        this.send(c, d, {
-          ...o,
-          ...so,
-          timeoutMs: so.timeoutMs ?? (c === command ? (o?.timeoutMs ?? 2 ** 31 - 1) : undefined),
-        });
-      return startJob({ hub: this.hub, send, node, command, id }, data ?? {}) as unknown as Called<C>;
+      // a job replies once, at its end: no time limit unless the caller sets one
+      const send = (c: string, d: unknown, so: CallOptions & { node: string }) => this.send(c, d, so);
+      return startJob({ hub: this.hub, send, node, command, id: o?.id ?? randomUUID() }, data ?? {}, {
+        timeoutMs: o?.timeoutMs ?? NO_LIMIT_MS,
+        ...(o?.deadline && { deadline: o.deadline }),
+      }) as unknown as Called<C>;
     }
     const id = o?.id ?? randomUUID();
     return this.send(command, data ?? {}, { ...o, id, node }).then((r) => {
@@ -175,7 +175,7 @@ class Sdk implements Virtbus {
   }
 
   async job(id: string, o?: { node?: string }): Promise<Job<unknown>> {
-    return attachJob({ hub: this.hub, send: (c, d, so) => this.send(c, d, so), node: this.target(o), id });
+    return attachJob({ hub: this.hub, send: this.send, node: this.target(o), id });
   }
 
   events(filter: EventFilter = {}): EventStream {

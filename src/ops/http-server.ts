@@ -9,6 +9,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { parseListen } from './listen';
+
+export { parseListen };
 
 export interface OpsServerOptions {
   /** host:port ([v6]:port); port 0 picks a free one */
@@ -25,15 +28,6 @@ export interface OpsServer {
   /** where it listens, e.g. http://127.0.0.1:9477 */
   readonly url: string;
   close(): Promise<void>;
-}
-
-/** host and port of a listen address: 127.0.0.1:9477, [::1]:9477, :9477 (every address) */
-export function parseListen(listen: string): { host?: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`listen address '${listen}' must be HOST:PORT (e.g. 127.0.0.1:9477)`);
-  const host = m[1] ?? m[2];
-  return { ...(host && { host }), port };
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();

@@ -36,8 +36,6 @@ async function scrape(url: string): Promise<string> {
   return r.text();
 }
 
-const value = metricValue;
-
 describe('an agent on RabbitMQ and the test driver', () => {
   const node = testNode('ops');
   let agent: AgentProcess;
@@ -112,27 +110,29 @@ describe('an agent on RabbitMQ and the test driver', () => {
     await eventually(
       async () => {
         after = await scrape(url);
-        return value(after, 'virtbus_events_published_total', { object: 'domain', event: 'lifecycle' }) >= 2;
+        return metricValue(after, 'virtbus_events_published_total', { object: 'domain', event: 'lifecycle' }) >= 2;
       },
       'lifecycle events counted',
       10_000,
     );
     const delta = (name: string, labels: Record<string, string>) =>
-      value(after, name, labels) - value(before, name, labels);
+      metricValue(after, name, labels) - metricValue(before, name, labels);
     expect(delta('virtbus_commands_total', { command: 'domain.suspend', code: 'OK' })).toBe(1);
     expect(delta('virtbus_commands_total', { command: 'domain.resume', code: 'OK' })).toBe(1);
     expect(delta('virtbus_commands_total', { command: 'domain.get', code: 'NOT_FOUND' })).toBe(1);
     expect(delta('virtbus_commands_total', { command: 'unknown', code: 'UNKNOWN_COMMAND' })).toBe(1);
     expect(after).not.toContain(odd);
     expect(delta('virtbus_command_duration_seconds_count', { command: 'domain.suspend' })).toBe(1);
-    expect(value(after, 'virtbus_command_duration_seconds_sum', { command: 'domain.suspend' })).toBeGreaterThan(0);
-    expect(value(after, 'virtbus_commands_in_flight')).toBe(0);
+    expect(metricValue(after, 'virtbus_command_duration_seconds_sum', { command: 'domain.suspend' })).toBeGreaterThan(
+      0,
+    );
+    expect(metricValue(after, 'virtbus_commands_in_flight')).toBe(0);
     // suspend and resume: each one hop to libvirt's worker (lookup and operation)
     expect(delta('virtbus_libvirt_call_duration_seconds_count', { api: 'domainLookupOperate' })).toBe(2);
-    expect(value(after, 'virtbus_bus_connected')).toBe(1);
-    expect(value(after, 'virtbus_libvirt_connected')).toBe(1);
-    expect(value(after, 'virtbus_ready')).toBe(1);
-    expect(value(after, 'virtbus_publish_failures_total', { reason: 'event' })).toBe(0);
+    expect(metricValue(after, 'virtbus_bus_connected')).toBe(1);
+    expect(metricValue(after, 'virtbus_libvirt_connected')).toBe(1);
+    expect(metricValue(after, 'virtbus_ready')).toBe(1);
+    expect(metricValue(after, 'virtbus_publish_failures_total', { reason: 'event' })).toBe(0);
     expect(after).toMatch(/^virtbus_build_info\{version="[^"]+",nodejs="[^"]+"\} 1$/m);
     expect(after).toMatch(/^process_resident_memory_bytes \d+/m);
     // the guests, from the bulk call: the test driver's one domain
@@ -324,14 +324,14 @@ test('readyz: 503 within seconds of losing the broker, 200 again after it is bac
     expect(body).toMatchObject({ ready: false, bus: false, libvirt: true });
     expect((await fetch(`${url}/healthz`)).status).toBe(200); // alive all the same
     const metrics = await scrape(url);
-    expect(value(metrics, 'virtbus_bus_connected')).toBe(0);
+    expect(metricValue(metrics, 'virtbus_bus_connected')).toBe(0);
     const { upAt } = await broker.start();
     await eventually(
       async () => watch!.seen.some((s) => s.at >= upAt && s.status === 200),
       'readyz 200 after the broker is back',
       20_000,
     );
-    expect(value(await scrape(url), 'virtbus_bus_reconnects_total')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(await scrape(url), 'virtbus_bus_reconnects_total')).toBeGreaterThanOrEqual(1);
   } finally {
     watch?.stop();
     await agent?.kill();
