@@ -49,9 +49,12 @@ class WorkerPool {
         std::thread(&WorkerPool::Oversee, this).detach();
       }
       WakeLocked(/*force=*/false);
-      // only when it sleeps for want of calls: one wake-up per quiet spell, not per call
-      wakeOverseer = overseerIdle_;
-      overseerIdle_ = false;
+      // Only when a call has nobody to take it (every worker busy, the target
+      // reached) and the overseer sleeps: a call a free worker takes cannot be
+      // stuck behind a hung one. Waking it on every quiet spell cost a futex
+      // and a contended lock per command under load.
+      wakeOverseer = overseerIdle_ && Unattended();
+      if (wakeOverseer) overseerIdle_ = false;
     }
     if (wakeOverseer) overseerCv_.notify_one();
   }
@@ -69,6 +72,8 @@ class WorkerPool {
   // must not make exit hang on a join.
   void Loop();
   void Oversee();
+  // Calls queued beyond the workers awake to take them. mu_ held.
+  bool Unattended() const { return queue_.size() > free_; }
   // Wakes (or starts) a worker for the queue when nobody free will take it:
   // below the target, or beyond it (force: calls stopped starting). mu_ held.
   void WakeLocked(bool force) {
@@ -139,7 +144,11 @@ void WorkerPool::Loop() {
     busy_++;
     started_++;
     WakeLocked(/*force=*/false);  // more queued and room below the target
+    // Calls left with nobody to take them while this one runs (it may hang): the overseer watches.
+    bool wakeOverseer = overseerIdle_ && Unattended();
+    if (wakeOverseer) overseerIdle_ = false;
     lock.unlock();
+    if (wakeOverseer) overseerCv_.notify_one();
     virResetLastError();
     try {
       c->result = c->work();
@@ -162,14 +171,14 @@ void WorkerPool::Loop() {
 void WorkerPool::Oversee() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    while (queue_.empty()) {
+    while (!Unattended()) {
       overseerIdle_ = true;
       overseerCv_.wait(lock);
     }
     overseerIdle_ = false;
     uint64_t before = started_;
     overseerCv_.wait_for(lock, kStuckAfter);
-    if (!queue_.empty() && started_ == before) WakeLocked(/*force=*/true);
+    if (Unattended() && started_ == before) WakeLocked(/*force=*/true);
   }
 }
 
