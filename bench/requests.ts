@@ -3,6 +3,8 @@
 // run — over RabbitMQ (AMQP 0-9-1), over a private Mosquitto (MQTT 5), and
 // against the lab's real libvirtd when it is up.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { COMMANDS_EXCHANGE, commandQueue, commandTopic } from '../src/contract/addresses';
 import { deleteQueues, spawnAgent, type AgentProcess } from './lib/agent-process';
@@ -193,71 +195,52 @@ export async function runMqttRequests(o: BenchOptions): Promise<Row[]> {
 export const LAB_URI = process.env.VIRTBUS_BENCH_LAB_URI ?? 'qemu:///system';
 
 /** A domain of the lab to measure (not one of `gone`), or why there is none. */
-async function labDomain(gone: string[]): Promise<{ domain?: string; skip?: string }> {
-  try {
-    const { stdout } = await promisify(execFile)('virsh', ['-c', LAB_URI, 'list', '--all', '--name'], {
-      timeout: 15_000,
-    });
-    const names = stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter((s) => s && !gone.includes(s));
-    const chosen = process.env.VIRTBUS_BENCH_LAB_DOMAIN;
-    if (chosen) return names.includes(chosen) ? { domain: chosen } : { skip: `no domain '${chosen}' on ${LAB_URI}` };
-    if (names.length) return { domain: names[0] };
-    return {
-      skip: gone.length
-        ? `the lab's domains (${gone.join(', ')}) went away during the run`
-        : `no domain on ${LAB_URI} (virsh list --all is empty)`,
-    };
-  } catch {
-    return {
-      skip: gone.length
-        ? `the lab went down during the run (${LAB_URI} no longer answers)`
-        : 'lab not up (bash deploy/lab/lab.sh up)',
-    };
-  }
-}
+const virsh = (...args: string[]) => promisify(execFile)('virsh', ['-c', LAB_URI, ...args], { timeout: 15_000 });
 
-async function stillThere(domain: string): Promise<boolean> {
+/**
+ * The bench's own guest on the lab: defined (never started) for this run and
+ * undefined after it, so the rows need nobody else's guest and leave the lab
+ * as they found it. VIRTBUS_BENCH_LAB_DOMAIN names one to use instead.
+ */
+async function labDomain(cleanup: Cleanup): Promise<{ domain?: string; skip?: string }> {
   try {
-    await promisify(execFile)('virsh', ['-c', LAB_URI, 'domstate', domain], { timeout: 15_000 });
-    return true;
+    await virsh('version');
   } catch {
-    return false;
+    return { skip: 'lab not up (bash deploy/lab/lab.sh up)' };
   }
+  const chosen = process.env.VIRTBUS_BENCH_LAB_DOMAIN;
+  if (chosen) return { domain: chosen };
+  const name = `virtbus-bench-${process.pid}`;
+  const xml = join(tempDir('lab-domain', cleanup), 'domain.xml');
+  writeFileSync(
+    xml,
+    `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>` +
+      `<os><type arch='x86_64'>hvm</type></os></domain>\n`,
+  );
+  await virsh('define', xml);
+  cleanup.add(`undefine ${name} on ${LAB_URI}`, async () => {
+    await virsh('undefine', name);
+  });
+  return { domain: name };
 }
 
 export async function runLabRequests(o: BenchOptions): Promise<Row[]> {
-  const figure = (p: string) => `lab domain.get sequential ${p}`;
-  const skip = (why: string) => [
-    skipped('lab.get.p50', figure('p50'), why),
-    skipped('lab.get.p99', figure('p99'), why),
-  ];
-  // The lab's guests belong to whoever runs tests there (a CI run creates,
-  // migrates and removes them): one may go away mid-run; then another is tried.
-  const gone: string[] = [];
-  for (;;) {
-    const lab = await labDomain(gone);
-    if (!lab.domain) return skip(lab.skip!);
-    try {
-      return await labRows(o, lab.domain);
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (!/NOT_FOUND|VIR_ERR_NO_DOMAIN/.test(msg) && (await stillThere(lab.domain))) throw e;
-      o.log(`lab: domain ${lab.domain} went away during the run`);
-      gone.push(lab.domain);
-      if (gone.length >= 3)
-        return skip(
-          `the lab's guests kept going away (${gone.join(', ')}): another run uses the lab; VIRTBUS_BENCH_LAB_DOMAIN picks one`,
-        );
+  return withCleanup(o.problems, async (cleanup) => {
+    const lab = await labDomain(cleanup);
+    if (!lab.domain) {
+      const why = lab.skip!;
+      return [
+        skipped('lab.get.p50', 'lab domain.get sequential p50', why),
+        skipped('lab.get.p99', 'lab domain.get sequential p99', why),
+      ];
     }
-  }
+    return labRows(o, lab.domain, cleanup);
+  });
 }
 
-async function labRows(o: BenchOptions, domain: string): Promise<Row[]> {
-  return withCleanup(o.problems, async (cleanup) => {
-    // read-only: the bench only reads, and leaves the lab's guests alone
+async function labRows(o: BenchOptions, domain: string, cleanup: Cleanup): Promise<Row[]> {
+  {
+    // read-only: the bench only reads
     const agent = spawnAgent(
       { label: 'lab', bus: o.amqpUrl, libvirtUri: LAB_URI, readOnly: true, problems: o.problems },
       cleanup,
@@ -268,5 +251,5 @@ async function labRows(o: BenchOptions, domain: string): Promise<Row[]> {
     o.log(`lab: sequential domain.get ${domain} ×${n} through ${LAB_URI}`);
     o.details['lab.domain'] = domain;
     return sequentialRows('lab', 'lab', bus, getInfo, domain, n, o);
-  });
+  }
 }

@@ -41,6 +41,11 @@ export class LifecycleDriver {
     return { sent: 0, ok: 0, okSuspend: 0, okResume: 0, failed: 0, firstSentAt: NaN, lastReplyAt: NaN, seconds: 0 };
   }
 
+  /** These domains are paused now (their next command is a resume). */
+  markSuspended(domains: readonly string[]): void {
+    for (const d of domains) this.paused.add(d);
+  }
+
   /** the next idle domain, round robin */
   private pick(): string | undefined {
     for (let i = 0; i < this.names.length; i++) {

@@ -105,4 +105,14 @@ export function rssMiB(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
+/** CPU seconds (user + system, every thread) a live process has used so far (from /proc/PID/stat). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+/** USER_HZ: 100 on Linux for every architecture Node runs on */
+const CLOCK_TICKS = 100;
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
