@@ -1,6 +1,7 @@
 // A libvirt call that hangs must not hold up other calls, events or the JS
 // thread: the guest's QEMU is SIGSTOPped, so suspending it blocks in libvirt
 // until the process is continued.
+import { cpus } from 'node:os';
 import { Connection, libvirtThreadPoolSize, type LibvirtEvent } from '../../src/libvirt';
 import { EventLog } from '../helpers/events';
 import { cleanupAll } from '../helpers/cleanup';
@@ -20,7 +21,9 @@ describe('concurrency with a blocked call', () => {
   let log: EventLog<LibvirtEvent>;
   const name = labUniq('hang');
   const other = labUniq('evt');
+  const third = labUniq('hang2');
   let pid = 0;
+  let pid3 = 0;
 
   beforeAll(async () => {
     conn = await openNode(NODE1_URI);
@@ -99,6 +102,40 @@ describe('concurrency with a blocked call', () => {
     pid = 0;
     await blocked;
     expect((await dom.state()).state).toBe('paused');
+    await dom.destroy();
+  });
+
+  // The pool keeps about one worker per core awake; beyond that an overseer
+  // adds a worker only when queued calls have nobody to take them. Here
+  // every such worker is stuck: one suspend inside the frozen QEMU, and as
+  // many resumes as there are cores, each waiting for the suspend's job.
+  test('calls proceed while more calls than the pool keeps awake are stuck', async () => {
+    const dom = await conn.createDomain(guestXml(third));
+    await waitGuestReady(third);
+    pid3 = qemuPid(third);
+    process.kill(pid3, 'SIGSTOP');
+
+    const stuck = [dom.suspend(), ...Array.from({ length: cpus().length }, () => dom.resume())];
+    let settled = 0;
+    for (const p of stuck)
+      void p.then(
+        () => settled++,
+        () => settled++,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(settled).toBe(0); // every one of them holds a worker
+
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 16 }, () => conn.hostname()));
+    expect(results.every((h) => typeof h === 'string' && h.length > 0)).toBe(true);
+    // each new worker comes within a few milliseconds of the calls stopping; far below libvirt's 30 s job wait
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(settled).toBe(0);
+
+    process.kill(pid3, 'SIGCONT');
+    pid3 = 0;
+    const outcomes = await Promise.allSettled(stuck);
+    expect(outcomes[0].status).toBe('fulfilled'); // the suspend went through once QEMU answered
     await dom.destroy();
   });
 });
