@@ -53,8 +53,7 @@ class WorkerPool {
       // reached) and the overseer sleeps: a call a free worker takes cannot be
       // stuck behind a hung one. Waking it on every quiet spell cost a futex
       // and a contended lock per command under load.
-      wakeOverseer = overseerIdle_ && Unattended();
-      if (wakeOverseer) overseerIdle_ = false;
+      wakeOverseer = ClaimOverseerLocked();
     }
     if (wakeOverseer) overseerCv_.notify_one();
   }
@@ -74,6 +73,13 @@ class WorkerPool {
   void Oversee();
   // Calls queued beyond the workers awake to take them. mu_ held.
   bool Unattended() const { return queue_.size() > free_; }
+  // True when the sleeping overseer must watch (calls unattended); the caller
+  // notifies it after unlocking. Marks it awake so one notify suffices. mu_ held.
+  bool ClaimOverseerLocked() {
+    if (!overseerIdle_ || !Unattended()) return false;
+    overseerIdle_ = false;
+    return true;
+  }
   // Wakes (or starts) a worker for the queue when nobody free will take it:
   // below the target, or beyond it (force: calls stopped starting). mu_ held.
   void WakeLocked(bool force) {
@@ -145,8 +151,7 @@ void WorkerPool::Loop() {
     started_++;
     WakeLocked(/*force=*/false);  // more queued and room below the target
     // Calls left with nobody to take them while this one runs (it may hang): the overseer watches.
-    bool wakeOverseer = overseerIdle_ && Unattended();
-    if (wakeOverseer) overseerIdle_ = false;
+    bool wakeOverseer = ClaimOverseerLocked();
     lock.unlock();
     if (wakeOverseer) overseerCv_.notify_one();
     virResetLastError();

@@ -2,6 +2,7 @@
 // of domains, pools, volumes and networks, job info). Part of the contract
 // source; see commands.ts.
 import { Type as T, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { DOMAIN_STATES } from './domain-states';
 
 /** One of these words, as a union of literals whose static type is the words themselves (not string). */
 export const Literals = <const L extends readonly string[]>(
@@ -12,16 +13,7 @@ export const Literals = <const L extends readonly string[]>(
 export const Name = T.String({ minLength: 1, maxLength: 255 });
 export const DomainRef = T.String({ minLength: 1, maxLength: 255, description: 'domain name or UUID' });
 export const Empty = T.Object({}, { additionalProperties: false });
-export const DomainStateWord = Literals([
-  'nostate',
-  'running',
-  'blocked',
-  'paused',
-  'shutdown',
-  'shutoff',
-  'crashed',
-  'pmsuspended',
-]);
+export const DomainStateWord = Literals(DOMAIN_STATES);
 /**
  * Integers in commands stay exact in every JSON implementation (and in signed
  * data, contract "Command authenticity"): a larger number would lose digits

@@ -2,6 +2,7 @@
 // above the binding ("started", "migrated", "shutoff"), using the tables
 // generated from the headers.
 import { enums, strings } from './gen/constants.gen';
+import { DOMAIN_STATES, type DomainStateName } from '../contract/domain-states';
 
 type EnumTable = Readonly<Record<string, number>>;
 
@@ -64,17 +65,7 @@ export function lifecycleEvent(event: number, detail: number): { event: Lifecycl
   return { event: name, detail: table ? enumWord(table[0], table[1], detail) : `unknown-${detail}` };
 }
 
-export const DOMAIN_STATES = [
-  'nostate',
-  'running',
-  'blocked',
-  'paused',
-  'shutdown',
-  'shutoff',
-  'crashed',
-  'pmsuspended',
-] as const;
-export type DomainStateName = (typeof DOMAIN_STATES)[number];
+export { DOMAIN_STATES, type DomainStateName };
 
 const reasonTables: Record<DomainStateName, [EnumTable, string]> = {
   nostate: [enums.virDomainNostateReason, 'VIR_DOMAIN_NOSTATE_'],

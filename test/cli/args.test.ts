@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError, checkKeys, parseData, readData } from '../../src/cli/args';
 import { COMMANDS } from '../../src/contract/commands';
-import { AMQP_URL, deleteNodeQueues } from '../helpers/amqp-client';
-import { removeAgentState, spawnAgent, type AgentProcess } from '../helpers/agent-process';
+import { AMQP_URL } from '../helpers/amqp-client';
+import { agentCleanup, spawnTestDriverAgent, type AgentProcess } from '../helpers/agent-process';
 import { testNode } from '../helpers/agent';
 import { cleanupAll } from '../helpers/cleanup';
 import { cli } from '../helpers/cli';
@@ -148,22 +148,11 @@ describe('the CLI', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'virtbus-cliargs-'));
-    agent = await spawnAgent([
-      '--node-id',
-      node,
-      '--bus',
-      AMQP_URL,
-      '--libvirt-uri',
-      'test:///default',
-      '--heartbeat',
-      '0',
-    ]);
+    agent = await spawnTestDriverAgent(node);
   });
   afterAll(() =>
     cleanupAll([
-      ['stop the agent', () => agent?.stop()],
-      ['delete its queues', () => deleteNodeQueues(node)],
-      ['remove its state', () => removeAgentState(node)],
+      ...agentCleanup(node, () => agent),
       ['remove the data files', () => rmSync(dir, { recursive: true, force: true })],
     ]),
   );

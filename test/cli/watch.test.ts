@@ -6,8 +6,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { eventLine, matches, stateColour, useColour, watchFilter } from '../../src/cli/watch';
 import type { CloudEvent } from '../../src/contract/envelope';
-import { AMQP_URL, deleteNodeQueues } from '../helpers/amqp-client';
-import { removeAgentState, spawnAgent, type AgentProcess } from '../helpers/agent-process';
+import { AMQP_URL } from '../helpers/amqp-client';
+import { agentCleanup, spawnTestDriverAgent, type AgentProcess } from '../helpers/agent-process';
 import { testNode } from '../helpers/agent';
 import { cleanupAfterEach, cleanupAll } from '../helpers/cleanup';
 import { CLI, cli, stopTmux } from '../helpers/cli';
@@ -78,24 +78,9 @@ describe('virtbus watch against an agent', () => {
   const base = ['--bus', AMQP_URL, '--node', node];
 
   beforeAll(async () => {
-    agent = await spawnAgent([
-      '--node-id',
-      node,
-      '--bus',
-      AMQP_URL,
-      '--libvirt-uri',
-      'test:///default',
-      '--heartbeat',
-      '0',
-    ]);
+    agent = await spawnTestDriverAgent(node);
   });
-  afterAll(() =>
-    cleanupAll([
-      ['stop the agent', () => agent?.stop()],
-      ['delete its queues', () => deleteNodeQueues(node)],
-      ['remove its state', () => removeAgentState(node)],
-    ]),
-  );
+  afterAll(() => cleanupAll(agentCleanup(node, () => agent)));
 
   /** `virtbus watch …` running; its output so far; ended with SIGINT after the test. */
   async function watching(args: string[]) {

@@ -11,6 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AMQP_URL, deleteNodeQueues } from './amqp-client';
+import type { CleanupStep } from './cleanup';
 import { REDIS_URL } from './redis';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'agent', 'main.js');
@@ -223,4 +225,28 @@ export function launchAgent(args: string[]): AgentProcess {
 /** Starts an agent and waits for 'ready'; its state goes to agentStateDir(node) unless --state-dir is given. */
 export function spawnAgent(args: string[], readyTimeoutMs = 30000, env?: NodeJS.ProcessEnv): Promise<AgentProcess> {
   return AgentRun.start(withStateDir(args), readyTimeoutMs, env);
+}
+
+/** An agent on libvirt's test driver over RabbitMQ, started and ready (the CLI's tests). */
+export function spawnTestDriverAgent(node: string, extra: string[] = []): Promise<AgentProcess> {
+  return spawnAgent([
+    '--node-id',
+    node,
+    '--bus',
+    AMQP_URL,
+    '--libvirt-uri',
+    'test:///default',
+    '--heartbeat',
+    '0',
+    ...extra,
+  ]);
+}
+
+/** What an AMQP agent of this node leaves: it stopped, its queues deleted, its state removed. */
+export function agentCleanup(node: string, agent: () => AgentProcess | undefined): CleanupStep[] {
+  return [
+    ['stop the agent', () => agent()?.stop()],
+    ['delete its queues', () => deleteNodeQueues(node)],
+    ['remove its state', () => removeAgentState(node)],
+  ];
 }
