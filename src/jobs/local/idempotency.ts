@@ -2,6 +2,7 @@
 // outcome in the local state file, bounded in time and count like the
 // in-memory IdempotencyRecord it replaces.
 import type { ReplyData } from '../../contract/events';
+import { AgeBound } from '../../idempotency';
 import { abandoned } from '../outcome';
 import type { DurableIdempotency, IdempotencyEntry } from '../types';
 import type { LocalStore } from './store';
@@ -9,13 +10,13 @@ import type { LocalStore } from './store';
 export interface LocalIdempotencyOptions {
   /** how long a finished command's outcome is kept (ms, default 1 h) */
   windowMs?: number;
-  /** most outcomes kept; the oldest finished ones go first (default 10000) */
+  /** most outcomes kept; the oldest finished ones go first (default 10000; src/idempotency.ts AgeBound has the slack) */
   maxEntries?: number;
 }
 
 export class LocalIdempotency implements DurableIdempotency {
   private readonly windowMs: number;
-  private readonly maxEntries: number;
+  private readonly bound: AgeBound;
 
   constructor(
     private readonly store: LocalStore,
@@ -23,7 +24,7 @@ export class LocalIdempotency implements DurableIdempotency {
     o: LocalIdempotencyOptions = {},
   ) {
     this.windowMs = o.windowMs ?? 60 * 60_000;
-    this.maxEntries = o.maxEntries ?? 10_000;
+    this.bound = new AgeBound(o.maxEntries ?? 10_000, this.windowMs);
   }
 
   async get(id: string): Promise<IdempotencyEntry | undefined> {
@@ -56,7 +57,7 @@ export class LocalIdempotency implements DurableIdempotency {
   record(id: string, command: string, reply: ReplyData): void {
     this.store.commands.delete(id); // re-insert: Map order is age order
     this.store.commands.set(id, { state: 'done', command, reply, at: Date.now(), boot: this.bootId });
-    this.evict();
+    this.bound.afterInsert(this.store.commands);
   }
 
   /**
@@ -74,11 +75,9 @@ export class LocalIdempotency implements DurableIdempotency {
     return ids;
   }
 
-  /** Drops outcomes older than the window; true if anything went. */
+  /** Drops outcomes older than the window (and beyond the bound); true if anything went. */
   sweep(): boolean {
-    const before = this.store.commands.size;
-    this.evict();
-    return this.store.commands.size !== before;
+    return this.bound.sweep(this.store.commands) > 0;
   }
 
   private current(id: string): IdempotencyEntry | undefined {
@@ -90,15 +89,5 @@ export class LocalIdempotency implements DurableIdempotency {
     if (!e) return undefined;
     const { boot: _boot, ...entry } = e;
     return entry as IdempotencyEntry;
-  }
-
-  private evict(): void {
-    const now = Date.now();
-    for (const [id, e] of this.store.commands) {
-      if (e.state === 'running') continue; // never forget a command still running
-      // Finished entries are in age order: the first young one ends the sweep.
-      if (this.store.commands.size <= this.maxEntries && now - e.at <= this.windowMs) break;
-      this.store.commands.delete(id);
-    }
   }
 }
