@@ -3,7 +3,16 @@
 // reload, a crash can only tear the journal's last line (dropped), anything
 // else unreadable is refused — not silently emptied — and compaction keeps
 // the state whatever moment a crash picks.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobRunners, LocalJobBackend } from '../../src/jobs';
@@ -151,5 +160,30 @@ describe('LocalStore: snapshot + journal', () => {
     const u = await reload(dir);
     expect([...u.commands.entries()]).toEqual(snapshotNow.commands);
     await u.close();
+  });
+
+  test('the journal is appended through a file opened with O_DSYNC (each write durable by itself, no separate fdatasync)', async () => {
+    const s = await reload(dir);
+    const entry = done(1);
+    s.commands.set('a', entry);
+    await s.save();
+    // this process's descriptor on the journal, and the flags it was opened with
+    const journal = join(dir, JOURNAL_FILE);
+    const fd = readdirSync('/proc/self/fd').find((f) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${f}`) === journal;
+      } catch {
+        return false; // closed meanwhile (readdir's own descriptor)
+      }
+    });
+    expect(fd).toBeDefined();
+    const flags = parseInt(/^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
+    expect(flags & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    expect(flags & constants.O_APPEND).toBe(constants.O_APPEND);
+    expect(readFileSync(journal, 'utf8').trim().split('\n')).toHaveLength(1);
+    await s.close();
+    const t = await reload(dir);
+    expect(t.commands.get('a')).toEqual(entry);
+    await t.close();
   });
 });
