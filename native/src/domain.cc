@@ -277,6 +277,21 @@ static D LookupRef(virConnectPtr c, const std::string& ref, bool uuidFirst) {
   return d;
 }
 
+// The reads domain.get makes besides identity and state: info, persistence, autostart.
+static void SummaryReads(D d, Value& o) {
+  virDomainInfo i;
+  Check(virDomainGetInfo(d, &i));
+  int persistent = Check(virDomainIsPersistent(d));
+  int autostart = 0;
+  bool autostartKnown = virDomainGetAutostart(d, &autostart) == 0;
+  o.Set("maxMemoryKiB", Value::Number(static_cast<double>(i.maxMem)));
+  o.Set("memoryKiB", Value::Number(static_cast<double>(i.memory)));
+  o.Set("vcpus", Value::Number(i.nrVirtCpu));
+  o.Set("cpuTimeNs", Value::Number(static_cast<double>(i.cpuTime)));
+  o.Set("persistent", Value::Bool(persistent == 1));
+  o.Set("autostart", autostartKnown ? Value::Bool(autostart != 0) : Value::Null());
+}
+
 // (conn, ref, uuidFirst) -> { domain, name, uuid, id, state, reason, maxMemoryKiB,
 // memoryKiB, vcpus, cpuTimeNs, persistent, autostart (null: the driver cannot say) }
 static Napi::Value LookupSummary(const Napi::CallbackInfo& info) {
@@ -286,23 +301,38 @@ static Napi::Value LookupSummary(const Napi::CallbackInfo& info) {
   return Run(info.Env(), [c, ref, uuidFirst]() -> Value {
     // owned until handed to JS as the result's handle
     Held<D> d(LookupRef(c.get(), ref, uuidFirst), [](D p) { virDomainFree(p); });
-    virDomainInfo i;
-    Check(virDomainGetInfo(d.get(), &i));
     int state = 0, reason = 0;
     Check(virDomainGetState(d.get(), &state, &reason, 0));
-    int persistent = Check(virDomainIsPersistent(d.get()));
-    int autostart = 0;
-    bool autostartKnown = virDomainGetAutostart(d.get(), &autostart) == 0;
     Value o = Identity(d.get());
     o.Set("state", Value::Number(state)).Set("reason", Value::Number(reason));
-    o.Set("maxMemoryKiB", Value::Number(static_cast<double>(i.maxMem)));
-    o.Set("memoryKiB", Value::Number(static_cast<double>(i.memory)));
-    o.Set("vcpus", Value::Number(i.nrVirtCpu));
-    o.Set("cpuTimeNs", Value::Number(static_cast<double>(i.cpuTime)));
-    o.Set("persistent", Value::Bool(persistent == 1));
-    o.Set("autostart", autostartKnown ? Value::Bool(autostart != 0) : Value::Null());
+    SummaryReads(d.get(), o);
     HandleTraits<D>::Ref(d.get());  // the result's own reference
     o.Set("domain", Value::Handle(HandleKind::Domain, d.get()));
+    return o;
+  });
+}
+
+// (dom) -> the same as LookupSummary without `domain`, or null when the
+// domain is gone. For a handle kept from an earlier lookup: its name and id
+// as the handle holds them may be stale (renamed, started, stopped since),
+// so identity and state come from virDomainListGetStats, whose record
+// carries the domain as the driver sees it now — one round trip, as the
+// lookup it replaces.
+static Napi::Value SummaryOf(const Napi::CallbackInfo& info) {
+  auto d = ArgHandle<D>(info, 0);
+  return Run(info.Env(), [d]() -> Value {
+    virDomainPtr doms[2] = {d.get(), nullptr};
+    virDomainStatsRecordPtr* records = nullptr;
+    int n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_STATE, &records, 0);
+    if (n < 0) Fail();
+    Held<virDomainStatsRecordPtr*> held(records, [](virDomainStatsRecordPtr* r) { virDomainStatsRecordListFree(r); });
+    if (n == 0) return Value::Null();  // gone: the driver skips domains it does not have
+    int state = 0, reason = 0;
+    virTypedParamsGetInt(records[0]->params, records[0]->nparams, "state.state", &state);
+    virTypedParamsGetInt(records[0]->params, records[0]->nparams, "state.reason", &reason);
+    Value o = Identity(records[0]->dom);
+    o.Set("state", Value::Number(state)).Set("reason", Value::Number(reason));
+    SummaryReads(d.get(), o);
     return o;
   });
 }
@@ -348,7 +378,7 @@ static Napi::Value LookupOperate(const Napi::CallbackInfo& info) {
   });
 }
 
-// (conn, uuid) -> { state, reason }: the state an event is published with.
+// (conn, uuid) -> { domain, state, reason }: the state an event is published with.
 static Napi::Value LookupState(const Napi::CallbackInfo& info) {
   auto c = ArgConnection(info, 0);
   std::string uuid = ArgString(info, 1);
@@ -360,6 +390,8 @@ static Napi::Value LookupState(const Napi::CallbackInfo& info) {
     Check(virDomainGetState(d.get(), &state, &reason, 0));
     Value o = Value::Object();
     o.Set("state", Value::Number(state)).Set("reason", Value::Number(reason));
+    HandleTraits<D>::Ref(d.get());  // the result's own reference
+    o.Set("domain", Value::Handle(HandleKind::Domain, d.get()));
     return o;
   });
 }
@@ -408,6 +440,7 @@ void InitDomain(Napi::Env env, Napi::Object exports) {
   VB_EXPORT(exports, "domainLookupByUUIDString", LookupByUUIDString);
   VB_EXPORT(exports, "domainLookupByID", LookupByID);
   VB_EXPORT(exports, "domainLookupSummary", LookupSummary);
+  VB_EXPORT(exports, "domainSummaryOf", SummaryOf);
   VB_EXPORT(exports, "connectListDomainStates", ListDomainStates);
   VB_EXPORT(exports, "domainLookupState", LookupState);
   VB_EXPORT(exports, "domainLookupOperate", LookupOperate);

@@ -104,13 +104,18 @@ export interface NativeBinding {
   domainLookupByID(c: C, id: number): P<D>;
   /** lookup + identity + info + state + persistence + autostart, one hop */
   domainLookupSummary(c: C, ref: string, uuidFirst: boolean): P<NativeDomainSummary>;
+  /**
+   * the same for a kept handle, identity and state as the driver sees them
+   * now (virDomainListGetStats), one hop; null: the domain is gone
+   */
+  domainSummaryOf(d: D): P<Omit<NativeDomainSummary, 'domain'> | null>;
   /** every domain with its state and persistence, one hop (gone ones left out) */
   connectListDomainStates(
     c: C,
     flags: number,
   ): P<Array<{ name: string; uuid: string; id: number; state: number; reason: number; persistent: boolean }>>;
   /** lookup by UUID + state, one hop */
-  domainLookupState(c: C, uuid: string): P<{ state: number; reason: number }>;
+  domainLookupState(c: C, uuid: string): P<{ domain: D; state: number; reason: number }>;
   /** lookup + a lifecycle operation (0 create … 5 resume) + the state after (null: gone), one hop */
   domainLookupOperate(
     c: C,
@@ -269,9 +274,11 @@ function observed(b: NativeBinding): NativeBinding {
       if (!obs) return f.apply(b, args);
       const t0 = performance.now();
       const r: unknown = f.apply(b, args);
-      if (r instanceof Promise) {
+      // a thenable, not instanceof Promise: the addon's promises are of the
+      // main realm, which is not the caller's under jest's vm contexts
+      if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') {
         const done = () => obs(name, (performance.now() - t0) / 1000);
-        r.then(done, done);
+        (r as PromiseLike<unknown>).then(done, done);
       }
       return r;
     };

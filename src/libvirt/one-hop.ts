@@ -2,9 +2,10 @@
 // one hop to the pool and back instead of one per call (native domain.cc,
 // "one hop"). The same calls as the Domain methods, no policy beyond naming
 // the numbers.
-import { native } from './binding';
+import { native, type NativeDomainSummary } from './binding';
 import { looksLikeUuid, type Connection } from './connection';
 import { Domain } from './domain';
+import { isLibvirtError } from './error';
 import {
   destroyFlags,
   domainListFlags,
@@ -14,6 +15,7 @@ import {
   type DomainListFilter,
   type ShutdownMode,
 } from './flags';
+import { forgetHandle, keepHandle, keptHandle } from './kept-handles';
 import { domainState, domainStateReason, type DomainStateName } from './names';
 
 export interface DomainSummary {
@@ -33,11 +35,40 @@ export interface DomainSummary {
   autostart: boolean | null;
 }
 
-/** A domain (name or UUID, as Connection.domain) with everything domain.get tells about it. */
+/**
+ * Whether what the driver says of a domain now still answers to the
+ * reference it was looked up with: a UUID is looked up as a UUID first, a
+ * name by name (Connection.domain).
+ */
+function answersTo(s: { name: string; uuid: string }, ref: string): boolean {
+  return looksLikeUuid(ref) ? s.uuid.toLowerCase() === ref.toLowerCase() : s.name === ref;
+}
+
+const gone = (e: unknown) => {
+  if (isLibvirtError(e, 'VIR_ERR_NO_DOMAIN')) return null;
+  throw e;
+};
+
+/**
+ * A domain (name or UUID, as Connection.domain) with everything domain.get
+ * tells about it: through the handle kept from an earlier lookup when it
+ * still answers to the reference, else looked up (and kept).
+ */
 export async function domainSummary(conn: Connection, ref: string): Promise<DomainSummary> {
+  const h = keptHandle(conn, ref);
+  if (h) {
+    const s = await native.domainSummaryOf(h).catch(gone);
+    if (s && answersTo(s, ref)) return summary(h, s);
+    forgetHandle(conn, ref);
+  }
   const s = await native.domainLookupSummary(conn.handle, ref, looksLikeUuid(ref));
+  if (answersTo(s, ref)) keepHandle(conn, ref, s.domain);
+  return summary(s.domain, s);
+}
+
+function summary(h: NativeDomainSummary['domain'], s: Omit<NativeDomainSummary, 'domain'>): DomainSummary {
   return {
-    domain: new Domain(s.domain),
+    domain: new Domain(h),
     uuid: s.uuid,
     name: s.name,
     id: s.id,
@@ -78,12 +109,23 @@ export async function listDomainStates(conn: Connection, filter: DomainListFilte
   }));
 }
 
-/** The state of the domain with this UUID. */
+/**
+ * The state of the domain with this UUID: through the handle kept for it
+ * (a handle is resolved by its UUID, so it answers for that domain as long
+ * as one exists), else looked up and kept.
+ */
 export async function domainStateByUuid(
   conn: Connection,
   uuid: string,
 ): Promise<{ state: DomainStateName; reason: string }> {
-  const s = await native.domainLookupState(conn.handle, uuid);
+  const h = keptHandle(conn, uuid);
+  let s = h && (await native.domainGetState(h).catch(gone));
+  if (!s) {
+    if (h) forgetHandle(conn, uuid);
+    const found = await native.domainLookupState(conn.handle, uuid);
+    keepHandle(conn, uuid, found.domain);
+    s = found;
+  }
   return { state: domainState(s.state), reason: domainStateReason(s.state, s.reason) };
 }
 

@@ -9,6 +9,8 @@ import {
   type LibvirtEvent,
   type LifecycleEvent,
 } from '../../src/libvirt';
+import { observeLibvirtCalls } from '../../src/libvirt/binding';
+import { keptHandleCount } from '../../src/libvirt/kept-handles';
 import { EventLog } from '../helpers/events';
 
 const URI = 'test:///default';
@@ -226,6 +228,61 @@ describe('Connection on test:///default', () => {
     await expect(operateDomain(conn, uniq('nope'), { op: 'suspend' })).rejects.toMatchObject({
       codeName: 'VIR_ERR_NO_DOMAIN',
     });
+  });
+
+  test('domainSummary and domainStateByUuid keep the handle of a lookup and check it against what the driver says now', async () => {
+    const calls: string[] = [];
+    const stop = observeLibvirtCalls((api) => calls.push(api));
+    // test:///default is one driver per process: a second connection changes what the first sees
+    const other = await Connection.open(URI);
+    const name = uniq('kept');
+    const [u1, u2] = ['6a1c0d5e-0000-4000-8000-0000000000a1', '6a1c0d5e-0000-4000-8000-0000000000a2'];
+    const withUuid = (n: string, uuid: string) => domainXml(n).replace('</name>', `</name><uuid>${uuid}</uuid>`);
+    const cleanup = async () => {
+      for (const uuid of [u1, u2]) {
+        const d = await other.domain(uuid).catch(() => undefined);
+        await d?.destroy().catch(() => undefined);
+        await d?.undefine().catch(() => undefined);
+      }
+    };
+    try {
+      await cleanup();
+      const a = await other.defineDomain(withUuid(name, u1));
+      await a.start();
+      const first = await domainSummary(conn, name);
+      expect(first).toMatchObject({ uuid: u1, name, state: 'running' });
+      expect(first.id).toBeGreaterThan(0);
+      // stopped by someone else: the kept handle still holds the old id; the summary does not
+      await a.destroy();
+      calls.length = 0;
+      expect(await domainSummary(conn, name)).toMatchObject({ uuid: u1, name, id: -1, state: 'shutoff' });
+      expect(calls).toEqual(['domainSummaryOf']);
+      // the name given to another domain, the UUID to a domain of another name: looked up again
+      await a.undefine();
+      await other.defineDomain(withUuid(uniq('renamed'), u1));
+      await other.defineDomain(withUuid(name, u2));
+      calls.length = 0;
+      expect(await domainSummary(conn, name)).toMatchObject({ uuid: u2, name });
+      expect(calls).toEqual(['domainSummaryOf', 'domainLookupSummary']);
+      // gone: libvirt's error, as without a kept handle, and the handle is forgotten
+      const before = keptHandleCount(conn);
+      await (await other.domain(u2)).undefine();
+      await expect(domainSummary(conn, name)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
+      expect(keptHandleCount(conn)).toBe(before - 1);
+      // an event's state read: one lookup, then the kept handle (resolved by UUID: whatever the name)
+      calls.length = 0;
+      expect(await domainStateByUuid(conn, u1)).toEqual({ state: 'shutoff', reason: expect.any(String) });
+      expect(await domainStateByUuid(conn, u1)).toMatchObject({ state: 'shutoff' });
+      expect(calls).toEqual(['domainLookupState', 'domainGetState']);
+      await (await other.domain(u1)).undefine();
+      calls.length = 0;
+      await expect(domainStateByUuid(conn, u1)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
+      expect(calls).toEqual(['domainGetState', 'domainLookupState']); // the kept handle tried first, then forgotten
+    } finally {
+      stop();
+      await cleanup();
+      await other.close();
+    }
   });
 
   test('domainSummary of a name that looks like a UUID finds it by name', async () => {
