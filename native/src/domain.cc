@@ -277,18 +277,16 @@ static D LookupRef(virConnectPtr c, const std::string& ref, bool uuidFirst) {
   return d;
 }
 
-// The reads domain.get makes besides identity and state: info, persistence, autostart.
+// The reads domain.get makes besides identity, state and persistence: info, autostart.
 static void SummaryReads(D d, Value& o) {
   virDomainInfo i;
   Check(virDomainGetInfo(d, &i));
-  int persistent = Check(virDomainIsPersistent(d));
   int autostart = 0;
   bool autostartKnown = virDomainGetAutostart(d, &autostart) == 0;
   o.Set("maxMemoryKiB", Value::Number(static_cast<double>(i.maxMem)));
   o.Set("memoryKiB", Value::Number(static_cast<double>(i.memory)));
   o.Set("vcpus", Value::Number(i.nrVirtCpu));
   o.Set("cpuTimeNs", Value::Number(static_cast<double>(i.cpuTime)));
-  o.Set("persistent", Value::Bool(persistent == 1));
   o.Set("autostart", autostartKnown ? Value::Bool(autostart != 0) : Value::Null());
 }
 
@@ -303,8 +301,10 @@ static Napi::Value LookupSummary(const Napi::CallbackInfo& info) {
     Held<D> d(LookupRef(c.get(), ref, uuidFirst), [](D p) { virDomainFree(p); });
     int state = 0, reason = 0;
     Check(virDomainGetState(d.get(), &state, &reason, 0));
+    int persistent = Check(virDomainIsPersistent(d.get()));
     Value o = Identity(d.get());
     o.Set("state", Value::Number(state)).Set("reason", Value::Number(reason));
+    o.Set("persistent", Value::Bool(persistent == 1));
     SummaryReads(d.get(), o);
     HandleTraits<D>::Ref(d.get());  // the result's own reference
     o.Set("domain", Value::Handle(HandleKind::Domain, d.get()));
@@ -312,26 +312,49 @@ static Napi::Value LookupSummary(const Napi::CallbackInfo& info) {
   });
 }
 
+// The state record of one domain, as virDomainListGetStats gives it with
+// these list filter flags: 1 (the record), 0 (the domain is gone or filtered
+// out) or -1 (libvirt's error stays the thread's last error).
+using StatsRecords = std::unique_ptr<virDomainStatsRecordPtr, void (*)(virDomainStatsRecordPtr*)>;
+static int StateRecord(D d, unsigned int filter, StatsRecords& out) {
+  virDomainPtr doms[2] = {d, nullptr};
+  virDomainStatsRecordPtr* records = nullptr;
+  int n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_STATE, &records, filter);
+  out.reset(records);
+  return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
 // (dom) -> the same as LookupSummary without `domain`, or null when the
 // domain is gone. For a handle kept from an earlier lookup: its name and id
 // as the handle holds them may be stale (renamed, started, stopped since),
 // so identity and state come from virDomainListGetStats, whose record
 // carries the domain as the driver sees it now — one round trip, as the
-// lookup it replaces.
+// lookup it replaces. Asked for persistent domains only, the same call
+// tells persistence too (no record: transient, or gone — a second call
+// says which); a driver that refuses the filter is asked without it, and
+// virDomainIsPersistent.
 static Napi::Value SummaryOf(const Napi::CallbackInfo& info) {
   auto d = ArgHandle<D>(info, 0);
   return Run(info.Env(), [d]() -> Value {
-    virDomainPtr doms[2] = {d.get(), nullptr};
-    virDomainStatsRecordPtr* records = nullptr;
-    int n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_STATE, &records, 0);
-    if (n < 0) Fail();
-    Held<virDomainStatsRecordPtr*> held(records, [](virDomainStatsRecordPtr* r) { virDomainStatsRecordListFree(r); });
-    if (n == 0) return Value::Null();  // gone: the driver skips domains it does not have
+    StatsRecords records(nullptr, [](virDomainStatsRecordPtr* r) { virDomainStatsRecordListFree(r); });
+    int persistent = StateRecord(d.get(), VIR_CONNECT_GET_ALL_DOMAINS_STATS_PERSISTENT, records);
+    if (persistent < 0) {
+      virErrorPtr e = virGetLastError();
+      if (!e || (e->code != VIR_ERR_INVALID_ARG && e->code != VIR_ERR_NO_SUPPORT)) Fail();
+    }
+    if (persistent != 1) {
+      int found = StateRecord(d.get(), 0, records);
+      if (found < 0) Fail();
+      if (found == 0) return Value::Null();  // gone: the driver skips domains it does not have
+      if (persistent < 0) persistent = Check(virDomainIsPersistent(d.get()));
+    }
+    virDomainStatsRecordPtr r = records.get()[0];
     int state = 0, reason = 0;
-    virTypedParamsGetInt(records[0]->params, records[0]->nparams, "state.state", &state);
-    virTypedParamsGetInt(records[0]->params, records[0]->nparams, "state.reason", &reason);
-    Value o = Identity(records[0]->dom);
+    virTypedParamsGetInt(r->params, r->nparams, "state.state", &state);
+    virTypedParamsGetInt(r->params, r->nparams, "state.reason", &reason);
+    Value o = Identity(r->dom);
     o.Set("state", Value::Number(state)).Set("reason", Value::Number(reason));
+    o.Set("persistent", Value::Bool(persistent == 1));
     SummaryReads(d.get(), o);
     return o;
   });

@@ -255,7 +255,13 @@ describe('Connection on test:///default', () => {
       // stopped by someone else: the kept handle still holds the old id; the summary does not
       await a.destroy();
       calls.length = 0;
-      expect(await domainSummary(conn, name)).toMatchObject({ uuid: u1, name, id: -1, state: 'shutoff' });
+      expect(await domainSummary(conn, name)).toMatchObject({
+        uuid: u1,
+        name,
+        id: -1,
+        state: 'shutoff',
+        persistent: true,
+      });
       expect(calls).toEqual(['domainSummaryOf']);
       // the name given to another domain, the UUID to a domain of another name: looked up again
       await a.undefine();
@@ -278,6 +284,14 @@ describe('Connection on test:///default', () => {
       calls.length = 0;
       await expect(domainStateByUuid(conn, u1)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
       expect(calls).toEqual(['domainGetState', 'domainLookupState']); // the kept handle tried first, then forgotten
+      // persistence through a kept handle: a transient domain says so, and is gone once stopped
+      const t = await other.createDomain(domainXml(uniq('kept-transient')));
+      expect(await domainSummary(conn, t.uuid)).toMatchObject({ persistent: false, state: 'running' });
+      calls.length = 0;
+      expect(await domainSummary(conn, t.uuid)).toMatchObject({ uuid: t.uuid, persistent: false, state: 'running' });
+      expect(calls).toEqual(['domainSummaryOf']);
+      await t.destroy();
+      await expect(domainSummary(conn, t.uuid)).rejects.toMatchObject({ codeName: 'VIR_ERR_NO_DOMAIN' });
     } finally {
       stop();
       await cleanup();
