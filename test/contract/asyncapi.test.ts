@@ -26,6 +26,7 @@ test('the AsyncAPI document parses without errors and names both servers and eve
     expect.arrayContaining([
       'virtbus.cmd.{node}',
       'v1.{node}.{object}.{id}.{event}',
+      'virtbus.fleet.presence', // the presence log (a stream) agents and fleet listings read
       'virtbus/v1/{node}/cmd',
       'virtbus/v1/all/cmd',
       'virtbus/v1/{node}/{object}/{id}/{event}',

@@ -15,11 +15,15 @@ import {
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
   EVENTS_EXCHANGE,
+  PRESENCE_EVENTS,
+  PRESENCE_STREAM,
   TOPIC_ROOT,
   commandQueue,
   commandTopic,
+  presenceBindingKey,
   statusTopic,
 } from '../../src/contract/addresses';
+import { PRESENCE_STREAM_OPTIONS } from '../../src/bus/amqp/presence-stream';
 import { ERROR_CODES } from '../../src/errors';
 import { COMMANDS, type CommandName } from '../../src/contract/commands';
 import { CloudEvent, CE_JSON } from '../../src/contract/envelope';
@@ -211,6 +215,26 @@ function asyncapi(): string {
           },
         },
       },
+      presenceLog: {
+        servers: [{ $ref: '#/servers/rabbitmq' }],
+        address: PRESENCE_STREAM,
+        messages: refs(['event.presence']),
+        description:
+          `the fleet's presence log: a RabbitMQ stream bound to ${EVENTS_EXCHANGE} with ` +
+          PRESENCE_EVENTS.map((e) => `\`${presenceBindingKey(e)}\``).join(', ') +
+          ` (every agent's online, heartbeat and offline events as published there); arguments ` +
+          Object.entries(PRESENCE_STREAM_OPTIONS.arguments)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(', ') +
+          '. Readers attach from a point in time (x-stream-offset) and take the latest event per node; nothing is consumed away',
+        bindings: {
+          amqp: {
+            is: 'queue',
+            queue: { name: PRESENCE_STREAM, durable: true, exclusive: false, autoDelete: false },
+            bindingVersion: '0.3.0',
+          },
+        },
+      },
     },
     // the same messages over MQTT (names fixed by contract v1)
     mqttChannels: {
@@ -273,6 +297,11 @@ function asyncapi(): string {
         action: 'send',
         channel: { $ref: '#/channels/events' },
         summary: 'every libvirt event, presence, snapshots, command completions',
+      },
+      readPresenceLog: {
+        action: 'receive',
+        channel: { $ref: '#/channels/presenceLog' },
+        summary: 'which nodes are online (fleet listings, migrate {to}): the latest presence of each node in the log',
       },
       mqttExecuteCommand: {
         action: 'receive',
