@@ -1,7 +1,7 @@
 // Several libvirt calls on one domain made back to back on a worker thread:
 // one hop to the pool and back instead of one per call (native domain.cc,
-// "one hop"). The same calls as the Domain methods, no policy beyond naming
-// the numbers.
+// "one hop"). The same calls as the Domain methods; the one policy here is
+// when a kept handle (kept-handles.ts) may stand in for a lookup.
 import { native, type NativeDomainSummary } from './binding';
 import { looksLikeUuid, type Connection } from './connection';
 import { Domain } from './domain';
