@@ -51,6 +51,11 @@ export class AgeBound {
     this.slack = Math.floor(maxEntries / 16);
   }
 
+  /** A finished entry older than the window: gone, whether swept yet or not. */
+  isPast(e: Aged, now = Date.now()): boolean {
+    return e.state === 'done' && now - (e.at ?? now) > this.windowMs;
+  }
+
   /** After an insert: sweeps if one is due. */
   afterInsert(m: Map<string, Aged>): void {
     const now = Date.now();
@@ -64,7 +69,7 @@ export class AgeBound {
     for (const [id, e] of m) {
       if (e.state === 'running') continue; // never forget a command still running
       // Finished entries are in age order: the first young one ends the sweep.
-      if (m.size <= this.maxEntries && now - (e.at ?? now) <= this.windowMs) break;
+      if (m.size <= this.maxEntries && !this.isPast(e, now)) break;
       m.delete(id);
       removed++;
     }
@@ -85,17 +90,15 @@ export interface IdempotencyStore {
 /** The in-memory record, bounded in size and time (lost with the process). */
 export class IdempotencyRecord {
   private readonly entries = new Map<string, IdempotencyEntry>();
-  private readonly windowMs: number;
   private readonly bound: AgeBound;
 
   constructor(o: IdempotencyOptions = {}) {
-    this.windowMs = o.windowMs ?? 10 * 60_000;
-    this.bound = new AgeBound(o.maxEntries ?? 10_000, this.windowMs);
+    this.bound = new AgeBound(o.maxEntries ?? 10_000, o.windowMs ?? 10 * 60_000);
   }
 
   get(id: string): IdempotencyEntry | undefined {
     const e = this.entries.get(id);
-    if (e?.state === 'done' && Date.now() - e.at > this.windowMs) {
+    if (e && this.bound.isPast(e)) {
       this.entries.delete(id);
       return undefined;
     }

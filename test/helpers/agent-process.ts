@@ -227,19 +227,17 @@ export function spawnAgent(args: string[], readyTimeoutMs = 30000, env?: NodeJS.
   return AgentRun.start(withStateDir(args), readyTimeoutMs, env);
 }
 
-/** An agent on libvirt's test driver over RabbitMQ, started and ready (the CLI's tests). */
-export function spawnTestDriverAgent(node: string, extra: string[] = []): Promise<AgentProcess> {
-  return spawnAgent([
-    '--node-id',
-    node,
-    '--bus',
-    AMQP_URL,
-    '--libvirt-uri',
-    'test:///default',
-    '--heartbeat',
-    '0',
-    ...extra,
-  ]);
+/** An agent on libvirt's test driver over RabbitMQ, started and ready (the CLI's and the operations tests). */
+export function spawnTestDriverAgent(
+  node: string,
+  extra: string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<AgentProcess> {
+  return spawnAgent(
+    ['--node-id', node, '--bus', AMQP_URL, '--libvirt-uri', 'test:///default', '--heartbeat', '0', ...extra],
+    30000,
+    env,
+  );
 }
 
 /** What an AMQP agent of this node leaves: it stopped, its queues deleted, its state removed. */

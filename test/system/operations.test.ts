@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestClient, deleteNodeQueues, AMQP_URL } from '../helpers/amqp-client';
-import { spawnAgent, removeAgentState, type AgentProcess } from '../helpers/agent-process';
+import { spawnAgent, spawnTestDriverAgent, removeAgentState, type AgentProcess } from '../helpers/agent-process';
 import { testNode } from '../helpers/agent';
 import { eventually } from '../helpers/events';
 import { NODE2_URI, LAB_DIR, lab, openNode } from '../helpers/lab';
@@ -46,26 +46,9 @@ describe('an agent on RabbitMQ and the test driver', () => {
   beforeAll(async () => {
     notify = await NotifySocket.open();
     client = await TestClient.connect();
-    agent = await spawnAgent(
-      [
-        '--node-id',
-        node,
-        '--bus',
-        AMQP_URL,
-        '--libvirt-uri',
-        'test:///default',
-        '--metrics-listen',
-        '127.0.0.1:0',
-        '--stats-interval',
-        '1',
-        '--heartbeat',
-        '0',
-        '--drain',
-        '5',
-        '--job-progress-ms',
-        '100',
-      ],
-      30_000,
+    agent = await spawnTestDriverAgent(
+      node,
+      ['--metrics-listen', '127.0.0.1:0', '--stats-interval', '1', '--drain', '5', '--job-progress-ms', '100'],
       { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '400000', VIRTBUS_LOG_FORMAT: 'json' },
     );
     url = await metricsUrl(agent);

@@ -15,7 +15,6 @@ export interface LocalIdempotencyOptions {
 }
 
 export class LocalIdempotency implements DurableIdempotency {
-  private readonly windowMs: number;
   private readonly bound: AgeBound;
 
   constructor(
@@ -23,8 +22,7 @@ export class LocalIdempotency implements DurableIdempotency {
     private readonly bootId: string,
     o: LocalIdempotencyOptions = {},
   ) {
-    this.windowMs = o.windowMs ?? 60 * 60_000;
-    this.bound = new AgeBound(o.maxEntries ?? 10_000, this.windowMs);
+    this.bound = new AgeBound(o.maxEntries ?? 10_000, o.windowMs ?? 60 * 60_000);
   }
 
   async get(id: string): Promise<IdempotencyEntry | undefined> {
@@ -82,7 +80,7 @@ export class LocalIdempotency implements DurableIdempotency {
 
   private current(id: string): IdempotencyEntry | undefined {
     const e = this.store.commands.get(id);
-    if (e?.state === 'done' && Date.now() - e.at > this.windowMs) {
+    if (e && this.bound.isPast(e)) {
       this.store.commands.delete(id);
       return undefined;
     }
