@@ -120,6 +120,8 @@ test('an agent holds one broker connection and broadcasts nothing at start', asy
   defer('close the watcher', () => watcher.close());
   const ch = await watcher.createChannel();
   const { queue } = await ch.assertQueue('', { exclusive: true });
+  // declared as the contract does: on a fresh broker no agent has declared it yet
+  await ch.assertExchange('virtbus.broadcast', 'fanout', { durable: true });
   await ch.bindQueue(queue, 'virtbus.broadcast', '');
   const broadcasts: string[] = [];
   await ch.consume(queue, (m) => m && broadcasts.push(m.content.toString()), { noAck: true });

@@ -49,8 +49,14 @@ export class TestClient {
     this.waiters = this.waiters.filter((w) => (w.pred(r) ? (w.resolve(r), false) : true));
   }
 
-  /** Also receive events matching an events-exchange binding key on the reply queue. */
+  /**
+   * Also receive events matching an events-exchange binding key on the reply
+   * queue. Declares the exchange as the contract does (topic, durable), as an
+   * event consumer started before any agent must: on a fresh broker it does
+   * not exist yet.
+   */
   async bindEvents(key: string): Promise<void> {
+    await this.ch.assertExchange('virtbus.events', 'topic', { durable: true });
     await this.ch.bindQueue(this.replyQueue, 'virtbus.events', key);
   }
 

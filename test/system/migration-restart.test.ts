@@ -79,7 +79,13 @@ test('a migration survives the source agent being SIGKILLed and is answered by t
     }),
     { messageId: id, correlationId: id, replyTo: client.replyQueue },
   );
-  await client.waitFor((m) => m.routingKey === `v1.${node}.job.${id}.progress`, 'migration progress', 30000);
+  // a report of libvirt's running job, not the agent's own 'starting' record
+  // (published before libvirt is asked: a kill then may come before the call)
+  await client.waitFor(
+    (m) => m.routingKey === `v1.${node}.job.${id}.progress` && m.body?.data?.progress?.phase === 'migrating',
+    "progress of libvirt's migration job",
+    30000,
+  );
 
   procs[0].child.kill('SIGKILL');
   await procs[0].exited;
