@@ -1,11 +1,9 @@
 // CloudEvents structured JSON mode: bytes <-> envelope.
 import { randomUUID } from 'node:crypto';
-import { CE_JSON, CloudEvent } from '../contract/envelope';
+import { CE_JSON, type CloudEvent } from '../contract/envelope';
 import { CommandError } from '../contract/errors';
-import { validator } from '../contract/validate';
+import { checkEnvelope } from '../contract/validators';
 import type { MessageCodec } from './types';
-
-const checkEnvelope = validator(CloudEvent);
 
 /** Parses and validates a structured-mode CloudEvent; throws BAD_REQUEST with the reason. */
 export function decodeJsonEnvelope(body: Buffer): CloudEvent {

@@ -4,10 +4,11 @@
 // replies when it ends) or run once, ordered per object, with a time limit,
 // its outcome recorded. Nothing here knows about brokers or about any job
 // kind by name (src/jobs/kinds/).
-import { COMMANDS, isCommandName, type CommandName } from '../contract/commands';
+import { commandFlags, isCommandName } from '../contract/catalogue';
+import type { CommandName } from '../contract/commands';
 import type { ReplyData } from '../contract/events';
 import { quote } from '../contract/text';
-import { validator } from '../contract/validate';
+import { checkCommandData } from '../contract/validators';
 import { CommandError, toWireError } from '../errors';
 import type { JobBackend, JobRecord } from '../jobs';
 import { isJobOnlyCommand, jobKindFor, type JobKind, type PeerResolver } from '../jobs/kinds';
@@ -67,13 +68,6 @@ export interface Deferred {
 }
 export const isDeferred = (r: ReplyData | Deferred): r is Deferred => (r as Deferred).deferred === true;
 
-const checkers = new Map<CommandName, (v: unknown) => string | undefined>();
-function checkData(name: CommandName, data: unknown): string | undefined {
-  let c = checkers.get(name);
-  if (!c) checkers.set(name, (c = validator(COMMANDS[name].data)));
-  return c(data);
-}
-
 /** Commands on the same domain/pool/network run in order; others concurrently. */
 function orderingKey(data: unknown, id: string): string {
   const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
@@ -85,7 +79,7 @@ function orderingKey(data: unknown, id: string): string {
 
 /** Reads run together on an object; anything that changes state (or is not known to be a read) runs alone. */
 function accessOf(name: string): Access {
-  return isCommandName(name) && !COMMANDS[name].mutating ? 'read' : 'write';
+  return isCommandName(name) && !commandFlags(name).mutating ? 'read' : 'write';
 }
 
 const fail = (e: unknown): ReplyData => ({ ok: false, error: toWireError(e) });
@@ -157,7 +151,7 @@ export class CommandDispatcher {
 
   /** Mutating commands are recorded durably where there is a store for it; reads in memory. */
   private storeFor(name: string): IdempotencyStore {
-    return this.deps.idempotency && isCommandName(name) && COMMANDS[name].mutating
+    return this.deps.idempotency && isCommandName(name) && commandFlags(name).mutating
       ? this.deps.idempotency
       : this.memory;
   }
@@ -237,7 +231,7 @@ export class CommandDispatcher {
   /** Why the command cannot run at all (never recorded: sending it again is fine). */
   private refusal(cmd: ParsedCommand): CommandError | undefined {
     if (!isCommandName(cmd.name)) return new CommandError('UNKNOWN_COMMAND', `unknown command ${quote(cmd.name)}`);
-    const spec = COMMANDS[cmd.name];
+    const spec = commandFlags(cmd.name);
     if (spec.planned)
       return new CommandError('UNSUPPORTED', `command '${cmd.name}' is not implemented by this agent version`);
     // Read-only first: a mutating command is refused whatever its arguments.
@@ -250,7 +244,7 @@ export class CommandDispatcher {
         `'${cmd.name}' is a long-running command and this agent runs without a job system`,
       );
     }
-    const problem = checkData(cmd.name, cmd.data);
+    const problem = checkCommandData(cmd.name, cmd.data);
     if (problem) return new CommandError('BAD_REQUEST', `invalid data for ${cmd.name}: ${problem}`);
     if (cmd.deadline !== undefined) {
       const at = Date.parse(cmd.deadline);

@@ -1,5 +1,6 @@
 // Every implemented command's handler, by name.
-import { COMMANDS, type CommandName } from '../contract/commands';
+import { COMMAND_NAMES, commandFlags } from '../contract/catalogue';
+import type { CommandName } from '../contract/commands';
 import { agentHandlers } from './agent';
 import type { Handler, HandlerTable } from './context';
 import { domainHandlers } from './domain';
@@ -26,7 +27,5 @@ export function handlerFor(name: CommandName): Handler<CommandName> | undefined 
 
 /** Commands the contract lists that are neither implemented nor marked planned (must be empty). */
 export function missingHandlers(): string[] {
-  return (Object.keys(COMMANDS) as CommandName[]).filter(
-    (n) => !COMMANDS[n].planned && !HANDLERS[n] && !isJobOnlyCommand(n),
-  );
+  return COMMAND_NAMES.filter((n) => !commandFlags(n).planned && !HANDLERS[n] && !isJobOnlyCommand(n));
 }

@@ -2,7 +2,8 @@
 // by kind (command data, reply, event data), and a reply's result against
 // the result schema of the command it answers.
 import { COMMANDS, isCommandName } from './commands';
-import { CloudEvent, COMMAND_PREFIX, REPLY_TYPE } from './envelope';
+import { COMMAND_PREFIX, REPLY_TYPE } from './envelope';
+import { CloudEvent } from './envelope-schema';
 import { ReplyData } from './events';
 import { EVENT_MESSAGES, dataMessageFor } from './proto-names';
 import { validator } from './validate';

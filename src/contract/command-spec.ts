@@ -1,22 +1,13 @@
 // What a command declaration is, and the helpers every command family uses.
 import { Type as T, type TSchema } from '@sinclair/typebox';
+import type { CommandFlags } from './command-flags';
 import { DomainRef } from './shapes';
 
-export interface CommandSpec {
+export interface CommandSpec extends CommandFlags {
   data: TSchema;
   result: TSchema;
-  /** changes libvirt state: refused with FORBIDDEN in read-only mode */
-  mutating: boolean;
-  /** the contract lists it but this agent does not implement it yet (UNSUPPORTED) */
-  planned: boolean;
   /** the object the command is about, for per-object ordering */
   summary: string;
-  /**
-   * a long-running command, answered once at the end while job events report
-   * its course: always, or only for some data (vol.create preallocating 1 GiB
-   * or more); absent: an ordinary command
-   */
-  job?: 'always' | 'sometimes';
 }
 
 export const cmd = <D extends TSchema, R extends TSchema>(

@@ -31,11 +31,5 @@ export type CommandResult<C extends CommandName> = Static<(typeof COMMANDS)[C]['
 /** The long-running commands (always or for some data): a job, answered once at the end. */
 export type JobCommand = { [C in CommandName]: (typeof COMMANDS)[C] extends { job: string } ? C : never }[CommandName];
 
-/** Whether a command may run as a job (contract flag `job`). */
-export function isJobCommand(name: string): name is JobCommand {
-  return isCommandName(name) && (COMMANDS[name] as { job?: string }).job !== undefined;
-}
-
-export function isCommandName(s: string): s is CommandName {
-  return Object.prototype.hasOwnProperty.call(COMMANDS, s);
-}
+// The names and flags as the agent reads them, without the schemas (catalogue.ts, generated).
+export { isCommandName, isJobCommand } from './catalogue';

@@ -1,5 +1,7 @@
-// CloudEvents 1.0 envelope of every virtbus message (contract v1).
-import { Type, type Static } from '@sinclair/typebox';
+// CloudEvents 1.0 envelope of every virtbus message (contract v1): its
+// media types and type names. The envelope's schema is envelope-schema.ts
+// (TypeBox, loaded by the tools, the SDK and the tests; the agent checks
+// envelopes with the code generated from it, validators.ts).
 
 export const SPEC_VERSION = '1.0';
 export const CE_JSON = 'application/cloudevents+json';
@@ -8,30 +10,4 @@ export const REPLY_TYPE = 'virtbus.reply';
 export { COMMAND_TYPE_PREFIX as COMMAND_PREFIX } from './addresses';
 export const EVENT_PREFIX = 'virtbus.event.';
 
-export const CloudEvent = Type.Object(
-  {
-    specversion: Type.Literal('1.0'),
-    id: Type.String({ minLength: 1, maxLength: 128 }),
-    source: Type.String({ minLength: 1 }),
-    type: Type.String({ minLength: 1 }),
-    time: Type.Optional(Type.String({ format: 'date-time' })),
-    subject: Type.Optional(Type.String()),
-    datacontenttype: Type.Optional(Type.String()),
-    dataschema: Type.Optional(Type.String()),
-    data: Type.Optional(Type.Unknown()),
-    /** the agent refuses to start the command after this instant (EXPIRED) */
-    deadline: Type.Optional(Type.String({ format: 'date-time' })),
-    /** MQTT 3.1.1: where to reply and what to echo */
-    replyto: Type.Optional(Type.String()),
-    correlationid: Type.Optional(Type.String({ maxLength: 128 })),
-    /**
-     * W3C trace context (the CloudEvents distributed-tracing extension): a
-     * command's is carried into its reply, job events and completion event; a
-     * malformed one is ignored (a fresh trace starts), never refused
-     */
-    traceparent: Type.Optional(Type.String()),
-    tracestate: Type.Optional(Type.String()),
-  },
-  { additionalProperties: true, $id: 'https://virtbus.dev/schemas/v1/cloudevent.json', title: 'CloudEvent' },
-);
-export type CloudEvent = Static<typeof CloudEvent>;
+export type { CloudEvent } from './envelope-schema';

@@ -8,7 +8,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Agent } from '../agent/agent';
 import type { Authenticity } from '../auth/authenticity';
 import type { Transport } from '../bus/transport';
-import { isCommandName } from '../contract/commands';
+import { isCommandName } from '../contract/catalogue';
 import { COMMAND_PREFIX } from '../contract/envelope';
 import { ERROR_CODES } from '../errors';
 import type { JobBackend } from '../jobs';

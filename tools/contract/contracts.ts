@@ -26,7 +26,8 @@ import {
 import { PRESENCE_STREAM_OPTIONS } from '../../src/bus/amqp/presence-stream';
 import { ERROR_CODES } from '../../src/errors';
 import { COMMANDS, type CommandName } from '../../src/contract/commands';
-import { CloudEvent, CE_JSON } from '../../src/contract/envelope';
+import { CE_JSON } from '../../src/contract/envelope';
+import { CloudEvent } from '../../src/contract/envelope-schema';
 import {
   CommandCompletedData,
   DomainEventData,

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, isCommandName, type CommandName } from '../../../src/contract/commands';
-import { CloudEvent } from '../../../src/contract/envelope';
+import { CloudEvent } from '../../../src/contract/envelope-schema';
 import { validator } from '../../../src/contract/validate';
 import { PB_TYPES, pbDecode, pbEncode } from './proto';
 import { Rng } from './rng';
