@@ -59,6 +59,8 @@ export interface NativeBinding {
   setThreadPoolSize(n: number): void;
   getThreadPoolSize(): number;
   getVersion(): number;
+  /** glibc's malloc_trim(0): true when freed C-heap pages went back to the system */
+  trimHeap(): boolean;
 
   connectOpen(
     uri: string | null,
