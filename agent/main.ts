@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { certificateNote } from '../src/agent/certificate';
 import { describeEndpoint } from '../src/endpoint';
 import { join } from 'node:path';
-import { trimNativeHeap } from '../src/libvirt';
+import { releaseStartupMemory } from '../src/ops/memory';
 import { MetricsListenError, startOperations, type Operations } from '../src/agent/operations';
 
 async function main(): Promise<number> {
@@ -170,10 +170,10 @@ async function main(): Promise<number> {
     await embedded?.close();
     return 2;
   }
-  // Freed C-heap pages back to the system, once: what libvirt's start-up
-  // left (a test driver's parsed node file, the snapshot's records) would
-  // otherwise stay resident for the agent's life (~2 MiB with 1,000 domains).
-  trimNativeHeap();
+  // What start-up used, back to the system once (src/ops/memory.ts): it
+  // would otherwise stay resident for the agent's life
+  const released = releaseStartupMemory();
+  log.debug(released, 'start-up memory released');
   if (embedded) {
     process.stderr.write(`
 virtbus agent '${cfg.nodeId}' is running on the embedded default:

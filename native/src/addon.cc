@@ -1,6 +1,7 @@
 // Module entry of the virtbus libvirt addon. Order matters: libvirt's event
 // implementation must be registered before the first connection is opened.
 #include "common.h"
+#include <v8.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -42,6 +43,18 @@ static Napi::Value TrimHeap(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// Tells V8 once that memory is short, then that it is not: a full, compacting
+// collection that also shrinks the young generation to its minimum (a forced
+// gc() does not). The young generation grows again with the load. The one
+// call here that is not N-API: V8's heap has no N-API counterpart; the addon
+// is built from source against the Node that loads it.
+static Napi::Value RelieveV8Heap(const Napi::CallbackInfo& info) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+  isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kNone);
+  return info.Env().Undefined();
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (virInitialize() < 0) throw Napi::Error::New(env, "virInitialize failed");
   // libvirt prints every error to stderr by default; we report them as
@@ -59,6 +72,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   VB_EXPORT(exports, "getThreadPoolSize", GetThreadPoolSize);
   VB_EXPORT(exports, "getVersion", GetVersion);
   VB_EXPORT(exports, "trimHeap", TrimHeap);
+  VB_EXPORT(exports, "relieveV8Heap", RelieveV8Heap);
   return exports;
 }
 

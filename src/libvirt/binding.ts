@@ -61,6 +61,8 @@ export interface NativeBinding {
   getVersion(): number;
   /** glibc's malloc_trim(0): true when freed C-heap pages went back to the system */
   trimHeap(): boolean;
+  /** V8's memory-pressure notification, critical then none: a compacting full GC that shrinks the young generation */
+  relieveV8Heap(): void;
 
   connectOpen(
     uri: string | null,

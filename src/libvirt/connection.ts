@@ -279,13 +279,3 @@ export function setLibvirtThreadPoolSize(n: number): void {
 export function libvirtThreadPoolSize(): number {
   return native.getThreadPoolSize();
 }
-
-/**
- * Returns the C heap's freed pages to the system (glibc's malloc_trim). What
- * libvirt and its libraries free — a test driver's parsed node file, the
- * start-up snapshot's records — otherwise stays resident. Synchronous, a few
- * milliseconds: for once after start, not per call. True when memory went back.
- */
-export function trimNativeHeap(): boolean {
-  return native.trimHeap();
-}

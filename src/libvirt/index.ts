@@ -1,10 +1,4 @@
-export {
-  Connection,
-  setLibvirtThreadPoolSize,
-  libvirtThreadPoolSize,
-  splitVersion,
-  trimNativeHeap,
-} from './connection';
+export { Connection, setLibvirtThreadPoolSize, libvirtThreadPoolSize, splitVersion } from './connection';
 export type { ConnectionEvents, OpenOptions, NodeInfo, EventSubscription } from './connection';
 export { Domain, DomainSnapshot } from './domain';
 export type { DomainInfo, JobStats } from './domain';
