@@ -6,7 +6,7 @@
 //    envelope schemas (the same Ajv options as src/contract/validate.ts), so
 //    a command is checked as before, by code written once here;
 //  - catalogue.gen.ts: each command's flags (mutating, planned, job).
-// tests/contract/runtime-gen.test.ts fails when a checked-in copy is stale.
+// test/contract/runtime-gen.test.ts fails when a checked-in copy is stale.
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import standaloneCode from 'ajv/dist/standalone';
