@@ -10,6 +10,7 @@ say "system packages, npm dependencies, native addon, TypeScript"
 bash deploy/lab/install.sh
 bash scripts/setup.sh
 bash scripts/promtool.sh
+bash scripts/test-packages.sh
 npx tsc -p tsconfig.json --noEmit
 say "lint (typescript-eslint) and format (prettier --check)"
 npm run lint --silent
