@@ -22,7 +22,7 @@ export function releaseStartupMemory(): Released {
   const v8HeapBefore = process.memoryUsage().heapTotal;
   native.relieveV8Heap();
   const v8HeapAfter = process.memoryUsage().heapTotal;
-  return { v8HeapBefore, v8HeapAfter, cHeapTrimmed: native.trimHeap() };
+  return { v8HeapBefore, v8HeapAfter, cHeapTrimmed: trimCHeap() };
 }
 
 /** glibc's malloc_trim alone: true when freed C-heap pages went back. */

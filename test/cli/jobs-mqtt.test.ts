@@ -9,12 +9,12 @@ import { testNode } from '../helpers/agent';
 import { agentStateDir, removeAgentState, spawnAgent, type AgentProcess } from '../helpers/agent-process';
 import { cleanupAfterEach } from '../helpers/cleanup';
 import { cli } from '../helpers/cli';
-import { forgetAgent } from '../helpers/mqtt';
+import { MOSQUITTO_V5, forgetAgent } from '../helpers/mqtt';
 
-const MQTT_URL = process.env.VIRTBUS_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const defer = cleanupAfterEach();
 
 test('over MQTT 5: a job waited for, then --no-wait and job watch by its id', async () => {
+  const MQTT_URL = await MOSQUITTO_V5.setup(); // fails saying what to start when Mosquitto is not there
   const node = testNode('clijobmqtt');
   const started: { agent?: AgentProcess } = {};
   defer('forget its session and retained status', () => forgetAgent(MQTT_URL, 5, node));
