@@ -89,7 +89,11 @@ export type Answered = { final?: { ok: boolean; error?: { code: string; message:
 export const connectionBroke = (c: Answered) =>
   c.final?.ok === false &&
   c.final.error?.code === 'LIBVIRT' &&
-  /Cannot recv data|Cannot write data|client socket is closed|End of file while reading/.test(c.final.error.message);
+  // libvirt's RPC client's words for a socket gone mid-call (virnetclient.c, virnetsocket.c); the last one when
+  // its poll sees the hang-up before a read fails (seen once in CI)
+  /Cannot recv data|Cannot write data|client socket is closed|End of file while reading|received hangup event on socket/.test(
+    c.final.error.message,
+  );
 /** Refused because libvirt was not connected: not run. */
 export const notConnected = (c: Answered) => c.final?.ok === false && c.final.error?.code === 'UNAVAILABLE';
 
