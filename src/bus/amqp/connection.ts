@@ -3,7 +3,8 @@
 import * as amqp from 'amqplib';
 import { connectionName } from '../../contract/addresses';
 import { tlsOptions, withCredentials, type Endpoint } from '../../endpoint';
-import { coalesceWrites, socketOf } from './coalesce';
+import { coalesceWrites } from '../coalesce';
+import { socketOf } from './socket';
 
 export interface ConnectOptions {
   /** the broker URL of this attempt (one of the endpoint's) */

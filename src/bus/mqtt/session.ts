@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import mqtt, { type IClientPublishOptions, type MqttClient, type OnConnectCallback, type PacketCallback } from 'mqtt';
 import { clientOptions, type ConnectOptions } from './connection';
+import { coalesceWrites, corkable } from '../coalesce';
 
 export type InboundPacket = Parameters<MqttClient['handleMessage']>[0];
 export type Connack = Parameters<OnConnectCallback>[0];
@@ -91,6 +92,9 @@ export class MqttSession {
         // (net.Socket remembers it until the socket connects; TLS sockets are net.Sockets too.)
         const socket = client.stream as unknown as Partial<Socket>;
         socket.setNoDelay?.(true);
+        // the replies and PUBACKs of one event-loop turn in one write (src/bus/coalesce.ts)
+        const writable = corkable(client.stream);
+        if (writable) coalesceWrites(writable, 'turn');
       });
       if (s.lostReason) throw new Error(s.lostReason);
       return s;
