@@ -22,6 +22,16 @@ static Napi::Value SetThreadPoolSize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+static Napi::Value SetDeferWakesFn(const Napi::CallbackInfo& info) {
+  SetDeferWakes(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+static Napi::Value FlushWakesFn(const Napi::CallbackInfo& info) {
+  FlushWakes();
+  return info.Env().Undefined();
+}
+
 static Napi::Value GetThreadPoolSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(PoolSize()));
 }
@@ -70,6 +80,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   VB_EXPORT(exports, "setErrorClass", SetErrorClassFn);
   VB_EXPORT(exports, "setThreadPoolSize", SetThreadPoolSize);
   VB_EXPORT(exports, "getThreadPoolSize", GetThreadPoolSize);
+  VB_EXPORT(exports, "setDeferWakes", SetDeferWakesFn);
+  VB_EXPORT(exports, "flushWakes", FlushWakesFn);
   VB_EXPORT(exports, "getVersion", GetVersion);
   VB_EXPORT(exports, "trimHeap", TrimHeap);
   VB_EXPORT(exports, "relieveV8Heap", RelieveV8Heap);

@@ -166,6 +166,8 @@ Napi::Promise Run(Napi::Env env, Work work);
 void SetPoolSize(size_t n);
 size_t PoolSize();
 void InitCompletions(Napi::Env env);
+void SetDeferWakes(bool on);
+void FlushWakes();
 
 // ---- Families -----------------------------------------------------------------
 void InitEvents(Napi::Env env, Napi::Object exports);

@@ -39,8 +39,9 @@ class WorkerPool {
  public:
   WorkerPool() : target_(std::max(1u, std::thread::hardware_concurrency())) {}
 
-  void Submit(Call* c) {
-    bool wakeOverseer;
+  // Queues a call and wakes a worker for it; deferred: only queues it (a
+  // worker that is awake takes it when its call ends) until Flush().
+  void Submit(Call* c, bool deferred) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(c);
@@ -48,6 +49,14 @@ class WorkerPool {
         overseer_ = true;
         std::thread(&WorkerPool::Oversee, this).detach();
       }
+      if (deferred) return;
+    }
+    Flush();
+  }
+  void Flush() {
+    bool wakeOverseer;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
       WakeLocked(/*force=*/false);
       // Only when a call has nobody to take it (every worker busy, the target
       // reached) and the overseer sleeps: a call a free worker takes cannot be
@@ -114,6 +123,12 @@ class WorkerPool {
 WorkerPool* pool = new WorkerPool();  // never destroyed: detached threads use it
 Napi::ThreadSafeFunction completions;
 size_t pending = 0;  // JS thread only
+// Batched wake-ups (SetDeferWakes): a call made while others are
+// outstanding is only queued, and FlushWakes() — which the JS side calls on
+// the next tick after any call — wakes workers once for all of them. A call
+// on an idle pool wakes one at once: a lone command keeps its latency.
+bool deferWakes = false;  // JS thread only
+bool unflushed = false;   // JS thread only: calls queued without a wake-up
 
 void Complete(Napi::Env env, Napi::Function, Call* c) {
   std::unique_ptr<Call> call(c);
@@ -199,9 +214,23 @@ Napi::Promise Run(Napi::Env env, Work work) {
   auto* c = new Call(env);
   c->work = std::move(work);
   Napi::Promise promise = c->deferred.Promise();
-  if (pending++ == 0) completions.Ref(env);
-  pool->Submit(c);
+  bool idle = pending++ == 0;
+  if (idle) completions.Ref(env);
+  bool deferred = !idle && deferWakes;
+  if (deferred) unflushed = true;
+  pool->Submit(c, deferred);
   return promise;
+}
+
+void SetDeferWakes(bool on) {
+  deferWakes = on;
+  if (!on) FlushWakes();
+}
+
+void FlushWakes() {
+  if (!unflushed) return;
+  unflushed = false;
+  pool->Flush();
 }
 
 void SetPoolSize(size_t n) { pool->SetSize(n); }

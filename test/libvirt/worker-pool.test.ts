@@ -1,10 +1,10 @@
 // A call made while another hangs in libvirt starts promptly, from whatever
 // phase of the event loop it was made in, and a turn's many calls all
-// complete. A guard for the addon's pool (native/src/worker_pool.cc) and any
-// batching of its worker wake-ups: a call queued without a wake-up would
-// wait for some unrelated event. (Deferring wake-ups to the end of the turn
-// was tried: it saved futex calls but cost the bench's events row ~10 %,
-// bench/RESULTS.md.)
+// complete. The addon's pool batches its wake-ups: a call made while others
+// are outstanding is only queued, and the binding's wrapper wakes workers
+// for all of them on the next tick (src/libvirt/binding.ts). A call queued
+// without that wake-up would wait for some unrelated event: without the
+// wrapper's flush this fails (a call from a timer never settles).
 //
 // The hanging call is real: virConnectOpen through libvirt's remote driver
 // to a TCP server that accepts and never answers the handshake.
