@@ -3,16 +3,9 @@
 import amqp from 'amqplib';
 import { coalesceWrites } from '../../../src/bus/coalesce';
 import { socketOf } from '../../../src/bus/amqp/socket';
+import { eventually } from '../../helpers/events';
 
 const AMQP_URL = process.env.VIRTBUS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-const until = async (cond: () => boolean) => {
-  const end = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 test("socketOf finds amqplib's socket on a real connection, and the connection works with coalesced writes", async () => {
   const model = await amqp.connect(AMQP_URL).catch((e: Error) => {
@@ -28,7 +21,7 @@ test("socketOf finds amqplib's socket on a real connection, and the connection w
     await ch.waitForConfirms();
     const got: string[] = [];
     await ch.consume(queue, (m) => m && got.push(m.content.toString()), { noAck: true });
-    await until(() => got.length === 50);
+    await eventually(async () => got.length === 50, 'the 50 messages back', 5000, 5);
     expect(got).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
   } finally {
     await model.close();
