@@ -12,9 +12,7 @@ import { startAgent } from '../helpers/agent';
 import { cleanupAll } from '../helpers/cleanup';
 import { MOSQUITTO_V5, forgetAgent, mqttNodeId } from '../helpers/mqtt';
 import { MqttTestClient, type MqttReceived } from '../helpers/mqtt-client';
-
-const domainXml = (name: string) =>
-  `<domain type='test'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`;
+import { expectEventOrder, newDomains, sendInterleaved, sendRounds, wrongReads } from '../helpers/pipelined-load';
 
 describe('pipelined load on one agent (Mosquitto MQTT 5, test driver)', () => {
   const node = mqttNodeId('pipe');
@@ -79,66 +77,33 @@ describe('pipelined load on one agent (Mosquitto MQTT 5, test driver)', () => {
     }
   }
 
-  async function newDomains(n: number, prefix: string): Promise<string[]> {
-    const names = Array.from({ length: n }, (_, i) => `${node}-${prefix}-${i}`);
-    for (const name of names) {
-      domains.push(name);
-      expect((await client.call(node, 'domain.define', { xml: domainXml(name) })).data.ok).toBe(true);
-      expect((await client.call(node, 'domain.start', { domain: name })).data.ok).toBe(true);
-    }
-    return names;
-  }
+  const domainsOf = (n: number, prefix: string) =>
+    newDomains((c, d) => client.call(node, c, d), node, n, prefix, domains);
 
   test('240 in flight on one domain: every reply reaches its command; every read sees the writes sent before it, none after', async () => {
-    const [dom] = await newDomains(1, 'order');
-    const sent: Array<{ id: string; command: string; expect?: string }> = [];
-    let state = 'running';
-    for (let i = 0; i < 60; i++) {
-      const write = i % 2 === 0 ? 'domain.suspend' : 'domain.resume';
-      sent.push({ id: send(write, { domain: dom }), command: write });
-      state = write === 'domain.suspend' ? 'paused' : 'running';
-      for (let r = 0; r < 3; r++)
-        sent.push({ id: send('domain.get', { domain: dom }), command: 'domain.get', expect: state });
-    }
+    const [dom] = await domainsOf(1, 'order');
+    const sent = sendInterleaved(send, dom);
     const got = await replies(sent.map((s) => s.id));
     expect(sent.filter((s) => !got.get(s.id)?.ok).map((s) => ({ ...s, got: got.get(s.id) }))).toEqual([]);
-    const wrong = sent
-      .filter((s) => s.expect && got.get(s.id).result?.state !== s.expect)
-      .map((s) => ({ ...s, got: got.get(s.id), i: sent.indexOf(s) }));
+    const wrong = wrongReads(sent, got);
     expect(wrong).toEqual([]);
     // a read's reply names the domain it was asked about: replies were not crossed
     expect(sent.filter((s) => s.expect && got.get(s.id).result?.name !== dom)).toEqual([]);
   });
 
   test('events of 400 writes over 10 domains: each counted once, per-domain order and seq without gaps', async () => {
-    const names = await newDomains(10, 'events');
+    const names = await domainsOf(10, 'events');
     const from = client.received.length;
-    const ids: string[] = [];
-    const expected = new Map<string, string[]>(names.map((n) => [n, []]));
-    for (let round = 0; round < 40; round++) {
-      for (const name of names) {
-        const command = round % 2 === 0 ? 'domain.suspend' : 'domain.resume';
-        ids.push(send(command, { domain: name }));
-        expected.get(name)!.push(round % 2 === 0 ? 'suspended' : 'resumed');
-      }
-    }
+    const { ids, expected } = sendRounds(send, names);
     const got = await replies(ids);
     expect([...got.values()].filter((r) => !r.ok)).toEqual([]);
 
     const events = () => client.received.slice(from).filter((m) => /\/lifecycle$/.test(m.topic));
     const end = Date.now() + 30000;
     while (events().length < 400 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    const byDomain = new Map<string, Array<{ event: string; seq: number }>>();
-    for (const m of events()) {
-      const d = m.body.data;
-      if (!expected.has(d.domain.name)) continue;
-      byDomain.set(d.domain.name, [...(byDomain.get(d.domain.name) ?? []), { event: d.event, seq: d.seq }]);
-    }
-    for (const name of names) {
-      const seen = byDomain.get(name) ?? [];
-      expect({ name, events: seen.map((e) => e.event) }).toEqual({ name, events: expected.get(name) });
-      const seqs = seen.map((e) => e.seq);
-      expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
-    }
+    expectEventOrder(
+      expected,
+      events().map((m) => m.body),
+    );
   });
 });
