@@ -103,7 +103,7 @@ export async function readPresenceLog(
   model: ChannelModel,
   from: number | 'first',
   onRecord: (r: PresenceLogRecord) => void,
-  o: { idleMs?: number; timeoutMs?: number } = {},
+  o: { idleMs?: number; firstIdleMs?: number; timeoutMs?: number } = {},
 ): Promise<boolean> {
   const ch = await model.createChannel();
   ch.on('error', () => undefined); // a missing log closes this channel only

@@ -28,13 +28,21 @@ import { toDelivery } from './delivery';
 import { EVENTS_EXCHANGE, assertNodeId, eventRoutingKey, isNodeId } from '../../contract/addresses';
 import { readPresenceLog, type PresenceLogRecord } from './presence-stream';
 import type { PresenceRecord } from '../transport';
-
-/** the presence events a node publishes about itself */
-/** how far back a peer's presence is looked for first */
-const RECENT_PRESENCE_MS = 10 * 60_000;
 import { ConfirmPublisher, type PublishRequest } from './publisher';
 import { AmqpSession } from './session';
 import { TopologyAccessError, TopologyMismatchError, TopologyMissingError } from './topology';
+
+/** how far back a peer's presence is looked for first */
+const RECENT_PRESENCE_MS = 10 * 60_000;
+/**
+ * How long a presence read waits for the log's first record. A busy broker
+ * can take longer to start a stream read than the 150 ms it leaves between
+ * records once they flow; giving up early would answer migrate {to} with
+ * NOT_FOUND for a peer that is there. (The last ten minutes nearly always
+ * hold a record, this agent's own online or heartbeat among them, so the
+ * longer wait costs only lookups in an idle fleet.)
+ */
+const FIRST_RECORD_MS = 1000;
 
 export interface AmqpTransportOptions {
   /** amqp://user:pass@host:port/vhost (amqps:// for TLS); several (cluster nodes) are tried in turn */
@@ -249,7 +257,10 @@ export class AmqpTransport extends TypedEmitter<TransportEvents> implements Tran
       for (const from of [Date.now() - RECENT_PRESENCE_MS, 'first'] as const) {
         const left = end - Date.now();
         if (left <= 0) break;
-        if (!(await readPresenceLog(s.model, from, keep, { idleMs: 150, timeoutMs: left }))) return undefined;
+        if (
+          !(await readPresenceLog(s.model, from, keep, { idleMs: 150, firstIdleMs: FIRST_RECORD_MS, timeoutMs: left }))
+        )
+          return undefined;
         if (found) return found;
       }
     } catch {
