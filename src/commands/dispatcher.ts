@@ -10,6 +10,7 @@ import type { ReplyData } from '../contract/events';
 import { quote } from '../contract/text';
 import { checkCommandData } from '../contract/validators';
 import { CommandError, toWireError } from '../errors';
+import { LazyAbort } from './lazy-abort';
 import type { JobBackend, JobRecord } from '../jobs';
 import { isJobOnlyCommand, jobKindFor, type JobKind, type PeerResolver } from '../jobs/kinds';
 import type { Connection } from '../libvirt';
@@ -89,12 +90,12 @@ export class CommandDispatcher {
   readonly memory: MemoryIdempotency;
   private readonly queue: KeyedSerialQueue;
   /**
-   * One abort controller per running command, aborted by its time limit or
-   * by stop(). (Not AbortSignal.any over a shared stop signal: on Node 20
-   * every such signal leaves weak references on the shared one, which the
-   * garbage collector then walks on every scavenge.)
+   * One abort per running command, aborted by its time limit or by stop().
+   * (Not AbortSignal.any over a shared stop signal: on Node 20 every such
+   * signal leaves weak references on the shared one, which the garbage
+   * collector then walks on every scavenge.)
    */
-  private readonly aborts = new Set<AbortController>();
+  private readonly aborts = new Set<LazyAbort>();
   private stopped = false;
   /** short commands running in this process, by id: a duplicate waits for the first's reply */
   private readonly running = new Map<string, Promise<ReplyData>>();
@@ -260,15 +261,14 @@ export class CommandDispatcher {
     const handler = handlerFor(name)!;
     const data = cmd.data as Record<string, unknown>;
     const limitMs = this.o.timeouts?.[name] ?? this.o.timeoutMs ?? 60_000;
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     if (this.stopped) abort.abort();
     else this.aborts.add(abort);
-    const signal = abort.signal;
     const work = turn.run(async () => {
       if (cmd.deadline !== undefined && Date.parse(cmd.deadline) <= Date.now()) {
         throw new CommandError('EXPIRED', `deadline ${cmd.deadline} passed while the command waited its turn`);
       }
-      if (signal.aborted) throw new CommandError('TIMEOUT', `command waited ${limitMs} ms for its turn`);
+      if (abort.aborted) throw new CommandError('TIMEOUT', `command waited ${limitMs} ms for its turn`);
       const deps = this.deps;
       if (deps.libvirtReady && !(await deps.libvirtReady(this.o.libvirtWaitMs ?? 15_000))) {
         throw new CommandError('UNAVAILABLE', 'libvirt is reconnecting; try again');
@@ -278,7 +278,9 @@ export class CommandDispatcher {
           return deps.connection();
         },
         agent: deps.agent,
-        signal,
+        get signal() {
+          return abort.signal;
+        },
         jobs: deps.jobs,
       };
       began.handler = true;
