@@ -1,5 +1,6 @@
 // The broker-neutral face of a transport (AMQP and MQTT). Command
 // execution and event mapping talk only to this interface.
+import type { CloudEvent } from '../contract/envelope';
 import type { TypedEmitter } from '../typed-emitter';
 
 /** A command as it arrived, before any parsing. */
@@ -45,6 +46,8 @@ export interface OutboundReply {
   correlationData?: Buffer;
   body: Buffer;
   contentType: string;
+  /** the envelope `body` encodes in structured JSON, when the codec kept it (see EncodedMessage) */
+  envelope?: Readonly<CloudEvent>;
 }
 
 export interface OutboundEvent {
@@ -54,6 +57,8 @@ export interface OutboundEvent {
   event: string;
   body: Buffer;
   contentType: string;
+  /** the envelope `body` encodes in structured JSON, when the codec kept it (see EncodedMessage) */
+  envelope?: Readonly<CloudEvent>;
   /** CloudEvents id, used as message_id */
   messageId: string;
 }

@@ -40,6 +40,6 @@ export const jsonCodec: MessageCodec = {
   decode: decodeJsonEnvelope,
   encodeEvent(e) {
     const env = newEnvelope(e.type, e.source, e.data, { ...(e.subject && { subject: e.subject }), ...e.extra });
-    return { ...encodeJsonEnvelope(env), id: env.id };
+    return { ...encodeJsonEnvelope(env), id: env.id, envelope: env };
   },
 };

@@ -5,6 +5,8 @@ export interface EncodedMessage {
   body: Buffer;
   contentType: string;
   id: string;
+  /** structured JSON: the envelope the body encodes (a transport that sends another form builds it from this) */
+  envelope?: Readonly<CloudEvent>;
 }
 
 export interface OutgoingEvent {

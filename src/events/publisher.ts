@@ -197,7 +197,7 @@ export class EventPublisher {
   private hand(ce: ContractEvent, settle: Queued['settle']): void {
     let confirmed: Promise<void>;
     try {
-      const { body, contentType, id } = this.d.codec.encodeEvent({
+      const { body, contentType, id, envelope } = this.d.codec.encodeEvent({
         type: eventType(ce),
         source: `virtbus://${this.d.node}`,
         subject: ce.id,
@@ -210,6 +210,7 @@ export class EventPublisher {
         event: ce.event,
         body,
         contentType,
+        ...(envelope && { envelope }),
         messageId: id,
       });
     } catch (err) {

@@ -209,6 +209,8 @@ describe('domain events', () => {
       event: 'lifecycle',
       body: expect.any(Buffer),
       contentType: CE_JSON,
+      // the envelope the body encodes, for MQTT 5 binary mode (built from it, not parsed back)
+      envelope: env,
       messageId: env.id,
     });
     expect(env).toMatchObject({

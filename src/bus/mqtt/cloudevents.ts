@@ -8,7 +8,7 @@
 // JSON. Anything that is not structured JSON (protobuf) passes through in
 // structured mode, which the binding allows for every content type.
 import type { IClientPublishOptions } from 'mqtt';
-import { CE_JSON } from '../../contract/envelope';
+import { CE_JSON, type CloudEvent } from '../../contract/envelope';
 import { hasControlCharacter, isWellFormedUnicode } from '../../contract/text';
 
 type UserProperties = Record<string, string | string[]>;
@@ -56,6 +56,16 @@ export function toBinary(body: Buffer): BinaryMessage | undefined {
   } catch {
     return undefined;
   }
+  return envelopeToBinary(env);
+}
+
+/**
+ * The same from the envelope object itself, as the codec built it before
+ * encoding: what toBinary makes of its JSON, without parsing the body back
+ * (our own envelopes hold only strings besides `data`, so the JSON round trip
+ * changes nothing; test/bus/mqtt/cloudevents.test.ts checks both agree).
+ */
+export function envelopeToBinary(env: unknown): BinaryMessage | undefined {
   if (typeof env !== 'object' || env === null || Array.isArray(env) || !('specversion' in env)) return undefined;
   const { data, data_base64: dataBase64, datacontenttype, ...attributes } = env as Record<string, unknown>;
   const userProperties: UserProperties = {};
@@ -130,9 +140,11 @@ export function mqttPayload(
   protocolVersion: 4 | 5,
   body: Buffer,
   contentType: string,
+  /** the envelope `body` encodes, when the codec kept it: spares parsing the body back */
+  envelope?: Readonly<CloudEvent>,
 ): { payload: Buffer; properties?: IClientPublishOptions['properties'] } {
   if (protocolVersion === 4) return { payload: body };
-  const binary = isStructuredJson(contentType) ? toBinary(body) : undefined;
+  const binary = !isStructuredJson(contentType) ? undefined : envelope ? envelopeToBinary(envelope) : toBinary(body);
   if (!binary || !fitsUserProperties(binary.userProperties)) return { payload: body, properties: { contentType } };
   return {
     payload: binary.payload,

@@ -162,7 +162,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     } catch (err) {
       return Promise.reject(err);
     }
-    const { payload, properties } = mqttPayload(this.o.protocolVersion, e.body, e.contentType);
+    const { payload, properties } = mqttPayload(this.o.protocolVersion, e.body, e.contentType, e.envelope);
     return this.publish(topic, payload, { qos: 1, retain: false, ...(properties && { properties }) });
   }
 
@@ -172,7 +172,7 @@ export class MqttTransport extends TypedEmitter<TransportEvents> implements Tran
     } catch (err) {
       return Promise.reject(err);
     }
-    const { payload, properties } = mqttPayload(this.o.protocolVersion, r.body, r.contentType);
+    const { payload, properties } = mqttPayload(this.o.protocolVersion, r.body, r.contentType, r.envelope);
     // MQTT 3.1.1: the correlation id travels in the envelope (the agent echoes correlationid).
     // MQTT 5: the command's Correlation Data byte for byte (a client may use random bytes).
     const correlationData =
