@@ -71,7 +71,7 @@ export class Answerer {
       to: a.replyTo,
       body: body.body,
       contentType: body.contentType,
-      ...(body.envelope && { envelope: body.envelope }),
+      envelope: body.envelope,
       ...(a.correlationId !== undefined && { correlationId: a.correlationId }),
       ...(a.correlationData && { correlationData: a.correlationData }),
     });

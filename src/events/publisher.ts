@@ -210,7 +210,7 @@ export class EventPublisher {
         event: ce.event,
         body,
         contentType,
-        ...(envelope && { envelope }),
+        envelope,
         messageId: id,
       });
     } catch (err) {

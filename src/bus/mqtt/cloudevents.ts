@@ -144,7 +144,8 @@ export function mqttPayload(
   envelope?: Readonly<CloudEvent>,
 ): { payload: Buffer; properties?: IClientPublishOptions['properties'] } {
   if (protocolVersion === 4) return { payload: body };
-  const binary = !isStructuredJson(contentType) ? undefined : envelope ? envelopeToBinary(envelope) : toBinary(body);
+  let binary: BinaryMessage | undefined;
+  if (isStructuredJson(contentType)) binary = envelope ? envelopeToBinary(envelope) : toBinary(body);
   if (!binary || !fitsUserProperties(binary.userProperties)) return { payload: body, properties: { contentType } };
   return {
     payload: binary.payload,
