@@ -4,7 +4,7 @@
 // call observer. Labels are bounded: command names outside the contract
 // become `unknown`, codes come from the error catalogue, objects and events
 // from the contract's addresses, APIs from the binding's function names.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from './prom';
 import type { Agent } from '../agent/agent';
 import type { Authenticity } from '../auth/authenticity';
 import type { Transport } from '../bus/transport';

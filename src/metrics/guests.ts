@@ -10,7 +10,7 @@
 // is waited for, not started again, until it returns: a stuck libvirtd costs
 // one of the addon's threads, not one per scrape.
 import { types } from 'node:util';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from './prom';
 import type { Connection } from '../libvirt/connection';
 import { enums } from '../libvirt/names';
 import { withTimeout } from '../timeout';

@@ -3,7 +3,7 @@
 // the three prom-client gauges named like counters
 // (nodejs_active_{handles,requests,resources}_total), which `promtool check
 // metrics` refuses; their gauges without `_total` stay.
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from './prom';
 
 const MISNAMED = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 

@@ -5,7 +5,6 @@
 // given); basic auth when a user is set. Only GET and HEAD; nothing a
 // request sends is echoed back.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -73,7 +72,9 @@ export async function startOpsServer(o: OpsServerOptions): Promise<OpsServer> {
     send(404, 'not found: /metrics, /healthz, /readyz\n');
   };
   const server: Server = o.tls
-    ? createHttpsServer(
+    ? // https (and tls under it) loaded only when served: resident memory the plain listener does not need
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('node:https') as typeof import('node:https')).createServer(
         {
           cert: readFileSync(o.tls.certFile),
           key: readFileSync(o.tls.keyFile),
