@@ -83,7 +83,9 @@ export function spawnAgent(o: AgentSpawnOptions, cleanup: Cleanup): AgentProcess
     ...(o.readOnly ? ['--read-only'] : []),
     ...(o.extraArgs ?? []),
   ];
-  const child = startChild(`agent ${nodeId}`, process.execPath, args, cleanup);
+  // the malloc arenas as the systemd unit and the container set them (deploy/)
+  const env = { MALLOC_ARENA_MAX: '2', ...process.env };
+  const child = startChild(`agent ${nodeId}`, process.execPath, args, cleanup, env);
   const agent: AgentProcess = {
     nodeId,
     child,

@@ -74,7 +74,8 @@ test('a notify service with a watchdog, restarted on failure, stopped after the 
     '/etc/virtbus/agent.yaml',
   ]);
   expect(cmd.environmentFiles).toEqual([{ path: '/etc/default/virtbus-agent', optional: true }]);
-  expect(cmd.env).toEqual({ VIRTBUS_STATE_DIR: '/var/lib/virtbus' });
+  // two malloc arenas: not the agent's setting, glibc's (deploy/systemd/virtbus-agent.service)
+  expect(cmd.env).toEqual({ VIRTBUS_STATE_DIR: '/var/lib/virtbus', MALLOC_ARENA_MAX: '2' });
 });
 
 test('runs as virtbus (+ libvirt) in a sandbox: no capabilities, three address families, no MemoryDenyWriteExecute', () => {
@@ -203,6 +204,7 @@ test('the Containerfile: two stages on one Node release, libvirt-dev to build, l
   expect(text).toMatch(/install -y --no-install-recommends libvirt-dev/);
   expect(text).toMatch(/install -y --no-install-recommends libvirt0/);
   expect(text).toMatch(/^USER node$/m);
+  expect(text).toMatch(/^ENV MALLOC_ARENA_MAX=2$/m); // as the systemd unit
   expect(text).toMatch(/^ENTRYPOINT \["node", "\/usr\/lib\/virtbus\/dist\/agent\/main\.js"\]$/m);
   // everything the build stage copies from the repository is there
   for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm))
