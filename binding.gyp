@@ -7,6 +7,7 @@
         "native/src/value.cc",
         "native/src/worker_pool.cc",
         "native/src/events.cc",
+        "native/src/event_loop.cc",
         "native/src/connect.cc",
         "native/src/domain.cc",
         "native/src/storage.cc",

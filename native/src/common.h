@@ -169,6 +169,11 @@ void InitCompletions(Napi::Env env);
 void SetDeferWakes(bool on);
 void FlushWakes();
 
+// libvirt's event loop (event_loop.cc): registers it with libvirt and starts
+// its thread. Once, before the first connection; false when epoll or
+// eventfd could not be made.
+bool StartEventLoop();
+
 // ---- Families -----------------------------------------------------------------
 void InitEvents(Napi::Env env, Napi::Object exports);
 void InitConnect(Napi::Env env, Napi::Object exports);

@@ -1,9 +1,10 @@
 // libvirt's event loop and event subscriptions.
 //
-// virEventRegisterDefaultImpl() runs at module load, before any connection
-// is opened (libvirt requires it), and one dedicated thread runs
-// virEventRunDefaultImpl() for the life of the process, so that keepalives
-// and close callbacks still work right after a connection is closed.
+// The event loop (event_loop.cc, ours rather than libvirt's default) is
+// registered at module load, before any connection is opened (libvirt
+// requires it), and its thread runs for the life of the process, so that
+// keepalives and close callbacks still work right after a connection is
+// closed.
 //
 // Callbacks run on that thread and only enqueue: they copy what the event
 // says into a Value and hand it to a thread-safe function. Nothing is
@@ -11,7 +12,6 @@
 #include "common.h"
 
 #include <atomic>
-#include <thread>
 
 namespace vb {
 
@@ -353,12 +353,7 @@ void InitEvents(Napi::Env env, Napi::Object exports) {
   static bool loopStarted = false;
   if (!loopStarted) {
     loopStarted = true;
-    if (virEventRegisterDefaultImpl() < 0) throw Napi::Error::New(env, "virEventRegisterDefaultImpl failed");
-    std::thread([] {
-      for (;;) {
-        if (virEventRunDefaultImpl() < 0) virResetLastError();
-      }
-    }).detach();
+    if (!StartEventLoop()) throw Napi::Error::New(env, "libvirt's event loop could not start (epoll, eventfd)");
   }
   VB_EXPORT(exports, "connectEventsRegister", EventsRegister);
   VB_EXPORT(exports, "connectEventsDeregister", EventsDeregister);
