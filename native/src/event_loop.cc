@@ -67,6 +67,9 @@ int64_t NowMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+// When a timer of this frequency is next due, counted from now.
+int64_t Deadline(int64_t now, int frequency) { return frequency >= 0 ? now + frequency : kNever; }
+
 uint32_t ToEpoll(int events) {
   uint32_t e = 0;
   if (events & VIR_EVENT_HANDLE_READABLE) e |= EPOLLIN;
@@ -137,7 +140,7 @@ class Loop {
     {
       std::lock_guard<std::mutex> lock(mu_);
       id = nextTimer_++;
-      int64_t at = frequency >= 0 ? NowMs() + frequency : kNever;
+      int64_t at = Deadline(NowMs(), frequency);
       timers_[id] = Timer{frequency, at, cb, opaque, ff};
       wake = at < sleepsUntil_;
     }
@@ -152,7 +155,7 @@ class Loop {
       auto it = timers_.find(id);
       if (it == timers_.end() || it->second.removed) return;
       it->second.frequency = frequency;
-      it->second.expiresAt = frequency >= 0 ? NowMs() + frequency : kNever;
+      it->second.expiresAt = Deadline(NowMs(), frequency);
       wake = it->second.expiresAt < sleepsUntil_;
     }
     if (wake) Wake();
@@ -234,10 +237,9 @@ class Loop {
     for (auto& [id, w] : watches_)
       if (w.removed) gone.push_back(id);
     for (int id : gone) {
+      // out of the epoll set already: RemoveHandle synced its fd
       if (watches_[id].ff) frees.emplace_back(watches_[id].ff, watches_[id].opaque);
-      int fd = watches_[id].fd;
       Forget(id);
-      if (byFd_.find(fd) == byFd_.end()) registered_.erase(fd);  // left with no watch: already out of the set
     }
     for (auto it = timers_.begin(); it != timers_.end();) {
       if (it->second.removed) {
@@ -285,7 +287,7 @@ class Loop {
         int64_t now = NowMs();
         for (auto& [id, t] : timers_)
           if (!t.removed && t.frequency >= 0 && t.expiresAt <= now) {
-            t.expiresAt = now + t.frequency;
+            t.expiresAt = Deadline(now, t.frequency);
             due.push_back(id);
           }
         for (int i = 0; i < n; i++) {
