@@ -17,6 +17,7 @@ import { startMosquitto } from './lib/mosquitto';
 import { MqttRequester } from './lib/mqtt-requester';
 import { nativeGetInfo } from './lib/native-getinfo';
 import { measured, skipped, type Row } from './lib/report';
+import { sleep } from './lib/proc';
 import { startResponder } from './lib/responder-process';
 import { summarize } from './lib/stats';
 import { domainNames, writeTestNode } from './lib/test-node-xml';
@@ -27,6 +28,8 @@ const IN_FLIGHT = 64;
 /** the agent's MQTT Receive Maximum (src/bus/mqtt/options.ts): the echo gets the same */
 const MQTT_RECEIVE_MAXIMUM = 16;
 const SPREAD = 100;
+/** the idle wait before the informative rows' getInfo: about a broker round trip here */
+const IDLE_MS = 1;
 
 /** One bus as the load generator sees it. */
 interface Bus {
@@ -83,11 +86,21 @@ async function sequentialRows(
   n: number,
   o: BenchOptions,
 ): Promise<Row[]> {
-  const ms = await sequentialRounds({ echo: bus.echo, getInfo, agent: getOk(bus, domain) }, n);
+  const ms = await sequentialRounds(
+    {
+      echo: bus.echo,
+      getInfo,
+      // the same call after the host idled, as the agent's calls do between commands (informative rows)
+      getInfoIdle: { send: getInfo, before: () => sleep(IDLE_MS) },
+      agent: getOk(bus, domain),
+    },
+    n,
+  );
   const echo = summarize(ms.echo);
   const info = summarize(ms.getInfo);
+  const infoIdle = summarize(ms.getInfoIdle);
   const agent = summarize(ms.agent);
-  o.details[`${key}.sequential`] = { n, echo, getInfo: info, agent };
+  o.details[`${key}.sequential`] = { n, echo, getInfo: info, getInfoAfterIdle: infoIdle, agent };
   const base = (p: 'p50' | 'p99') => ({
     value: echo[p] + info[p],
     label: `echo ${echo[p].toFixed(2)} + getInfo ${info[p].toFixed(3)}`,
@@ -105,6 +118,24 @@ async function sequentialRows(
       op: '<=',
       value: 3,
     }),
+    // No target: what the host's wake-ups after an idle wait cost a libvirt call, which the baseline's
+    // back-to-back getInfo never pays and the agent's calls always do (bench/RESULTS.md, ninth session).
+    measured(
+      `${key}.getinfo.idle.p50`,
+      `${label} bare getInfo p50 after ${IDLE_MS} ms idle (informative)`,
+      'ms',
+      infoIdle.p50,
+      info.p50,
+      'getInfo back to back',
+    ),
+    measured(
+      `${key}.get.p50.idle`,
+      `${label} domain.get p50 against echo + getInfo after idle (informative)`,
+      'ms',
+      agent.p50,
+      echo.p50 + infoIdle.p50,
+      `echo ${echo.p50.toFixed(2)} + getInfo ${infoIdle.p50.toFixed(3)}`,
+    ),
   ];
 }
 

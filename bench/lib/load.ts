@@ -16,11 +16,22 @@ export interface Throughput {
   firstError?: string;
 }
 
+/**
+ * What a sequential subject sends, and what it does before each timed send,
+ * untimed (e.g. idle for as long as the agent's calls idle between commands).
+ */
+export interface Subject {
+  send: Send;
+  before?: () => Promise<unknown>;
+}
+
 /** n sequential round trips (after `warmup` unmeasured ones); ms each. */
-export async function sequential(send: Send, n: number, warmup = 20): Promise<number[]> {
+export async function sequential(subject: Send | Subject, n: number, warmup = 20): Promise<number[]> {
+  const { send, before } = typeof subject === 'function' ? { send: subject, before: undefined } : subject;
   for (let i = 0; i < warmup && !isAborting(); i++) await send();
   const out: number[] = [];
   for (let i = 0; i < n && !isAborting(); i++) {
+    if (before) await before();
     const t = process.hrtime.bigint();
     await send();
     out.push(msSince(t));
@@ -30,7 +41,7 @@ export async function sequential(send: Send, n: number, warmup = 20): Promise<nu
 
 /** n sequential round trips per subject, in `rounds` alternating blocks. */
 export async function sequentialRounds(
-  subjects: Record<string, Send>,
+  subjects: Record<string, Send | Subject>,
   n: number,
   rounds = 4,
 ): Promise<Record<string, number[]>> {
