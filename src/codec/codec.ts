@@ -30,7 +30,9 @@ const protobufCodec: MessageCodec = {
 
 /** The codec for a content type (JSON when absent); undefined when unsupported. Media types compare whole, case-insensitively. */
 export function codecFor(contentType: string | undefined): MessageCodec | undefined {
-  if (contentType === undefined || contentType === '') return jsonCodec;
+  if (contentType === undefined || contentType === '' || contentType === CE_JSON) return jsonCodec;
+  // as every command and reply names it: no split, trim and lower-casing per message
+  if (contentType === CE_PROTOBUF) return protobufCodec;
   const t = mediaType(contentType);
   if (t === CE_JSON || t === 'application/json') return jsonCodec;
   if (t === CE_PROTOBUF) return protobufCodec;

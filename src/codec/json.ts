@@ -39,7 +39,8 @@ export const jsonCodec: MessageCodec = {
   contentType: CE_JSON,
   decode: decodeJsonEnvelope,
   encodeEvent(e) {
-    const env = newEnvelope(e.type, e.source, e.data, { ...(e.subject && { subject: e.subject }), ...e.extra });
-    return { ...encodeJsonEnvelope(env), id: env.id, envelope: env };
+    // one object per envelope and one for the result: no spread chains on every reply and event
+    const env = newEnvelope(e.type, e.source, e.data, e.subject ? { subject: e.subject, ...e.extra } : e.extra);
+    return { body: Buffer.from(JSON.stringify(env)), contentType: CE_JSON, id: env.id, envelope: env };
   },
 };

@@ -47,7 +47,7 @@ interface Target {
 // Properties AMQP encodes as shortstr; amqplib would throw while encoding
 // *after* it registered the confirm callback, shifting every later confirm
 // onto the wrong message. Checked up front instead.
-const SHORTSTR_PROPS = [
+const SHORTSTR_PROPS: ReadonlySet<string> = new Set([
   'messageId',
   'correlationId',
   'replyTo',
@@ -57,7 +57,14 @@ const SHORTSTR_PROPS = [
   'appId',
   'userId',
   'expiration',
-] as const;
+] satisfies Array<keyof Options.Publish>);
+
+/**
+ * More than an AMQP short string holds (255 bytes of UTF-8). A UTF-16 code
+ * unit is at most 3 bytes of UTF-8, so a string of 85 units or fewer fits
+ * without being measured (every publish checks its routing key and properties).
+ */
+const overShortstr = (s: string) => s.length > 85 && Buffer.byteLength(s) > 255;
 
 function validate(r: PublishRequest, maxBytes: number): Error | undefined {
   if (r.body.length > maxBytes) {
@@ -65,11 +72,13 @@ function validate(r: PublishRequest, maxBytes: number): Error | undefined {
       `message of ${r.body.length} bytes exceeds maxMessageBytes ${maxBytes} (${r.exchange || 'default exchange'} / ${r.routingKey})`,
     );
   }
-  if (Buffer.byteLength(r.routingKey) > 255)
+  if (overShortstr(r.routingKey))
     return new RangeError(`routing key longer than 255 bytes: ${r.routingKey.slice(0, 64)}…`);
-  for (const p of SHORTSTR_PROPS) {
-    const v = r.options[p];
-    if (typeof v === 'string' && Buffer.byteLength(v) > 255)
+  // the options' own few keys, not a lookup of each short-string property (most are absent)
+  const options = r.options as Record<string, unknown>;
+  for (const p in options) {
+    const v = options[p];
+    if (typeof v === 'string' && SHORTSTR_PROPS.has(p) && overShortstr(v))
       return new RangeError(`AMQP property ${p} longer than 255 bytes`);
   }
   return undefined;
