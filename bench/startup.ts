@@ -1,6 +1,8 @@
 // Row 5: time from spawn to the agent's 'ready' log line, and its resident
 // memory after ready + 2 s idle — on test:///default and on a 1,000-domain
-// test-driver node — next to a bare node process measured the same way.
+// test-driver node — next to a bare node process measured the same way, and
+// (informative) the idle agent next to the fixed stack alone (lib/stack-floor.ts).
+import { join } from 'node:path';
 import { spawnAgent } from './lib/agent-process';
 import { withCleanup } from './lib/cleanup';
 import { rssMiB, sleep, startChild } from './lib/proc';
@@ -31,6 +33,19 @@ async function bareNode(o: BenchOptions): Promise<Sample> {
   });
 }
 
+const STACK_FLOOR = join(__dirname, 'lib', 'stack-floor.js');
+
+/** Node + the libvirt addon with a connection + amqplib with a channel, no agent code; the agent's malloc arenas. */
+async function stackFloor(o: BenchOptions): Promise<Sample> {
+  return withCleanup(o.problems, async (cleanup) => {
+    const env = { MALLOC_ARENA_MAX: '2', ...process.env };
+    const child = startChild('stack floor', process.execPath, [STACK_FLOOR, o.amqpUrl], cleanup, env);
+    const { ms } = await child.waitForLine((l) => l === 'ready', 10_000);
+    await sleep(IDLE_MS);
+    return { readyMs: ms, rssMiB: rssMiB(child.pid) };
+  });
+}
+
 async function agent(o: BenchOptions, label: string, libvirtUri: string): Promise<Sample> {
   return withCleanup(o.problems, async (cleanup) => {
     // info: the 'ready' line is logged at info (idle, so no per-command lines)
@@ -45,10 +60,11 @@ export async function runStartup(o: BenchOptions): Promise<Row[]> {
   const reps = o.quick ? 1 : 3;
   return withCleanup(o.problems, async (cleanup) => {
     const uri1000 = writeTestNode(tempDir('node1000', cleanup), domainNames(1000, 's'));
-    const samples: Record<'bare' | 'idle' | 'full', Sample[]> = { bare: [], idle: [], full: [] };
+    const samples: Record<'bare' | 'floor' | 'idle' | 'full', Sample[]> = { bare: [], floor: [], idle: [], full: [] };
     for (let r = 0; r < reps; r++) {
-      o.log(`startup: round ${r + 1}/${reps} (bare node, agent idle, agent with 1,000 domains)`);
+      o.log(`startup: round ${r + 1}/${reps} (bare node, the stack alone, agent idle, agent with 1,000 domains)`);
       samples.bare.push(await bareNode(o));
+      samples.floor.push(await stackFloor(o));
       samples.idle.push(await agent(o, 'start-idle', 'test:///default'));
       samples.full.push(await agent(o, 'start-1000', uri1000));
     }
@@ -81,6 +97,14 @@ export async function runStartup(o: BenchOptions): Promise<Row[]> {
         med('bare', 'rssMiB'),
         bareLabel,
         { of: 'agent', op: '<=', value: 60 },
+      ),
+      measured(
+        'startup.rss.idle.floor',
+        'RSS after ready + 2 s, idle, against the stack alone (informative)',
+        'MiB',
+        med('idle', 'rssMiB'),
+        med('floor', 'rssMiB'),
+        'node + libvirt addon + amqplib, no agent code',
       ),
       measured(
         'startup.rss.1000',
