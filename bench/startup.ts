@@ -3,7 +3,7 @@
 // test-driver node — next to a bare node process measured the same way, and
 // (informative) the idle agent next to the fixed stack alone (lib/stack-floor.ts).
 import { join } from 'node:path';
-import { spawnAgent } from './lib/agent-process';
+import { agentEnv, spawnAgent } from './lib/agent-process';
 import { withCleanup } from './lib/cleanup';
 import { rssMiB, sleep, startChild } from './lib/proc';
 import { measured, type Row } from './lib/report';
@@ -19,32 +19,23 @@ interface Sample {
   rssMiB: number;
 }
 
-async function bareNode(o: BenchOptions): Promise<Sample> {
+/** A child that prints 'ready' and then idles: its time to that line and its RSS IDLE_MS later. */
+async function idleChild(o: BenchOptions, name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Sample> {
   return withCleanup(o.problems, async (cleanup) => {
-    const child = startChild(
-      'bare node',
-      process.execPath,
-      ['-e', "console.log('ready');setInterval(()=>{},1000)"],
-      cleanup,
-    );
+    const child = startChild(name, process.execPath, args, cleanup, env);
     const { ms } = await child.waitForLine((l) => l === 'ready', 10_000);
     await sleep(IDLE_MS);
     return { readyMs: ms, rssMiB: rssMiB(child.pid) };
   });
 }
+
+const bareNode = (o: BenchOptions) =>
+  idleChild(o, 'bare node', ['-e', "console.log('ready');setInterval(()=>{},1000)"]);
 
 const STACK_FLOOR = join(__dirname, 'lib', 'stack-floor.js');
 
 /** Node + the libvirt addon with a connection + amqplib with a channel, no agent code; the agent's malloc arenas. */
-async function stackFloor(o: BenchOptions): Promise<Sample> {
-  return withCleanup(o.problems, async (cleanup) => {
-    const env = { MALLOC_ARENA_MAX: '2', ...process.env };
-    const child = startChild('stack floor', process.execPath, [STACK_FLOOR, o.amqpUrl], cleanup, env);
-    const { ms } = await child.waitForLine((l) => l === 'ready', 10_000);
-    await sleep(IDLE_MS);
-    return { readyMs: ms, rssMiB: rssMiB(child.pid) };
-  });
-}
+const stackFloor = (o: BenchOptions) => idleChild(o, 'stack floor', [STACK_FLOOR, o.amqpUrl], agentEnv());
 
 async function agent(o: BenchOptions, label: string, libvirtUri: string): Promise<Sample> {
   return withCleanup(o.problems, async (cleanup) => {

@@ -51,6 +51,11 @@ function parse(line: string): LogLine | undefined {
   }
 }
 
+/** The environment agents run in: the malloc arenas as the systemd unit and the container set them (deploy/). */
+export function agentEnv(): NodeJS.ProcessEnv {
+  return { MALLOC_ARENA_MAX: '2', ...process.env };
+}
+
 export function spawnAgent(o: AgentSpawnOptions, cleanup: Cleanup): AgentProcess {
   const nodeId = benchNodeId(o.label);
   if (o.bus.startsWith('amqp')) {
@@ -83,9 +88,7 @@ export function spawnAgent(o: AgentSpawnOptions, cleanup: Cleanup): AgentProcess
     ...(o.readOnly ? ['--read-only'] : []),
     ...(o.extraArgs ?? []),
   ];
-  // the malloc arenas as the systemd unit and the container set them (deploy/)
-  const env = { MALLOC_ARENA_MAX: '2', ...process.env };
-  const child = startChild(`agent ${nodeId}`, process.execPath, args, cleanup, env);
+  const child = startChild(`agent ${nodeId}`, process.execPath, args, cleanup, agentEnv());
   const agent: AgentProcess = {
     nodeId,
     child,
